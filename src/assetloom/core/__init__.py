@@ -1,0 +1,1 @@
+"""Domain core: pure rules (assets, fingerprints, matching, ledger math). Stdlib + numpy only."""

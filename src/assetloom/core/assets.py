@@ -1,0 +1,69 @@
+"""What an asset is, independent of how it is stored or shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MediaType(StrEnum):
+    IMAGE = "image"
+    TEXT = "text"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class Tier(StrEnum):
+    """How close a file is to a library asset, strongest first."""
+
+    EXACT = "exact"
+    NEAR_IDENTICAL = "near-identical"
+    SIMILAR = "similar"
+    NONE = "none"
+
+    @property
+    def rank(self) -> int:
+        return list(Tier).index(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """One perceptual or content hash. `kind` names the algorithm and variant (e.g. "pdq")."""
+
+    kind: str
+    value: bytes
+    quality: int | None = None
+
+    @property
+    def hex(self) -> str:
+        return self.value.hex()
+
+
+@dataclass(slots=True)
+class Asset:
+    asset_id: str
+    sha256: str
+    media_type: MediaType
+    mime: str
+    size: int
+    original_name: str
+    registered_at: datetime
+    width: int | None = None
+    height: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    fingerprints: list[Fingerprint] = field(default_factory=list)
+
+    @property
+    def pixels(self) -> int:
+        return (self.width or 0) * (self.height or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    asset_id: str
+    tier: Tier
+    distance: float
+    registered_at: datetime
+    original_name: str

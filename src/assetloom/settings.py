@@ -1,0 +1,53 @@
+"""Typed settings: `assetloom.toml` in the library, overridden by ASSETLOOM_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """Everything a library run can tune. No other module reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSETLOOM_", extra="ignore")
+    toml_path: ClassVar[Path | None] = None
+
+    library: Path | None = Field(default=None, description="Library folder (ASSETLOOM_LIBRARY)")
+    workers: int = Field(default=0, ge=0, description="Decode/hash processes; 0 = one per core")
+    max_image_pixels: int = Field(default=200_000_000, description="Decompression-bomb limit")
+    max_file_bytes: int = Field(default=2 * 1024**3, description="Largest file add accepts")
+    thumbnail_size: int = 256
+    busy_timeout_s: float = Field(default=30.0, description="Wait this long for another writer")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None and cls.toml_path.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+def load_settings(library_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Settings for one library: its `assetloom.toml`, then the environment, then overrides."""
+
+    class _LibrarySettings(Settings):
+        toml_path: ClassVar[Path | None] = (
+            library_dir / "assetloom.toml" if library_dir is not None else None
+        )
+
+    return _LibrarySettings(**overrides)

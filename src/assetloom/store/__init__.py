@@ -1,0 +1,1 @@
+"""Catalog adapter: SQLAlchemy 2 models, engine set-up and Alembic migrations."""

@@ -1,0 +1,80 @@
+"""Catalog tables. Changes here need an Alembic revision in `store/migrations/versions/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AssetRow(Base):
+    __tablename__ = "assets"
+
+    asset_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    media_type: Mapped[str] = mapped_column(String(16), index=True)
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str] = mapped_column(Text)
+    source_path: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    has_thumbnail: Mapped[bool] = mapped_column(default=False)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    fingerprints: Mapped[list[FingerprintRow]] = relationship(
+        back_populates="asset", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class FingerprintRow(Base):
+    __tablename__ = "fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(
+        ForeignKey("assets.asset_id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    quality: Mapped[int | None] = mapped_column(Integer)
+
+    asset: Mapped[AssetRow] = relationship(back_populates="fingerprints")
+
+    __table_args__ = (Index("ix_fingerprints_kind_value", "kind", "value"),)
+
+
+class PendingBlobRow(Base):
+    """A blob written before its catalog row committed; swept if the row never arrives."""
+
+    __tablename__ = "pending_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeenFileRow(Base):
+    """(path, size, mtime) -> sha256, so re-running `add` on a big folder skips re-hashing."""
+
+    __tablename__ = "seen_files"
+
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
