@@ -17,11 +17,12 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
 
-def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
-    """An engine whose SQLite connections use WAL, foreign keys and BEGIN IMMEDIATE.
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, writer: bool = False) -> Engine:
+    """An engine whose SQLite connections use WAL and foreign keys.
 
-    BEGIN IMMEDIATE takes the write lock when a transaction starts, so two writers queue on
-    the busy timeout instead of failing half-way with "database is locked".
+    A `writer` engine starts every transaction with BEGIN IMMEDIATE, taking the write lock up
+    front, so two writers queue on the busy timeout instead of failing half-way with
+    "database is locked" when a read transaction tries to upgrade.
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
@@ -39,7 +40,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 

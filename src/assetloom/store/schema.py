@@ -66,6 +66,7 @@ class PendingBlobRow(Base):
     __tablename__ = "pending_blobs"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_pid: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -78,3 +79,4 @@ class SeenFileRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+from assetloom.store import ledger_tables as _ledger_tables  # noqa: E402,F401

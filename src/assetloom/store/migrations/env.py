@@ -16,7 +16,6 @@ def run_migrations_online() -> None:
         config.get_main_option("sqlalchemy.url") or ""
     )
     with engine.connect() as connection:
-        connection.info["write"] = True
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -1,0 +1,1 @@
+"""Blob store adapters: originals stored by content hash."""

@@ -1,0 +1,220 @@
+"""`assetloom` command line: parse, call the Library, render (human or --json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from assetloom.cli import render
+from assetloom.cli.common import (
+    JsonOpt,
+    emit_json,
+    err,
+    open_library,
+    out,
+    progress_bar,
+    run,
+    state,
+)
+from assetloom.core.assets import MediaType
+from assetloom.library import Library
+from assetloom.reports import asset_json
+
+app = typer.Typer(
+    name="assetloom",
+    help="AssetLoom: a self-hosted multimodal asset library with provenance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    library: Path | None = typer.Option(
+        None,
+        "--library",
+        "-L",
+        help="Library folder (or set ASSETLOOM_LIBRARY).",
+        file_okay=False,
+    ),
+) -> None:
+    state.library = library
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(..., help="Folder to create the library in (new or empty)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a new, empty library."""
+
+    def body() -> None:
+        with Library.create(path) as lib:
+            if as_json:
+                emit_json({"library": str(lib.root), "created": True})
+            else:
+                out.print(f"Created library at {lib.root}")
+                out.print(f"Next: assetloom --library {lib.root} add FOLDER --recursive")
+
+    run(as_json, body)
+
+
+@app.command()
+def add(
+    paths: list[Path] = typer.Argument(..., help="Files and folders to add."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into sub-folders."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add files and folders. Safe to re-run: known files are reported as present."""
+
+    def body() -> None:
+        with open_library() as lib, progress_bar("Adding", not as_json) as progress:
+            report = lib.add(paths, recursive=recursive, progress=progress)
+        if as_json:
+            emit_json(report.to_json())
+        else:
+            render.add_report(report)
+
+    run(as_json, body)
+
+
+@app.command("list")
+def list_assets(
+    media_type: MediaType | None = typer.Option(None, "--type", help="Only this media type."),
+    limit: int = typer.Option(50, min=1, help="How many to show."),
+    offset: int = typer.Option(0, min=0, help="Skip this many first."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List assets, oldest first."""
+
+    def body() -> None:
+        with open_library() as lib:
+            assets = lib.list(media_type=media_type, limit=limit, offset=offset)
+            total = lib.count(media_type)
+        if as_json:
+            emit_json(
+                {
+                    "total": total,
+                    "offset": offset,
+                    "assets": [asset_json(a, full=False) for a in assets],
+                }
+            )
+            return
+        table = Table("id", "type", "name", "size", "dimensions", "registered")
+        for a in assets:
+            dims = f"{a.width}×{a.height}" if a.width else ""
+            table.add_row(
+                a.asset_id[:12],
+                a.media_type.value,
+                a.original_name,
+                render.human_bytes(a.size),
+                dims,
+                a.registered_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        out.print(table)
+        out.print(f"{len(assets)} of {total} assets shown")
+
+    run(as_json, body)
+
+
+@app.command()
+def show(
+    asset_id: str = typer.Argument(..., help="Asset id or a unique prefix of it."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show one asset: metadata, fingerprints and where its files are."""
+
+    def body() -> None:
+        with open_library() as lib:
+            asset = lib.get(asset_id)
+            doc = asset_json(asset)
+            doc["blob_path"] = str(lib.blob_path(asset))
+            thumb = lib.thumbnail_path(asset)
+            doc["thumbnail_path"] = str(thumb) if thumb else None
+        if as_json:
+            emit_json(doc)
+        else:
+            render.asset_detail(doc)
+
+    run(as_json, body)
+
+
+@app.command()
+def rm(
+    asset_ids: list[str] = typer.Argument(..., help="Asset ids (or unique prefixes)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove assets (their blobs and thumbnails go when no other asset uses them)."""
+
+    def body() -> None:
+        removed = []
+        with open_library() as lib:
+            for asset_id in asset_ids:
+                removed.append(lib.remove(asset_id))
+        if as_json:
+            emit_json({"removed": [{"asset_id": a.asset_id, "original_name": a.original_name}
+                                   for a in removed]})
+        else:
+            for a in removed:
+                out.print(f"removed {a.asset_id}  {a.original_name}")
+
+    run(as_json, body)
+
+
+@app.command()
+def verify(
+    files: list[Path] = typer.Argument(..., help="Suspect files to check against the library."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Is this file (or an edited copy of it) in the library? Exit 0 when every file matched."""
+
+    def body() -> None:
+        with open_library() as lib, progress_bar("Verifying", not as_json) as progress:
+            results = lib.verify(files, progress=progress)
+        if as_json:
+            emit_json({"results": [r.to_json() for r in results]})
+        else:
+            render.verify_results(results)
+
+    run(as_json, body)
+
+
+@app.command()
+def duplicates(as_json: bool = JsonOpt) -> None:
+    """Groups of exact and near-identical assets, each with a suggested keeper."""
+
+    def body() -> None:
+        with open_library() as lib:
+            groups = lib.duplicates()
+        if as_json:
+            emit_json({"groups": [g.to_json() for g in groups]})
+        else:
+            render.duplicate_groups(groups)
+
+    run(as_json, body)
+
+
+@app.command()
+def demo(
+    path: Path | None = typer.Argument(None, help="Where to build the demo library."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Build a library from the bundled example photos, verify an edited copy, show the result."""
+
+    def body() -> None:
+        from assetloom.demo import run_demo
+
+        result = run_demo(path, log=None if as_json else err.print)
+        if as_json:
+            emit_json(result)
+        else:
+            render.demo_summary(result)
+
+    run(as_json, body)
+
+
+if __name__ == "__main__":
+    app()

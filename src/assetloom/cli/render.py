@@ -1,0 +1,105 @@
+"""Human renderings of library results (the --json renderings live on the results)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from assetloom.cli.common import out
+from assetloom.core.assets import Tier
+from assetloom.reports import AddReport, DuplicateGroup, VerifyResult, iso
+
+_TIER_STYLE = {
+    Tier.EXACT: "bold green",
+    Tier.NEAR_IDENTICAL: "green",
+    Tier.SIMILAR: "yellow",
+    Tier.NONE: "dim",
+}
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def add_report(report: AddReport) -> None:
+    if report.skipped:
+        table = Table("skipped file", "reason", title="Skipped", title_justify="left")
+        for s in report.skipped:
+            table.add_row(s.file, s.reason)
+        out.print(table)
+    out.print(
+        f"[bold]{len(report.added)} added[/], {len(report.present)} already present, "
+        f"{len(report.skipped)} skipped"
+    )
+
+
+def asset_detail(doc: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None)
+    for key in (
+        "asset_id",
+        "original_name",
+        "media_type",
+        "mime",
+        "size",
+        "width",
+        "height",
+        "sha256",
+        "registered_at",
+        "blob_path",
+        "thumbnail_path",
+    ):
+        if doc.get(key) is not None:
+            value = human_bytes(doc[key]) if key == "size" else str(doc[key])
+            table.add_row(f"[bold]{key}", value)
+    for key, value in sorted(doc.get("metadata", {}).items()):
+        if key == "excerpt":
+            continue
+        table.add_row(f"[cyan]{key}", ", ".join(value) if isinstance(value, list) else str(value))
+    for fp in doc.get("fingerprints", []):
+        if fp["kind"] == "minhash64":
+            continue
+        quality = f"  (quality {fp['quality']})" if "quality" in fp else ""
+        table.add_row(f"[magenta]{fp['kind']}", f"{fp['value']}{quality}")
+    out.print(table)
+
+
+def verify_results(results: list[VerifyResult]) -> None:
+    for r in results:
+        style = _TIER_STYLE[r.tier]
+        verdict = "no match" if r.tier is Tier.NONE else r.tier.value
+        out.print(f"[{style}]{verdict:>15}[/]  {r.file}")
+        if r.error:
+            out.print(f"{'':>17}[red]{r.error}[/]")
+        for m in r.matches[:5]:
+            out.print(
+                f"{'':>17}{m.tier.value}: {m.asset_id[:12]} {m.original_name} "
+                f"(distance {m.distance:g}, registered {iso(m.registered_at)})"
+            )
+
+
+def duplicate_groups(groups: list[DuplicateGroup]) -> None:
+    if not groups:
+        out.print("No duplicates found.")
+        return
+    for i, g in enumerate(groups, 1):
+        out.print(f"[bold]Group {i}[/] ({g.tier.value}) keep [green]{g.keeper[:12]}[/]: {g.reason}")
+        for a in g.assets:
+            mark = "keep" if a.asset_id == g.keeper else "    "
+            dims = f"{a.width}×{a.height}" if a.width else ""
+            out.print(
+                f"  {mark} {a.asset_id[:12]} {a.original_name} {dims} {human_bytes(a.size)}"
+            )
+
+
+def demo_summary(result: dict[str, Any]) -> None:
+    out.print(f"[bold]Demo library:[/] {result['library']}")
+    out.print(f"Added {result['added']} example photos.")
+    for check in result["checks"]:
+        out.print(f"  {check['file']}: [bold]{check['tier']}[/] {check.get('asset', '')}")
+    out.print(f"Try: assetloom --library {result['library']} list")

@@ -1,0 +1,190 @@
+"""Copy detection over the library: `verify` (is this file ours?) and `duplicates`.
+
+Candidates come from the Hamming indexes; which candidates count, and in which tier, is
+decided by the pure rules in `core.copy_rules` (images) and `core.text_match` (text).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from assetloom.core import copy_rules
+from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
+from assetloom.core.duplicates import choose_keeper, group_pairs
+from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
+from assetloom.ingest.paths import display_path
+from assetloom.ingest.pipeline import parallel_prepare
+from assetloom.ingest.prepare import Limits, Prepared, Skipped, prepare_query
+from assetloom.reports import DuplicateGroup, VerifyResult
+from assetloom.store.schema import AssetRow, FingerprintRow
+
+if TYPE_CHECKING:
+    from assetloom.library import Library, Progress
+
+TEXT_SEARCH_RADIUS = 8
+
+
+def verify_files(
+    lib: Library, paths: Sequence[Path], *, progress: Progress | None = None
+) -> list[VerifyResult]:
+    s = lib.settings
+    limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+    workers = s.workers or os.cpu_count() or 1
+    results: list[VerifyResult] = []
+    finder = CopyFinder(lib)
+    for done, rec in enumerate(
+        parallel_prepare(prepare_query, list(paths), limits, workers), start=1
+    ):
+        if isinstance(rec, Skipped):
+            results.append(VerifyResult(rec.path, Tier.NONE, error=rec.reason))
+        else:
+            matches = finder.matches(rec)
+            tier = matches[0].tier if matches else Tier.NONE
+            results.append(VerifyResult(display_path(rec.path), tier, matches))
+        if progress:
+            progress(done, len(paths))
+    return results
+
+
+class CopyFinder:
+    """Finds library assets that a prepared (query-side) file copies."""
+
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.index = lib.fingerprint_index()
+
+    def matches(self, rec: Prepared, *, exclude: str | None = None) -> list[Match]:
+        found: dict[str, tuple[Tier, float]] = {}
+        with self.lib.read_session() as s:
+            exact = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == rec.sha256))
+        if exact:
+            found[exact] = (Tier.EXACT, 0.0)
+        if rec.media_type is MediaType.IMAGE:
+            found.update(self._image_candidates(rec.fingerprints, skip=set(found)))
+        elif rec.media_type is MediaType.TEXT:
+            found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
+        found.pop(exclude or "", None)
+        assets = self.lib.get_many(found)
+        matches = [
+            Match(aid, tier, round(dist, 4), assets[aid].registered_at, assets[aid].original_name)
+            for aid, (tier, dist) in found.items()
+            if aid in assets
+        ]
+        matches.sort(key=lambda m: (m.tier.rank, m.distance, m.registered_at))
+        return matches
+
+    def _image_candidates(
+        self, query: list[Fingerprint], skip: set[str]
+    ) -> dict[str, tuple[Tier, float]]:
+        row_ids: set[int] = set()
+        for family, radius in copy_rules.SEARCH_RADIUS.items():
+            codes = [f.value for f in query if f.kind.startswith(family)]
+            for hits in self.index.search(family, codes, radius):
+                row_ids.update(row_id for row_id, _ in hits)
+        stored = self._fingerprints_of_rows(row_ids)
+        out: dict[str, tuple[Tier, float]] = {}
+        for asset_id, fps in stored.items():
+            if asset_id in skip:
+                continue
+            verdict = copy_rules.image_match(query, fps)
+            if verdict is not None:
+                out[asset_id] = verdict
+        return out
+
+    def _text_candidates(
+        self, query: list[Fingerprint], skip: set[str]
+    ) -> dict[str, tuple[Tier, float]]:
+        by_kind = {f.kind: f.value for f in query}
+        out: dict[str, tuple[Tier, float]] = {}
+        with self.lib.read_session() as s:
+            same_text = s.scalars(
+                select(FingerprintRow.asset_id).where(
+                    FingerprintRow.kind == "text_nsha256",
+                    FingerprintRow.value == by_kind.get("text_nsha256", b""),
+                )
+            ).all()
+        for asset_id in same_text:
+            out[asset_id] = (Tier.NEAR_IDENTICAL, 0.0)
+        hits = self.index.search("simhash64", [by_kind["simhash64"]], TEXT_SEARCH_RADIUS)[0]
+        stored = self._fingerprints_of_rows({row_id for row_id, _ in hits})
+        for asset_id, fps in stored.items():
+            if asset_id in skip or asset_id in out:
+                continue
+            theirs = {f.kind: f.value for f in fps}
+            jac = jaccard_estimate(by_kind["minhash64"], theirs.get("minhash64", b""))
+            dist = hamming(by_kind["simhash64"], theirs.get("simhash64", bytes(8)))
+            if is_near_duplicate(dist, jac):
+                out[asset_id] = (Tier.NEAR_IDENTICAL, round(1.0 - jac, 4))
+        return out
+
+    def _fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]:
+        """All stored fingerprints of the assets owning these fingerprint rows."""
+        ids = list(row_ids)
+        if not ids:
+            return {}
+        out: dict[str, list[Fingerprint]] = defaultdict(list)
+        with self.lib.read_session() as s:
+            owners: set[str] = set()
+            for i in range(0, len(ids), 500):
+                owners.update(
+                    s.scalars(
+                        select(FingerprintRow.asset_id).where(FingerprintRow.id.in_(ids[i : i + 500]))
+                    )
+                )
+            owner_list = list(owners)
+            for i in range(0, len(owner_list), 500):
+                rows = s.execute(
+                    select(
+                        FingerprintRow.asset_id,
+                        FingerprintRow.kind,
+                        FingerprintRow.value,
+                        FingerprintRow.quality,
+                    ).where(FingerprintRow.asset_id.in_(owner_list[i : i + 500]))
+                ).all()
+                for asset_id, kind, value, quality in rows:
+                    out[asset_id].append(Fingerprint(kind, value, quality))
+        return dict(out)
+
+
+def find_duplicates(lib: Library, *, progress: Progress | None = None) -> list[DuplicateGroup]:
+    """Group near-identical assets, using each asset's stored copy as the query.
+
+    Images are probed with their thumbnails through exactly the rule `verify` uses, so
+    `duplicates` and `verify` never disagree about whether two assets are copies.
+    """
+    finder = CopyFinder(lib)
+    s = lib.settings
+    limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+    assets: dict[str, Asset] = {}
+    probes: list[Path] = []
+    probe_owner: dict[str, str] = {}
+    offset = 0
+    while batch := lib.list(limit=1000, offset=offset):
+        offset += len(batch)
+        for a in batch:
+            assets[a.asset_id] = a
+            probe = lib.blob_path(a)
+            probes.append(probe)
+            probe_owner[display_path(probe)] = a.asset_id
+    pairs: list[tuple[str, str, Tier, float]] = []
+    workers = s.workers or os.cpu_count() or 1
+    for done, rec in enumerate(parallel_prepare(prepare_query, probes, limits, workers), 1):
+        if isinstance(rec, Prepared):
+            owner = probe_owner[display_path(rec.path)]
+            for m in finder.matches(rec, exclude=owner):
+                pairs.append((owner, m.asset_id, m.tier, m.distance))
+        if progress:
+            progress(done, len(probes))
+    groups = []
+    for members, tier, distances in group_pairs(pairs):
+        group_assets = [assets[a] for a in members if a in assets]
+        keeper, reason = choose_keeper(group_assets)
+        group_assets.sort(key=lambda a: (a.asset_id != keeper.asset_id, a.registered_at))
+        groups.append(DuplicateGroup(tier, keeper.asset_id, reason, group_assets, distances))
+    return groups

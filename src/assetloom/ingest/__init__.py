@@ -1,0 +1,1 @@
+"""Ingest: turn files into prepared records (type, metadata, fingerprints, thumbnail)."""

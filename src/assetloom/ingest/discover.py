@@ -1,0 +1,89 @@
+"""Expand the paths a user names into files to add, reporting what cannot be added and why."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from assetloom.ingest.paths import display_path as _show
+from assetloom.ingest.prepare import Skipped
+
+
+def discover(paths: list[Path], *, recursive: bool) -> Iterator[Path | Skipped]:
+    """Files in a stable order. Folder symlinks are followed once; loops are reported."""
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+    for path in paths:
+        yield from _walk_top(path, recursive, seen_dirs, seen_files)
+
+
+def _walk_top(
+    path: Path, recursive: bool, seen_dirs: set[tuple[int, int]], seen_files: set[tuple[int, int]]
+) -> Iterator[Path | Skipped]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            yield Skipped(_show(path), f"{_show(path)}: broken symbolic link")
+        else:
+            yield Skipped(_show(path), f"{_show(path)}: no such file or folder")
+        return
+    except OSError as exc:
+        yield Skipped(_show(path), f"{_show(path)}: cannot read ({exc.strerror or exc})")
+        return
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_dir(path, recursive, seen_dirs, seen_files, top=True)
+    else:
+        yield from _file(path, st, seen_files)
+
+
+def _walk_dir(
+    folder: Path,
+    recursive: bool,
+    seen_dirs: set[tuple[int, int]],
+    seen_files: set[tuple[int, int]],
+    *,
+    top: bool = False,
+) -> Iterator[Path | Skipped]:
+    st = folder.stat()
+    key = (st.st_dev, st.st_ino)
+    if key in seen_dirs:
+        if not top:
+            yield Skipped(_show(folder), f"{_show(folder)}: folder link loop, not followed again")
+        return
+    seen_dirs.add(key)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
+    except OSError as exc:
+        yield Skipped(_show(folder), f"{_show(folder)}: cannot list ({exc.strerror or exc})")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue  # .DS_Store, .git, editor swap files: never assets
+        child = Path(entry.path)
+        try:
+            cst = child.stat()
+        except FileNotFoundError:
+            yield Skipped(_show(child), f"{_show(child)}: broken symbolic link")
+            continue
+        except OSError as exc:
+            yield Skipped(_show(child), f"{_show(child)}: cannot read ({exc.strerror or exc})")
+            continue
+        if stat.S_ISDIR(cst.st_mode):
+            if recursive:
+                yield from _walk_dir(child, recursive, seen_dirs, seen_files)
+        else:
+            yield from _file(child, cst, seen_files)
+
+
+def _file(path: Path, st: os.stat_result, seen: set[tuple[int, int]]) -> Iterator[Path | Skipped]:
+    if not stat.S_ISREG(st.st_mode):
+        yield Skipped(_show(path), f"{_show(path)}: not a regular file")
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return  # the same file reached twice through links
+    seen.add(key)
+    yield path

@@ -1,0 +1,254 @@
+"""`add` as data flows: discover -> prepare in worker processes -> commit in batches.
+
+Crash safety: a batch first records its new hashes in `pending_blobs` (committed), then
+writes blobs and thumbnails, then commits asset rows, fingerprints and ledger leaves in one
+transaction that also clears the pending rows. A run killed anywhere leaves either nothing,
+or blobs listed as pending that the next run sweeps (if no asset claimed them) - never an
+asset row without its blob, and never a blob nobody can find.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from assetloom.blobs.local import write_atomic
+from assetloom.errors import AssetLoomError
+from assetloom.ingest.discover import discover
+from assetloom.ingest.paths import display_path
+from assetloom.ingest.prepare import Limits, Prepared, Skipped, init_worker, prepare_file
+from assetloom.ledger_hooks import on_assets_registered
+from assetloom.reports import AddReport, FileOutcome, SkippedFile
+from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
+
+if TYPE_CHECKING:
+    from assetloom.library import Library, Progress
+
+BATCH = 64
+_IN_FLIGHT_PER_WORKER = 16
+
+
+class Ingestor:
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        s = lib.settings
+        self.limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+        self.workers = s.workers or os.cpu_count() or 1
+
+    def run(
+        self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None = None
+    ) -> AddReport:
+        self.lib.sweep_pending()
+        report = AddReport()
+        files: list[Path] = []
+        for item in discover(list(paths), recursive=recursive):
+            if isinstance(item, Skipped):
+                report.skipped.append(SkippedFile(item.path, item.reason))
+            else:
+                files.append(item.absolute())
+        total = len(files) + len(report.skipped)
+        known = self._unchanged_known(files)
+        todo = []
+        for f in files:
+            asset_id = known.get(display_path(f))
+            if asset_id:
+                report.present.append(FileOutcome(display_path(f), asset_id))
+            else:
+                todo.append(f)
+        done = total - len(todo)
+        if progress:
+            progress(done, total)
+        batch: list[Prepared] = []
+        for result in self._prepare_all(todo):
+            if isinstance(result, Skipped):
+                report.skipped.append(SkippedFile(result.path, result.reason))
+            else:
+                batch.append(result)
+            if len(batch) >= BATCH:
+                self._commit(batch, report)
+                batch = []
+            done += 1
+            if progress:
+                progress(done, total)
+        if batch:
+            self._commit(batch, report)
+        self.lib.fingerprint_index().save()
+        return report
+
+    # ------------------------------------------------------------------ preparing
+    def _prepare_all(self, files: list[Path]) -> Iterator[Prepared | Skipped]:
+        yield from parallel_prepare(prepare_file, files, self.limits, self.workers)
+
+    def _unchanged_known(self, files: list[Path]) -> dict[str, str]:
+        """Files whose (path, size, mtime) match a registered asset: no need to read them."""
+        if not files:
+            return {}
+        stats: dict[str, tuple[int, int]] = {}
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            stats[display_path(f)] = (st.st_size, st.st_mtime_ns)
+        out: dict[str, str] = {}
+        names = list(stats)
+        with self.lib.read_session() as s:
+            for i in range(0, len(names), 500):
+                rows = s.execute(
+                    select(SeenFileRow, AssetRow.asset_id)
+                    .join(AssetRow, AssetRow.sha256 == SeenFileRow.sha256)
+                    .where(SeenFileRow.path.in_(names[i : i + 500]))
+                ).all()
+                for seen, asset_id in rows:
+                    if stats.get(seen.path) == (seen.size, seen.mtime_ns):
+                        out[seen.path] = asset_id
+        return out
+
+    # ------------------------------------------------------------------ committing
+    def _commit(self, batch: list[Prepared], report: AddReport) -> None:
+        from assetloom.library import new_asset_id, utcnow
+
+        lib = self.lib
+        with lib.write_session() as s, s.begin():
+            existing = _registered(s, {r.sha256 for r in batch})
+            new: dict[str, Prepared] = {}
+            for rec in batch:
+                if rec.sha256 in existing or rec.sha256 in new:
+                    continue
+                new[rec.sha256] = rec
+            now = utcnow()
+            for sha in new:
+                s.merge(PendingBlobRow(sha256=sha, owner_pid=os.getpid(), created_at=now))
+        stored: dict[str, Prepared] = {}
+        for sha, rec in new.items():
+            try:
+                lib.blobs.put_file(Path(rec.path), sha)
+                if rec.thumbnail:
+                    write_atomic(lib.derived_dir(sha) / "thumb.webp", rec.thumbnail)
+            except AssetLoomError as exc:
+                report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
+                continue
+            except OSError as exc:
+                report.skipped.append(
+                    SkippedFile(display_path(rec.path), f"cannot store: {exc.strerror or exc}")
+                )
+                continue
+            stored[sha] = rec
+        new_fps: list[FingerprintRow] = []
+        with lib.write_session() as s, s.begin():
+            # Re-check under the write lock: another process may have added the same files.
+            existing = _registered(s, {r.sha256 for r in batch})
+            rows = []
+            for sha, rec in stored.items():
+                if sha in existing:
+                    continue
+                row = _asset_row(rec, new_asset_id(), utcnow())
+                s.add(row)
+                rows.append(row)
+                existing[sha] = row.asset_id
+                new_fps.extend(row.fingerprints)
+            s.flush()
+            on_assets_registered(lib, s, rows)
+            if new:
+                s.execute(delete(PendingBlobRow).where(PendingBlobRow.sha256.in_(list(new))))
+            _remember_seen(s, [r for r in batch if r.sha256 in existing])
+        added_ids = {r.asset_id for r in rows}
+        for rec in batch:
+            asset_id = existing.get(rec.sha256)
+            if asset_id is None:
+                continue  # skipped above with its reason
+            outcome = FileOutcome(display_path(rec.path), asset_id)
+            if asset_id in added_ids:
+                added_ids.discard(asset_id)
+                report.added.append(outcome)
+            else:
+                report.present.append(outcome)
+        lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
+
+
+def parallel_prepare(
+    fn: Callable[[str, Limits], Prepared | Skipped],
+    files: Sequence[Path],
+    limits: Limits,
+    workers: int,
+) -> Iterator[Prepared | Skipped]:
+    """`fn` over files on all cores, in order, with a bounded number in flight (flat memory).
+
+    A handful of files is done in-process: starting workers would cost more than it saves.
+    """
+    if workers <= 1 or len(files) <= 2:
+        init_worker()
+        for f in files:
+            yield fn(str(f), limits)
+        return
+    window = workers * _IN_FLIGHT_PER_WORKER
+    with ProcessPoolExecutor(workers, initializer=init_worker) as pool:
+        queue: deque[Future[Prepared | Skipped]] = deque()
+        for f in files:
+            queue.append(pool.submit(fn, str(f), limits))
+            if len(queue) >= window:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+
+
+def _registered(s: Session, shas: set[str]) -> dict[str, str]:
+    if not shas:
+        return {}
+    rows = s.execute(
+        select(AssetRow.sha256, AssetRow.asset_id).where(AssetRow.sha256.in_(list(shas)))
+    ).all()
+    return {sha: asset_id for sha, asset_id in rows}
+
+
+def _asset_row(rec: Prepared, asset_id: str, now: object) -> AssetRow:
+    path = Path(rec.path)
+    return AssetRow(
+        asset_id=asset_id,
+        sha256=rec.sha256,
+        media_type=rec.media_type.value,
+        mime=rec.mime,
+        size=rec.size,
+        original_name=display_path(path.name),
+        source_path=display_path(path),
+        width=rec.width,
+        height=rec.height,
+        metadata_json=rec.metadata,
+        has_thumbnail=rec.thumbnail is not None,
+        registered_at=now,
+        fingerprints=[
+            FingerprintRow(kind=f.kind, value=f.value, quality=f.quality) for f in rec.fingerprints
+        ],
+    )
+
+
+def _remember_seen(s: Session, records: list[Prepared]) -> None:
+    if not records:
+        return
+    values = [
+        {
+            "path": display_path(r.path),
+            "size": r.size,
+            "mtime_ns": r.mtime_ns,
+            "sha256": r.sha256,
+        }
+        for r in records
+    ]
+    stmt = sqlite_insert(SeenFileRow).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SeenFileRow.path],
+        set_={
+            "size": stmt.excluded.size,
+            "mtime_ns": stmt.excluded.mtime_ns,
+            "sha256": stmt.excluded.sha256,
+        },
+    )
+    s.execute(stmt)

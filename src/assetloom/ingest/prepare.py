@@ -1,0 +1,172 @@
+"""Per-file work done in worker processes: hash, sniff, decode, metadata, fingerprints, thumbnail.
+
+Runs without the catalog: it returns a `Prepared` record (or a `Skipped` reason) that the
+library commits in one transaction, so a crash here can never leave a half-registered asset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from assetloom.core.assets import Fingerprint, MediaType
+from assetloom.errors import AssetLoomError, BadInputError
+from assetloom.ingest.image_metadata import read_metadata
+from assetloom.ingest.paths import display_path
+from assetloom.ingest.sniff import sniff
+from assetloom.ingest.text_document import decode_text, text_fingerprints, text_metadata
+
+_CHUNK = 1 << 20
+# JPEGs are decoded at a reduced DCT scale: enough pixels for hashes and a 256 px thumbnail.
+_DECODE_TARGET = (512, 512)
+_MAX_TEXT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_image_pixels: int
+    max_file_bytes: int
+    thumbnail_size: int
+
+
+@dataclass(slots=True)
+class Prepared:
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    media_type: MediaType
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    fingerprints: list[Fingerprint] = field(default_factory=list)
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def init_worker() -> None:
+    """Register HEIF/AVIF decoding in each worker process."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+def prepare_file(path: str, limits: Limits) -> Prepared | Skipped:
+    """For `add`: stored fingerprints and a thumbnail."""
+    return _guarded(path, limits, query=False)
+
+
+def prepare_query(path: str, limits: Limits) -> Prepared | Skipped:
+    """For `verify`: the query-side fingerprints (flips, trimmed borders), no thumbnail."""
+    return _guarded(path, limits, query=True)
+
+
+def _guarded(path: str, limits: Limits, *, query: bool) -> Prepared | Skipped:
+    try:
+        return _prepare(Path(path), limits, query)
+    except AssetLoomError as exc:
+        return Skipped(display_path(path), str(exc))
+    except MemoryError:
+        return Skipped(display_path(path), f"{display_path(path)}: too large to decode in memory")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _prepare(path: Path, limits: Limits, query: bool) -> Prepared:
+    where = display_path(path)
+    try:
+        st = path.stat()
+        if st.st_size == 0:
+            raise BadInputError(f"{where}: empty file (0 bytes)")
+        if st.st_size > limits.max_file_bytes:
+            raise BadInputError(
+                f"{where}: {st.st_size} bytes is over the {limits.max_file_bytes}-byte limit",
+                hint="raise max_file_bytes in assetloom.toml if this is intended",
+            )
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+        sha = sha256_file(path)
+    except PermissionError as exc:
+        raise BadInputError(f"{where}: permission denied", hint="check the file's mode") from exc
+    except OSError as exc:
+        raise BadInputError(f"{where}: cannot read ({exc.strerror or exc})") from exc
+    kind = sniff(where, head)
+    record = Prepared(str(path), sha, st.st_size, st.st_mtime_ns, kind.media_type, kind.mime)
+    if kind.media_type is MediaType.IMAGE:
+        _prepare_image(path, record, limits, query)
+    else:
+        _prepare_text(path, record, st.st_size)
+    return record
+
+
+def _prepare_image(path: Path, record: Prepared, limits: Limits, query: bool) -> None:
+    where = display_path(path)
+    from assetloom.ingest.image_fingerprints import query_fingerprints, stored_fingerprints
+
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                record.width, record.height = im.size
+                record.metadata = read_metadata(im)
+                record.metadata["format"] = im.format
+                if getattr(im, "n_frames", 1) > 1:
+                    record.metadata["frames"] = im.n_frames
+                im.draft("RGB", _DECODE_TARGET)
+                im.load()
+                upright = ImageOps.exif_transpose(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadInputError(
+            f"{where}: refused as a possible decompression bomb ({exc})",
+            hint="raise max_image_pixels in assetloom.toml if the image is genuine",
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise BadInputError(f"{where}: not a readable image (corrupt or unknown format)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise BadInputError(f"{where}: damaged image ({exc})") from exc
+    if query:
+        record.fingerprints = query_fingerprints(upright)
+    else:
+        record.fingerprints = stored_fingerprints(upright)
+        record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
+
+
+def make_thumbnail(im: Image.Image, size: int) -> bytes:
+    """WebP, `size` px on the long side, alpha kept."""
+    thumb = im.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    has_alpha = thumb.mode in ("RGBA", "LA", "PA") or "transparency" in thumb.info
+    thumb = thumb.convert("RGBA" if has_alpha else "RGB")
+    out = io.BytesIO()
+    thumb.save(out, "WEBP", quality=80, method=4)
+    return out.getvalue()
+
+
+def _prepare_text(path: Path, record: Prepared, size: int) -> None:
+    where = display_path(path)
+    if size > _MAX_TEXT_BYTES:
+        raise BadInputError(f"{where}: text documents over 64 MiB are not supported")
+    text, encoding = decode_text(path.read_bytes(), where)
+    if "\x00" in text:
+        raise BadInputError(f"{where}: binary content, not a text document")
+    record.metadata = text_metadata(text, encoding)
+    record.fingerprints = text_fingerprints(text)

@@ -1,0 +1,63 @@
+"""Text documents: detect the encoding, decode, and fingerprint for near-duplicate search."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+
+import numpy as np
+from charset_normalizer import from_bytes
+from datasketch import MinHash
+
+from assetloom.core.assets import Fingerprint
+from assetloom.core.text_match import normalise, shingles, simhash64
+from assetloom.errors import BadInputError
+
+MINHASH_PERMUTATIONS = 64
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_text(data: bytes, where: str) -> tuple[str, str]:
+    """(text, encoding). UTF-8 first (the common case), BOMs, then charset-normalizer."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding), encoding.replace("-sig", "")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise BadInputError(
+            f"{where}: cannot tell which text encoding this file uses",
+            hint="save it as UTF-8 and add it again",
+        )
+    encoding = "gb18030" if best.encoding in {"gb2312", "gbk"} else best.encoding
+    return data.decode(encoding, errors="strict"), encoding
+
+
+def text_fingerprints(text: str) -> list[Fingerprint]:
+    feats = shingles(text)
+    mh = MinHash(num_perm=MINHASH_PERMUTATIONS)
+    mh.update_batch([f.encode() for f in feats])
+    return [
+        Fingerprint("text_nsha256", hashlib.sha256(normalise(text).encode()).digest()),
+        Fingerprint("simhash64", simhash64(feats)),
+        Fingerprint("minhash64", np.asarray(mh.hashvalues, dtype="<u4").tobytes()),
+    ]
+
+
+def text_metadata(text: str, encoding: str) -> dict[str, object]:
+    lines = text.splitlines()
+    title = next((ln.lstrip("# ").strip() for ln in lines if ln.strip()), "")
+    return {
+        "encoding": encoding,
+        "characters": len(text),
+        "lines": len(lines),
+        "title": title[:200],
+        "excerpt": text[:500],
+    }

@@ -1,0 +1,278 @@
+"""The application service: one `Library` object that the CLI, API and web UI all call.
+
+A library is a folder (see docs/architecture.md): `catalog.db` (SQLite, WAL), `blobs/`,
+`derived/`, `index/` (rebuildable), `keys/` and `assetloom.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from assetloom.blobs.local import LocalBlobStore, remove_tree, write_atomic
+from assetloom.core.assets import Asset, Fingerprint, MediaType
+from assetloom.errors import (
+    AssetNotFoundError,
+    BadInputError,
+    LibraryExistsError,
+    NotALibraryError,
+)
+from assetloom.settings import Settings, load_settings
+from assetloom.store.db import make_engine, migrate, session_factory, sqlite_url
+from assetloom.store.schema import AssetRow, PendingBlobRow
+
+if TYPE_CHECKING:
+    from assetloom.index.fingerprint_index import FingerprintIndex
+    from assetloom.reports import AddReport, DuplicateGroup, VerifyResult
+
+CATALOG = "catalog.db"
+SETTINGS_FILE = "assetloom.toml"
+FORMAT_VERSION = 1
+MIN_ID_PREFIX = 4
+
+Progress = Callable[[int, int], None]
+"""progress(done, total): called as files finish; the CLI draws a bar from it."""
+
+
+class Library:
+    """An open library. Cheap to open; heavy parts (index, models) load on first use."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        url = sqlite_url(root / CATALOG)
+        self._reader: Engine = make_engine(url, busy_timeout_s=settings.busy_timeout_s)
+        self._writer: Engine = make_engine(
+            url, busy_timeout_s=settings.busy_timeout_s, writer=True
+        )
+        self.read_session: sessionmaker[Session] = session_factory(self._reader)
+        self.write_session: sessionmaker[Session] = session_factory(self._writer)
+        self.blobs = LocalBlobStore(root / "blobs")
+        self._fp_index: FingerprintIndex | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    @classmethod
+    def create(cls, path: Path) -> Library:
+        path = path.expanduser().absolute()
+        if (path / CATALOG).exists():
+            raise LibraryExistsError(f"{path} is already an AssetLoom library")
+        if path.exists() and not path.is_dir():
+            raise BadInputError(f"{path} exists and is not a folder")
+        if path.exists() and any(path.iterdir()):
+            raise LibraryExistsError(
+                f"{path} is not empty",
+                hint="choose a new or empty folder for the library",
+            )
+        for sub in ("blobs", "derived", "index", "keys"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        write_atomic(
+            path / SETTINGS_FILE,
+            (
+                "# AssetLoom library settings; ASSETLOOM_* environment variables override.\n"
+                f"format_version = {FORMAT_VERSION}\n"
+            ).encode(),
+        )
+        lib = cls(path, load_settings(path))
+        migrate(lib._writer)
+        lib._on_create()
+        return lib
+
+    @classmethod
+    def open(cls, path: Path) -> Library:
+        path = path.expanduser().absolute()
+        if not (path / SETTINGS_FILE).is_file() or not (path / CATALOG).is_file():
+            raise NotALibraryError(
+                f"{path} is not an AssetLoom library",
+                hint=f"create one with: assetloom init {path}",
+            )
+        try:
+            tomllib.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise NotALibraryError(f"{path / SETTINGS_FILE} is not valid TOML: {exc}") from exc
+        lib = cls(path, load_settings(path))
+        migrate(lib._writer)
+        return lib
+
+    def close(self) -> None:
+        self._reader.dispose()
+        self._writer.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _on_create(self) -> None:
+        """Hook for components that need set-up at `init` (the ledger key)."""
+        from assetloom.ledger_hooks import on_library_created
+
+        on_library_created(self)
+
+    # ----------------------------------------------------------------- reading
+    def count(self, media_type: MediaType | None = None) -> int:
+        with self.read_session() as s:
+            q = select(func.count()).select_from(AssetRow)
+            if media_type:
+                q = q.where(AssetRow.media_type == media_type.value)
+            return int(s.scalar(q) or 0)
+
+    def list(
+        self, *, media_type: MediaType | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Asset]:
+        with self.read_session() as s:
+            q = select(AssetRow).order_by(AssetRow.registered_at, AssetRow.asset_id)
+            if media_type:
+                q = q.where(AssetRow.media_type == media_type.value)
+            rows = s.scalars(q.limit(limit).offset(offset)).all()
+            return [to_asset(r) for r in rows]
+
+    def get(self, asset_id: str) -> Asset:
+        with self.read_session() as s:
+            return to_asset(self._row(s, asset_id))
+
+    def get_many(self, asset_ids: Iterable[str]) -> dict[str, Asset]:
+        ids = list(set(asset_ids))
+        out: dict[str, Asset] = {}
+        with self.read_session() as s:
+            for i in range(0, len(ids), 500):
+                rows = s.scalars(select(AssetRow).where(AssetRow.asset_id.in_(ids[i : i + 500])))
+                out.update({r.asset_id: to_asset(r) for r in rows})
+        return out
+
+    def _row(self, s: Session, asset_id: str) -> AssetRow:
+        """Resolve a full id or a unique prefix (like git), with a helpful error otherwise."""
+        asset_id = asset_id.strip().lower()
+        row = s.get(AssetRow, asset_id)
+        if row is not None:
+            return row
+        if len(asset_id) >= MIN_ID_PREFIX:
+            rows = s.scalars(
+                select(AssetRow).where(AssetRow.asset_id.startswith(asset_id)).limit(2)
+            ).all()
+            if len(rows) == 1:
+                return rows[0]
+            if len(rows) > 1:
+                raise AssetNotFoundError(
+                    f"asset id prefix {asset_id!r} is ambiguous", hint="give more characters"
+                )
+        raise AssetNotFoundError(
+            f"no asset {asset_id!r} in {self.root}", hint="`assetloom list` shows the ids"
+        )
+
+    def blob_path(self, asset: Asset) -> Path:
+        return self.blobs.path_for(asset.sha256)
+
+    def thumbnail_path(self, asset: Asset) -> Path | None:
+        path = self.derived_dir(asset.sha256) / "thumb.webp"
+        return path if path.is_file() else None
+
+    def derived_dir(self, sha256: str) -> Path:
+        return self.root / "derived" / sha256
+
+    # ----------------------------------------------------------------- writing
+    def add(
+        self, paths: Sequence[Path], *, recursive: bool = False, progress: Progress | None = None
+    ) -> AddReport:
+        from assetloom.ingest.pipeline import Ingestor
+
+        return Ingestor(self).run(paths, recursive=recursive, progress=progress)
+
+    def remove(self, asset_id: str) -> Asset:
+        """Delete an asset; its blob and derived files go once no asset uses them."""
+        from assetloom.ledger_hooks import on_asset_removed
+
+        with self.write_session() as s, s.begin():
+            row = self._row(s, asset_id)
+            asset = to_asset(row)
+            on_asset_removed(self, s, asset)
+            s.delete(row)
+            still_used = s.scalar(
+                select(func.count()).select_from(AssetRow).where(AssetRow.sha256 == asset.sha256)
+            )
+        if not still_used:
+            self.blobs.delete(asset.sha256)
+            remove_tree(self.derived_dir(asset.sha256))
+        self.fingerprint_index().sync()
+        return asset
+
+    def sweep_pending(self) -> int:
+        """Remove blobs left by runs that died between writing a blob and committing its row."""
+        swept = 0
+        with self.write_session() as s, s.begin():
+            pending = s.scalars(select(PendingBlobRow)).all()
+            for p in pending:
+                if p.owner_pid != os.getpid() and _alive(p.owner_pid):
+                    continue
+                registered = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == p.sha256))
+                if registered is None:
+                    self.blobs.delete(p.sha256)
+                    remove_tree(self.derived_dir(p.sha256))
+                    swept += 1
+                s.delete(p)
+        return swept
+
+    # ----------------------------------------------------------------- fingerprints
+    def fingerprint_index(self) -> FingerprintIndex:
+        from assetloom.index.fingerprint_index import FingerprintIndex
+
+        if self._fp_index is None:
+            self._fp_index = FingerprintIndex(self.root / "index", self.read_session)
+        return self._fp_index
+
+    def verify(
+        self, paths: Sequence[Path], *, progress: Progress | None = None
+    ) -> list[VerifyResult]:
+        from assetloom.copies import verify_files
+
+        return verify_files(self, paths, progress=progress)
+
+    def duplicates(self) -> list[DuplicateGroup]:
+        from assetloom.copies import find_duplicates
+
+        return find_duplicates(self)
+
+
+def new_asset_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_asset(row: AssetRow) -> Asset:
+    registered = row.registered_at
+    if registered.tzinfo is None:
+        registered = registered.replace(tzinfo=UTC)
+    return Asset(
+        asset_id=row.asset_id,
+        sha256=row.sha256,
+        media_type=MediaType(row.media_type),
+        mime=row.mime,
+        size=row.size,
+        original_name=row.original_name,
+        registered_at=registered,
+        width=row.width,
+        height=row.height,
+        metadata=dict(row.metadata_json or {}),
+        fingerprints=[Fingerprint(f.kind, f.value, f.quality) for f in row.fingerprints],
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
