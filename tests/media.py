@@ -8,7 +8,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 
-def make_photo(path: Path, seed: int, size: tuple[int, int] = (320, 240), fmt: str = "JPEG") -> Path:
+def make_photo(
+    path: Path, seed: int, size: tuple[int, int] = (320, 240), fmt: str = "JPEG"
+) -> Path:
     """A synthetic but photo-like picture: random shapes on a gradient, distinct per seed."""
     rng = random.Random(seed)
     img = Image.linear_gradient("L").resize(size).convert("RGB")

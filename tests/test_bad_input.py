@@ -13,7 +13,7 @@ from assetloom.library import Library
 from tests.media import make_photo
 
 
-def _reasons(report) -> dict[str, str]:  # noqa: ANN001
+def _reasons(report) -> dict[str, str]:
     return {Path(s.file).name: s.reason for s in report.skipped}
 
 
@@ -43,9 +43,7 @@ def test_corrupt_jpeg_from_imagededup(library: Library, shared: Path):
 def test_format_variants_from_imagededup(library: Library, shared: Path):
     formats = shared / "data/nearduplicate/imagededup-tests/tests/data/formats_images"
     report = library.add([formats])
-    names = {Path(a.file).name for a in report.added} | {
-        Path(a.file).name for a in report.present
-    }
+    names = {Path(a.file).name for a in report.added} | {Path(a.file).name for a in report.present}
     # JPEG bytes under .png/.bmp/.svg names are the same content: one asset, others present.
     assert {"copyleft.tiff", "giphy.gif", "ukbench09380.webp", "baboon.pgm"} <= names
     mimes = {library.get(a.asset_id).mime for a in report.added}

@@ -134,7 +134,9 @@ class CopyFinder:
             for i in range(0, len(ids), 500):
                 owners.update(
                     s.scalars(
-                        select(FingerprintRow.asset_id).where(FingerprintRow.id.in_(ids[i : i + 500]))
+                        select(FingerprintRow.asset_id).where(
+                            FingerprintRow.id.in_(ids[i : i + 500])
+                        )
                     )
                 )
             owner_list = list(owners)

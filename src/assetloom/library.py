@@ -50,9 +50,7 @@ class Library:
         self.settings = settings
         url = sqlite_url(root / CATALOG)
         self._reader: Engine = make_engine(url, busy_timeout_s=settings.busy_timeout_s)
-        self._writer: Engine = make_engine(
-            url, busy_timeout_s=settings.busy_timeout_s, writer=True
-        )
+        self._writer: Engine = make_engine(url, busy_timeout_s=settings.busy_timeout_s, writer=True)
         self.read_session: sessionmaker[Session] = session_factory(self._reader)
         self.write_session: sessionmaker[Session] = session_factory(self._writer)
         self.blobs = LocalBlobStore(root / "blobs")

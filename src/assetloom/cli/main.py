@@ -155,8 +155,13 @@ def rm(
             for asset_id in asset_ids:
                 removed.append(lib.remove(asset_id))
         if as_json:
-            emit_json({"removed": [{"asset_id": a.asset_id, "original_name": a.original_name}
-                                   for a in removed]})
+            emit_json(
+                {
+                    "removed": [
+                        {"asset_id": a.asset_id, "original_name": a.original_name} for a in removed
+                    ]
+                }
+            )
         else:
             for a in removed:
                 out.print(f"removed {a.asset_id}  {a.original_name}")

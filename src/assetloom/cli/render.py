@@ -92,9 +92,7 @@ def duplicate_groups(groups: list[DuplicateGroup]) -> None:
         for a in g.assets:
             mark = "keep" if a.asset_id == g.keeper else "    "
             dims = f"{a.width}×{a.height}" if a.width else ""
-            out.print(
-                f"  {mark} {a.asset_id[:12]} {a.original_name} {dims} {human_bytes(a.size)}"
-            )
+            out.print(f"  {mark} {a.asset_id[:12]} {a.original_name} {dims} {human_bytes(a.size)}")
 
 
 def demo_summary(result: dict[str, Any]) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from assetloom.index.hamming import HammingIndex
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from assetloom.blobs.local import write_atomic
-from assetloom.index.hamming import HammingIndex
 from assetloom.store.schema import FingerprintRow
 
 MANIFEST = "fingerprints.json"

@@ -26,12 +26,12 @@ def _walk_top(
         st = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
-            yield Skipped(_show(path), f"{_show(path)}: broken symbolic link")
+            yield Skipped(_show(path), "broken symbolic link")
         else:
-            yield Skipped(_show(path), f"{_show(path)}: no such file or folder")
+            yield Skipped(_show(path), "no such file or folder")
         return
     except OSError as exc:
-        yield Skipped(_show(path), f"{_show(path)}: cannot read ({exc.strerror or exc})")
+        yield Skipped(_show(path), f"cannot read ({exc.strerror or exc})")
         return
     if stat.S_ISDIR(st.st_mode):
         yield from _walk_dir(path, recursive, seen_dirs, seen_files, top=True)
@@ -51,13 +51,13 @@ def _walk_dir(
     key = (st.st_dev, st.st_ino)
     if key in seen_dirs:
         if not top:
-            yield Skipped(_show(folder), f"{_show(folder)}: folder link loop, not followed again")
+            yield Skipped(_show(folder), "folder link loop, not followed again")
         return
     seen_dirs.add(key)
     try:
         entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
     except OSError as exc:
-        yield Skipped(_show(folder), f"{_show(folder)}: cannot list ({exc.strerror or exc})")
+        yield Skipped(_show(folder), f"cannot list ({exc.strerror or exc})")
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -66,10 +66,10 @@ def _walk_dir(
         try:
             cst = child.stat()
         except FileNotFoundError:
-            yield Skipped(_show(child), f"{_show(child)}: broken symbolic link")
+            yield Skipped(_show(child), "broken symbolic link")
             continue
         except OSError as exc:
-            yield Skipped(_show(child), f"{_show(child)}: cannot read ({exc.strerror or exc})")
+            yield Skipped(_show(child), f"cannot read ({exc.strerror or exc})")
             continue
         if stat.S_ISDIR(cst.st_mode):
             if recursive:
@@ -80,7 +80,7 @@ def _walk_dir(
 
 def _file(path: Path, st: os.stat_result, seen: set[tuple[int, int]]) -> Iterator[Path | Skipped]:
     if not stat.S_ISREG(st.st_mode):
-        yield Skipped(_show(path), f"{_show(path)}: not a regular file")
+        yield Skipped(_show(path), "not a regular file")
         return
     key = (st.st_dev, st.st_ino)
     if key in seen:

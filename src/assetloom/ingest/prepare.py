@@ -74,12 +74,13 @@ def prepare_query(path: str, limits: Limits) -> Prepared | Skipped:
 
 
 def _guarded(path: str, limits: Limits, *, query: bool) -> Prepared | Skipped:
+    where = display_path(path)
     try:
         return _prepare(Path(path), limits, query)
     except AssetLoomError as exc:
-        return Skipped(display_path(path), str(exc))
+        return Skipped(where, str(exc).removeprefix(f"{where}: "))
     except MemoryError:
-        return Skipped(display_path(path), f"{display_path(path)}: too large to decode in memory")
+        return Skipped(where, "too large to decode in memory")
 
 
 def sha256_file(path: Path) -> str:
