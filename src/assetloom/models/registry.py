@@ -1,0 +1,108 @@
+"""Which encoder a setting string means, loaded once per process.
+
+Setting strings (one per library; switching re-embeds it, because the spaces differ):
+  "offline"             e5-small text + EfficientNet-Lite2 with the shipped alignment head
+  "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
+
+Encoders are keyed by (task, backend, spec, cache dir) and built on first request; building is
+cheap, the weights themselves load on first encode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assetloom.models.base import ImageEncoder, TextEncoder
+from assetloom.models.errors import UnknownBackendError
+
+DEFAULT_MODEL = "offline"
+TEXT, IMAGE = "text", "image"
+
+_lock = threading.Lock()
+_instances: dict[tuple[str, str, str, str], Any] = {}
+
+
+def parse_model_setting(setting: str) -> tuple[str, str]:
+    """'offline' → ("offline", ""); 'clip:/models/ViT-B-32' → ("clip", "/models/ViT-B-32")."""
+    backend, _, spec = setting.strip().partition(":")
+    backend = backend.lower()
+    if backend not in _BACKENDS or (backend == "clip") != bool(spec):
+        raise UnknownBackendError(
+            f"Unknown model setting {setting!r}",
+            hint="use 'offline' or 'clip:<folder or hub id>'",
+        )
+    return backend, spec
+
+
+def _offline_text(_spec: str, _cache: Path | None) -> TextEncoder:
+    from assetloom.models.text_e5 import E5TextEncoder
+
+    return E5TextEncoder()
+
+
+def _offline_image(_spec: str, cache: Path | None) -> ImageEncoder:
+    from assetloom.models.offline import OfflineImageEncoder
+
+    if cache is None:
+        raise ValueError("the offline image encoder needs a cache folder for its ONNX graph")
+    return OfflineImageEncoder(cache)
+
+
+def _clip_model(spec: str, cache: Path | None) -> Any:
+    from assetloom.models.clip_onnx import ClipModel, resolve_model_dir
+
+    return _get(
+        ("model", "clip", spec, str(cache)), lambda: ClipModel(resolve_model_dir(spec, cache))
+    )
+
+
+def _clip_text(spec: str, cache: Path | None) -> TextEncoder:
+    from assetloom.models.clip_onnx import ClipTextEncoder
+
+    return ClipTextEncoder(_clip_model(spec, cache))
+
+
+def _clip_image(spec: str, cache: Path | None) -> ImageEncoder:
+    from assetloom.models.clip_onnx import ClipImageEncoder
+
+    return ClipImageEncoder(_clip_model(spec, cache))
+
+
+_BACKENDS: dict[str, dict[str, Callable[[str, Path | None], Any]]] = {
+    "offline": {TEXT: _offline_text, IMAGE: _offline_image},
+    "clip": {TEXT: _clip_text, IMAGE: _clip_image},
+}
+
+
+def _get(key: tuple[str, str, str, str], build: Callable[[], Any]) -> Any:
+    # Build outside the lock: a builder may itself call _get (both CLIP towers share one model).
+    # Two threads racing to build is harmless, since loading is lazy; the first one stored wins.
+    with _lock:
+        if key in _instances:
+            return _instances[key]
+    instance = build()
+    with _lock:
+        return _instances.setdefault(key, instance)
+
+
+def get_text_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> TextEncoder:
+    """The text encoder that defines the shared space for `setting`."""
+    backend, spec = parse_model_setting(setting)
+    factory = _BACKENDS[backend][TEXT]
+    return _get((TEXT, backend, spec, str(cache_dir)), lambda: factory(spec, cache_dir))
+
+
+def get_image_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> ImageEncoder:
+    """The image encoder into that space; `cache_dir` holds exported graphs and downloads."""
+    backend, spec = parse_model_setting(setting)
+    factory = _BACKENDS[backend][IMAGE]
+    return _get((IMAGE, backend, spec, str(cache_dir)), lambda: factory(spec, cache_dir))
+
+
+def clear_cache() -> None:
+    """Forget loaded encoders (tests; a library switching model in a long-lived process)."""
+    with _lock:
+        _instances.clear()
