@@ -188,13 +188,20 @@ class LedgerService:
                 raise AssetNotFoundError(f"asset {asset_id} has no registration in the ledger")
             size = self.store.size(s)
             result = self._inclusion(s, asset_id, leaf, size, self._sign(s, size)[0])
-        result.verify(self.public_key)
+        try:
+            result.verify(self.public_key)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"the ledger's proof for asset {asset_id} does not verify: {exc.message}",
+                hint="run `assetloom ledger audit`",
+            ) from exc
         return result
 
     def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Proof that the log at `old_size` is a prefix of the log at `new_size` (default: now)."""
         with self._sessions() as s:
             current = self.store.size(s)
+            self._guard(s, current)
             new = current if new_size is None else new_size
             if not 0 < old_size <= new <= current:
                 raise BadInputError(
@@ -283,25 +290,30 @@ class LedgerService:
     # --- helpers -------------------------------------------------------------------------
 
     def _sign(self, s: Session, size: int) -> tuple[str, bytes]:
-        """Sign (size, root) unless that would contradict the newest kept checkpoint."""
+        """Sign and keep (size, root) unless that contradicts the newest kept checkpoint."""
+        self._guard(s, size)
         root = self.store.root(s, size)
-        latest = self.store.latest_checkpoint(s)
-        if latest is not None:
-            if latest.tree_size > size:
-                raise IntegrityError(
-                    f"the log was truncated: a checkpoint was signed at size {latest.tree_size} "
-                    f"but the log now holds {size} leaves",
-                    hint="run `assetloom ledger audit`",
-                )
-            if self.store.root(s, latest.tree_size) != latest.root_hash:
-                raise IntegrityError(
-                    f"the log no longer matches the checkpoint signed at size "
-                    f"{latest.tree_size}: history was rewritten",
-                    hint="run `assetloom ledger audit`",
-                )
         note = self.key.sign(Checkpoint(self.origin, size, root).body())
         self.store.save_checkpoint(s, note)
         return note, root
+
+    def _guard(self, s: Session, size: int) -> None:
+        """Raise if the log of `size` leaves cannot extend the newest signed checkpoint."""
+        latest = self.store.latest_checkpoint(s)
+        if latest is None:
+            return
+        if latest.tree_size > size:
+            raise IntegrityError(
+                f"the log was truncated: a checkpoint was signed at size {latest.tree_size} "
+                f"but the log now holds {size} leaves",
+                hint="run `assetloom ledger audit`",
+            )
+        if self.store.root(s, latest.tree_size) != latest.root_hash:
+            raise IntegrityError(
+                f"the log no longer matches the checkpoint signed at size "
+                f"{latest.tree_size}: history was rewritten",
+                hint="run `assetloom ledger audit`",
+            )
 
     def _inclusion(
         self, s: Session, asset_id: str, leaf: LeafRecord, size: int, note: str

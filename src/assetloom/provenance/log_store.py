@@ -278,9 +278,7 @@ class SqlLedger:
         """
         head_size, head_root = self._head(session)
         report = AuditReport(tree_size=head_size)
-        level0 = bytearray()
-        for rec in self._checked_leaves(session, report, recompute_leaf):
-            level0 += rec
+        level0, bad_leaves = self._check_leaves(session, report, recompute_leaf)
         size = len(level0) // 32
         report.leaves_checked = size
         if size != head_size:
@@ -288,10 +286,12 @@ class SqlLedger:
                 min(size, head_size),
                 f"the log holds {size} contiguous leaves but its head says {head_size}",
             )
-        levels = self._check_nodes(session, report, level0)
+        levels = self._check_nodes(session, report, level0, bad_leaves, size == head_size)
         tree = _LevelNodes(levels)
         if head_size <= size and merkle.tree_root(head_size, tree) != head_root:
             report.add(None, f"the stored root for size {head_size} does not match the leaves")
+        # A root that no longer matches is news only where no leaf below it was flagged.
+        explained = min((p.index for p in report.problems if p.index is not None), default=size)
         vouched = 0
         for cp in self.checkpoints(session):
             report.checkpoints_checked += 1
@@ -305,6 +305,8 @@ class SqlLedger:
                     f"but only {size} leaves remain",
                 )
             elif merkle.tree_root(cp.tree_size, tree) != cp.root_hash:
+                if explained < cp.tree_size:
+                    continue
                 report.add(
                     vouched,
                     f"leaves [{vouched}, {cp.tree_size}) were rewritten after the checkpoint "
@@ -315,13 +317,13 @@ class SqlLedger:
         report.problems.sort(key=lambda p: (p.index is None, p.index or 0))
         return report
 
-    def _checked_leaves(
+    def _check_leaves(
         self,
         session: Session,
         report: AuditReport,
         recompute_leaf: Callable[[LeafRecord], bytes | None] | None,
-    ) -> Iterator[bytes]:
-        """Leaf hashes recomputed from leaf bytes, up to the first gap in the indexes."""
+    ) -> tuple[bytearray, set[int]]:
+        """Leaf hashes recomputed from leaf bytes up to the first gap, and the altered leaves."""
         q = select(
             LedgerLeafRow.idx,
             LedgerLeafRow.data,
@@ -329,13 +331,15 @@ class SqlLedger:
             LedgerLeafRow.kind,
             LedgerLeafRow.asset_id,
         ).order_by(LedgerLeafRow.idx)
+        hashes, altered = bytearray(), set()
         rows = session.execute(q.execution_options(yield_per=_BATCH))
         for expected, (idx, data, stored, kind, asset_id) in enumerate(rows):
             if idx != expected:
                 report.add(expected, f"leaf {expected} is missing (the next stored leaf is {idx})")
-                return
+                break
             h = merkle.leaf_hash(data)
             if h != stored:
+                altered.add(idx)
                 report.add(idx, f"leaf {idx}: its bytes do not match its stored hash (altered)")
             if (kind, asset_id) != leaf_key(data):
                 report.add(idx, f"leaf {idx}: its asset/type index columns disagree with it")
@@ -343,22 +347,32 @@ class SqlLedger:
                 want = recompute_leaf(LeafRecord(idx, data, stored))
                 if want is not None and want != data:
                     report.add(idx, f"leaf {idx} ({asset_id}) differs from the catalog's record")
-            yield h
+            hashes += h
+        return hashes, altered
 
     def _check_nodes(
-        self, session: Session, report: AuditReport, level0: bytearray
+        self,
+        session: Session,
+        report: AuditReport,
+        level0: bytearray,
+        bad_below: set[int],
+        complete: bool,
     ) -> list[bytearray]:
-        """Rebuild every complete subtree level by level and compare it with ledger_nodes."""
+        """Rebuild every complete subtree from the leaves and compare it with ledger_nodes.
+
+        A mismatch is reported only where both children matched, so one altered leaf names
+        itself (or its pair) rather than every ancestor. Stored hashes of subtrees reaching
+        past the checked leaves are judged only when the log is `complete`.
+        """
         top = session.scalar(select(func.max(LedgerNodeRow.level))) or 0
         levels = [level0]
         level = 0
-        while True:
-            prev = levels[-1]
-            level += 1
+        while levels[-1] or level < top:
+            prev, level = levels[-1], level + 1
             cur = bytearray()
             for i in range(0, len(prev) - 63, 64):
                 cur += merkle.node_hash(prev[i : i + 32], prev[i + 32 : i + 64])
-            stored_count = 0
+            count, bad, want = 0, set(), len(cur) // 32
             rows = session.execute(
                 select(LedgerNodeRow.idx, LedgerNodeRow.hash)
                 .where(LedgerNodeRow.level == level)
@@ -366,23 +380,35 @@ class SqlLedger:
                 .execution_options(yield_per=_BATCH)
             )
             for idx, h in rows:
-                stored_count += 1
-                if idx * 32 >= len(cur) or cur[idx * 32 : idx * 32 + 32] != h:
-                    lo = idx << level
+                lo, hi = idx << level, (idx + 1) << level
+                if idx >= want:
+                    if complete:
+                        report.add(None, f"a hash is stored for leaves [{lo}, {hi}) past the end")
+                    continue
+                if idx != count:
                     report.add(
-                        lo,
-                        f"the stored hash of leaves [{lo}, {lo + (1 << level)}) does not match "
-                        f"them (level {level}, index {idx})",
+                        count << level,
+                        f"the hash of leaves [{count << level}, "
+                        f"{(count + 1) << level}) is missing (level {level})",
                     )
-            if stored_count != len(cur) // 32:
+                count = idx + 1
+                if cur[idx * 32 : idx * 32 + 32] != h:
+                    bad.add(idx)
+                    if not {2 * idx, 2 * idx + 1} & bad_below:
+                        report.add(
+                            lo,
+                            f"the stored hash of leaves [{lo}, {hi}) does not match "
+                            f"them (level {level}, index {idx})",
+                        )
+            if count != want:
                 report.add(
-                    None,
-                    f"level {level} holds {stored_count} stored subtree hashes, "
-                    f"expected {len(cur) // 32}",
+                    count << level,
+                    f"the hash of leaves [{count << level}, "
+                    f"{(count + 1) << level}) is missing (level {level})",
                 )
-            if not cur and level >= top:
-                return levels
             levels.append(cur)
+            bad_below = bad
+        return levels
 
     # --- helpers -------------------------------------------------------------------------
 
