@@ -18,9 +18,10 @@ from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
 from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
+from assetloom.errors import AssetLoomError
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
-from assetloom.ingest.prepare import Limits, Prepared, Skipped, prepare_query
+from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
 from assetloom.reports import DuplicateGroup, VerifyResult
 from assetloom.store.schema import AssetRow, FingerprintRow
 
@@ -34,22 +35,46 @@ def verify_files(
     lib: Library, paths: Sequence[Path], *, progress: Progress | None = None
 ) -> list[VerifyResult]:
     s = lib.settings
-    limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+    opts = Options.from_settings(s, embed=False)
     workers = s.workers or os.cpu_count() or 1
     results: list[VerifyResult] = []
     finder = CopyFinder(lib)
+    proofs = ProofCache(lib)
     for done, rec in enumerate(
-        parallel_prepare(prepare_query, list(paths), limits, workers), start=1
+        parallel_prepare(prepare_queries, list(paths), opts, workers), start=1
     ):
         if isinstance(rec, Skipped):
             results.append(VerifyResult(rec.path, Tier.NONE, error=rec.reason))
         else:
             matches = finder.matches(rec)
             tier = matches[0].tier if matches else Tier.NONE
-            results.append(VerifyResult(display_path(rec.path), tier, matches))
+            results.append(
+                VerifyResult(
+                    display_path(rec.path),
+                    tier,
+                    matches,
+                    proofs=[proofs.get(m.asset_id) for m in matches],
+                )
+            )
         if progress:
             progress(done, len(paths))
     return results
+
+
+class ProofCache:
+    """Ledger inclusion proofs for matched assets, each checked before it is shown."""
+
+    def __init__(self, lib: Library) -> None:
+        self.ledger = lib.ledger()
+        self._cache: dict[str, dict[str, object]] = {}
+
+    def get(self, asset_id: str) -> dict[str, object]:
+        if asset_id not in self._cache:
+            try:
+                self._cache[asset_id] = {**self.ledger.proof(asset_id).to_dict(), "verified": True}
+            except AssetLoomError as exc:
+                self._cache[asset_id] = {"verified": False, "error": exc.message}
+        return self._cache[asset_id]
 
 
 class CopyFinder:
@@ -162,7 +187,7 @@ def find_duplicates(lib: Library, *, progress: Progress | None = None) -> list[D
     """
     finder = CopyFinder(lib)
     s = lib.settings
-    limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+    opts = Options.from_settings(s, embed=False)
     assets: dict[str, Asset] = {}
     probes: list[Path] = []
     probe_owner: dict[str, str] = {}
@@ -176,7 +201,7 @@ def find_duplicates(lib: Library, *, progress: Progress | None = None) -> list[D
             probe_owner[display_path(probe)] = a.asset_id
     pairs: list[tuple[str, str, Tier, float]] = []
     workers = s.workers or os.cpu_count() or 1
-    for done, rec in enumerate(parallel_prepare(prepare_query, probes, limits, workers), 1):
+    for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
         if isinstance(rec, Prepared):
             owner = probe_owner[display_path(rec.path)]
             for m in finder.matches(rec, exclude=owner):

@@ -1,27 +1,63 @@
 """Where the library tells the provenance log about registrations and removals.
 
-Kept in one place so the ingest pipeline and `rm` stay free of ledger details.
+Kept in one place so the ingest pipeline and `rm` stay free of ledger details. Leaves are
+appended in the caller's transaction: an asset is never registered without its leaf.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
+
+from assetloom.core.assets import Fingerprint
+from assetloom.provenance.leaves import perceptual_hashes, register_leaf, tombstone_leaf
+from assetloom.provenance.log_store import SqlLedger
 
 if TYPE_CHECKING:
     from assetloom.core.assets import Asset
     from assetloom.library import Library
     from assetloom.store.schema import AssetRow
 
+_store = SqlLedger()
+
+
+def new_origin() -> str:
+    """A log origin unique to this library (C2SP checkpoints name their log by origin)."""
+    return f"assetloom.local/{uuid.uuid4().hex[:16]}"
+
 
 def on_library_created(lib: Library) -> None:
-    """Create the ledger signing key."""
+    from assetloom.provenance.ledger_service import LedgerService
+
+    LedgerService.create_key(lib.root / "keys", lib.settings.ledger_origin)
+
+
+def row_leaf(row: AssetRow) -> bytes:
+    registered = row.registered_at
+    if registered.tzinfo is None:
+        registered = registered.replace(tzinfo=UTC)
+    return register_leaf(
+        asset_id=row.asset_id,
+        sha256=row.sha256,
+        perceptual_hashes=perceptual_hashes(
+            Fingerprint(f.kind, f.value, f.quality) for f in row.fingerprints
+        ),
+        media_type=row.media_type,
+        size=row.size,
+        registered_at=registered,
+    )
 
 
 def on_assets_registered(lib: Library, s: Session, rows: list[AssetRow]) -> None:
-    """Append one leaf per new asset, in the caller's transaction."""
+    if rows:
+        _store.append_many(s, [row_leaf(r) for r in rows])
 
 
 def on_asset_removed(lib: Library, s: Session, asset: Asset) -> None:
-    """Append a tombstone leaf, in the caller's transaction."""
+    _store.append(
+        s,
+        tombstone_leaf(asset_id=asset.asset_id, sha256=asset.sha256, removed_at=datetime.now(UTC)),
+    )

@@ -26,12 +26,20 @@ from assetloom.errors import (
     NotALibraryError,
 )
 from assetloom.settings import Settings, load_settings
+from assetloom.store import fts
 from assetloom.store.db import make_engine, migrate, session_factory, sqlite_url
 from assetloom.store.schema import AssetRow, PendingBlobRow
+from assetloom.store.search_tables import EmbeddingRow
 
 if TYPE_CHECKING:
     from assetloom.index.fingerprint_index import FingerprintIndex
+    from assetloom.index.vector_spaces import VectorSpaces
+    from assetloom.models.base import ImageEncoder, TextEncoder
+    from assetloom.provenance.ledger_service import AuditResult, LedgerService
+    from assetloom.provenance.log_store import LeafRecord
     from assetloom.reports import AddReport, DuplicateGroup, VerifyResult
+    from assetloom.search import SearchHit, SearchQuery
+    from assetloom.tagging import Tagger
 
 CATALOG = "catalog.db"
 SETTINGS_FILE = "assetloom.toml"
@@ -55,6 +63,8 @@ class Library:
         self.write_session: sessionmaker[Session] = session_factory(self._writer)
         self.blobs = LocalBlobStore(root / "blobs")
         self._fp_index: FingerprintIndex | None = None
+        self._vectors: VectorSpaces | None = None
+        self._tagger: Tagger | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -71,11 +81,14 @@ class Library:
             )
         for sub in ("blobs", "derived", "index", "keys"):
             (path / sub).mkdir(parents=True, exist_ok=True)
+        from assetloom.ledger_hooks import new_origin
+
         write_atomic(
             path / SETTINGS_FILE,
             (
                 "# AssetLoom library settings; ASSETLOOM_* environment variables override.\n"
                 f"format_version = {FORMAT_VERSION}\n"
+                f'ledger_origin = "{new_origin()}"\n'
             ).encode(),
         )
         lib = cls(path, load_settings(path))
@@ -191,7 +204,17 @@ class Library:
         with self.write_session() as s, s.begin():
             row = self._row(s, asset_id)
             asset = to_asset(row)
+            fp_rows = [(f.id, f.kind) for f in row.fingerprints]
+            vector_rows = [
+                (i, space)
+                for i, space in s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.space).where(
+                        EmbeddingRow.asset_id == asset.asset_id
+                    )
+                )
+            ]
             on_asset_removed(self, s, asset)
+            fts.delete(s, asset.asset_id)
             s.delete(row)
             still_used = s.scalar(
                 select(func.count()).select_from(AssetRow).where(AssetRow.sha256 == asset.sha256)
@@ -199,7 +222,11 @@ class Library:
         if not still_used:
             self.blobs.delete(asset.sha256)
             remove_tree(self.derived_dir(asset.sha256))
-        self.fingerprint_index().sync()
+        self.fingerprint_index().remove_rows(fp_rows)
+        self.fingerprint_index().save()
+        if vector_rows:
+            self.vector_spaces().remove_rows(vector_rows)
+            self.vector_spaces().save()
         return asset
 
     def sweep_pending(self) -> int:
@@ -225,6 +252,61 @@ class Library:
         if self._fp_index is None:
             self._fp_index = FingerprintIndex(self.root / "index", self.read_session)
         return self._fp_index
+
+    def vector_spaces(self) -> VectorSpaces:
+        from assetloom.index.vector_spaces import VectorSpaces
+
+        if self._vectors is None:
+            self._vectors = VectorSpaces(self.root / "index", self.read_session)
+        return self._vectors
+
+    # ----------------------------------------------------------------- understanding
+    def text_encoder(self) -> TextEncoder:
+        from assetloom.models.registry import get_text_encoder
+
+        return get_text_encoder(self.settings.model, self.settings.model_cache)
+
+    def image_encoder(self) -> ImageEncoder:
+        from assetloom.models.registry import get_image_encoder
+
+        return get_image_encoder(self.settings.model, self.settings.model_cache)
+
+    def tagger(self) -> Tagger:
+        """Built-in vocabulary plus this library's own tags; tag vectors embed once."""
+        if self._tagger is None:
+            from assetloom.tagging import Tagger, load_builtin_definitions
+            from assetloom.tags import user_definitions
+
+            with self.read_session() as s:
+                definitions = load_builtin_definitions() + user_definitions(s)
+            self._tagger = Tagger(definitions, self.text_encoder())
+        return self._tagger
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        from assetloom.search import Searcher
+
+        return Searcher(self).search(query)
+
+    def ledger(self) -> LedgerService:
+        from assetloom.provenance.ledger_service import LedgerService
+
+        return LedgerService(self.write_session, self.root / "keys", self.settings.ledger_origin)
+
+    def audit_ledger(self) -> AuditResult:
+        """Recompute every registration leaf from the catalog and the root from the leaves."""
+        from assetloom.ledger_hooks import row_leaf
+        from assetloom.provenance.leaves import REGISTER, leaf_key
+
+        with self.read_session() as s:
+
+            def recompute(rec: LeafRecord) -> bytes | None:
+                kind, asset_id = leaf_key(rec.data)
+                if kind != REGISTER or asset_id is None:
+                    return None
+                row = s.get(AssetRow, asset_id)
+                return row_leaf(row) if row is not None else None
+
+            return self.ledger().audit(recompute)
 
     def verify(
         self, paths: Sequence[Path], *, progress: Progress | None = None

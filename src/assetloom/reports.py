@@ -46,9 +46,8 @@ class VerifyResult:
         }
         if self.error:
             out["error"] = self.error
-        if self.proofs:
-            for m, proof in zip(out["matches"], self.proofs, strict=False):
-                m["ledger"] = proof
+        for m, proof in zip(out["matches"], self.proofs, strict=False):
+            m["ledger"] = proof
         return out
 
 

@@ -26,6 +26,15 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=2 * 1024**3, description="Largest file add accepts")
     thumbnail_size: int = 256
     busy_timeout_s: float = Field(default=30.0, description="Wait this long for another writer")
+    ledger_origin: str = Field(default="", description="Transparency-log origin, set at init")
+    understanding: bool = Field(
+        default=True, description="Embed and tag assets at ingest (needs the model packages)"
+    )
+    model: str = Field(default="offline", description="'offline' or 'clip:<folder or hub id>'")
+    model_cache: Path = Field(
+        default=Path.home() / ".cache" / "assetloom" / "models",
+        description="Exported model graphs, shared by all libraries (keyed by content digest)",
+    )
 
     @classmethod
     def settings_customise_sources(

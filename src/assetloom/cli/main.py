@@ -18,6 +18,7 @@ from assetloom.cli.common import (
     run,
     state,
 )
+from assetloom.cli.ledger import ledger_app
 from assetloom.core.assets import MediaType
 from assetloom.library import Library
 from assetloom.reports import asset_json
@@ -29,6 +30,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.callback()

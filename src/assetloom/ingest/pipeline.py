@@ -16,6 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PIL import Image
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,23 +25,25 @@ from assetloom.blobs.local import write_atomic
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
 from assetloom.ingest.paths import display_path
-from assetloom.ingest.prepare import Limits, Prepared, Skipped, init_worker, prepare_file
+from assetloom.ingest.prepare import Options, Prepared, Skipped, init_worker, prepare_files
 from assetloom.ledger_hooks import on_assets_registered
 from assetloom.reports import AddReport, FileOutcome, SkippedFile
+from assetloom.understanding import record_understanding
 from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
 
 if TYPE_CHECKING:
     from assetloom.library import Library, Progress
 
 BATCH = 64
-_IN_FLIGHT_PER_WORKER = 16
+CHUNK = 8
+_IN_FLIGHT_PER_WORKER = 4
 
 
 class Ingestor:
     def __init__(self, lib: Library) -> None:
         self.lib = lib
         s = lib.settings
-        self.limits = Limits(s.max_image_pixels, s.max_file_bytes, s.thumbnail_size)
+        self.opts = Options.from_settings(s)
         self.workers = s.workers or os.cpu_count() or 1
 
     def run(
@@ -85,7 +88,7 @@ class Ingestor:
 
     # ------------------------------------------------------------------ preparing
     def _prepare_all(self, files: list[Path]) -> Iterator[Prepared | Skipped]:
-        yield from parallel_prepare(prepare_file, files, self.limits, self.workers)
+        yield from parallel_prepare(prepare_files, files, self.opts, self.workers)
 
     def _unchanged_known(self, files: list[Path]) -> dict[str, str]:
         """Files whose (path, size, mtime) match a registered asset: no need to read them."""
@@ -147,15 +150,18 @@ class Ingestor:
             # Re-check under the write lock: another process may have added the same files.
             existing = _registered(s, {r.sha256 for r in batch})
             rows = []
+            pairs = []
             for sha, rec in stored.items():
                 if sha in existing:
                     continue
                 row = _asset_row(rec, new_asset_id(), utcnow())
                 s.add(row)
                 rows.append(row)
+                pairs.append((row, rec))
                 existing[sha] = row.asset_id
                 new_fps.extend(row.fingerprints)
             s.flush()
+            new_vectors = record_understanding(lib, s, pairs)
             on_assets_registered(lib, s, rows)
             if new:
                 s.execute(delete(PendingBlobRow).where(PendingBlobRow.sha256.in_(list(new))))
@@ -172,32 +178,45 @@ class Ingestor:
             else:
                 report.present.append(outcome)
         lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
+        if new_vectors:
+            lib.vector_spaces().add_rows((e.id, e.space, e.vector) for e in new_vectors)
 
 
 def parallel_prepare(
-    fn: Callable[[str, Limits], Prepared | Skipped],
+    fn: Callable[[list[str], Options], list[Prepared | Skipped]],
     files: Sequence[Path],
-    limits: Limits,
+    opts: Options,
     workers: int,
 ) -> Iterator[Prepared | Skipped]:
-    """`fn` over files on all cores, in order, with a bounded number in flight (flat memory).
+    """`fn` over files on all cores, in order, in chunks (models batch within a chunk), with
+    a bounded number of chunks in flight so memory stays flat.
 
     A handful of files is done in-process: starting workers would cost more than it saves.
     """
+    chunks = [[str(f) for f in files[i : i + CHUNK]] for i in range(0, len(files), CHUNK)]
     if workers <= 1 or len(files) <= 2:
         init_worker()
-        for f in files:
-            yield fn(str(f), limits)
+        for chunk in chunks:
+            yield from fn(chunk, opts)
         return
+    if opts.embed:
+        warm_up_models(opts)
     window = workers * _IN_FLIGHT_PER_WORKER
     with ProcessPoolExecutor(workers, initializer=init_worker) as pool:
-        queue: deque[Future[Prepared | Skipped]] = deque()
-        for f in files:
-            queue.append(pool.submit(fn, str(f), limits))
+        queue: deque[Future[list[Prepared | Skipped]]] = deque()
+        for chunk in chunks:
+            queue.append(pool.submit(fn, chunk, opts))
             if len(queue) >= window:
-                yield queue.popleft().result()
+                yield from queue.popleft().result()
         while queue:
-            yield queue.popleft().result()
+            yield from queue.popleft().result()
+
+
+def warm_up_models(opts: Options) -> None:
+    """Export/load model graphs once in this process, before workers race to do it."""
+    from assetloom.models.registry import get_image_encoder
+
+    get_image_encoder(opts.model, Path(opts.model_cache)).encode([Image.new("RGB", (64, 64))])
 
 
 def _registered(s: Session, shas: set[str]) -> dict[str, str]:

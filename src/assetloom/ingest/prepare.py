@@ -21,6 +21,7 @@ from assetloom.ingest.image_metadata import read_metadata
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.sniff import sniff
 from assetloom.ingest.text_document import decode_text, text_fingerprints, text_metadata
+from assetloom.settings import Settings
 
 _CHUNK = 1 << 20
 # JPEGs are decoded at a reduced DCT scale: enough pixels for hashes and a 256 px thumbnail.
@@ -29,10 +30,26 @@ _MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class Options:
+    """What a worker needs to know; plain values so it pickles cheaply."""
+
     max_image_pixels: int
     max_file_bytes: int
     thumbnail_size: int
+    embed: bool = False
+    model: str = "offline"
+    model_cache: str = ""
+
+    @classmethod
+    def from_settings(cls, s: Settings, *, embed: bool | None = None) -> Options:
+        return cls(
+            s.max_image_pixels,
+            s.max_file_bytes,
+            s.thumbnail_size,
+            s.understanding if embed is None else embed,
+            s.model,
+            str(s.model_cache),
+        )
 
 
 @dataclass(slots=True)
@@ -48,6 +65,10 @@ class Prepared:
     metadata: dict[str, Any] = field(default_factory=dict)
     fingerprints: list[Fingerprint] = field(default_factory=list)
     thumbnail: bytes | None = None
+    text_content: str | None = None
+    embeddings: dict[str, bytes] = field(default_factory=dict)
+    """space -> float32 vector bytes; `embedding_model` names the encoder per space."""
+    embedding_model: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +84,37 @@ def init_worker() -> None:
     register_heif_opener()
 
 
-def prepare_file(path: str, limits: Limits) -> Prepared | Skipped:
-    """For `add`: stored fingerprints and a thumbnail."""
-    return _guarded(path, limits, query=False)
+def prepare_files(paths: list[str], opts: Options) -> list[Prepared | Skipped]:
+    """For `add`: stored fingerprints, a thumbnail and (batched) embeddings per file."""
+    return _prepare_chunk(paths, opts, query=False)
 
 
-def prepare_query(path: str, limits: Limits) -> Prepared | Skipped:
+def prepare_queries(paths: list[str], opts: Options) -> list[Prepared | Skipped]:
     """For `verify`: the query-side fingerprints (flips, trimmed borders), no thumbnail."""
-    return _guarded(path, limits, query=True)
+    return _prepare_chunk(paths, opts, query=True)
 
 
-def _guarded(path: str, limits: Limits, *, query: bool) -> Prepared | Skipped:
-    where = display_path(path)
-    try:
-        return _prepare(Path(path), limits, query)
-    except AssetLoomError as exc:
-        return Skipped(where, str(exc).removeprefix(f"{where}: "))
-    except MemoryError:
-        return Skipped(where, "too large to decode in memory")
+def _prepare_chunk(paths: list[str], opts: Options, *, query: bool) -> list[Prepared | Skipped]:
+    results: list[Prepared | Skipped] = []
+    images: dict[int, Image.Image] = {}
+    for path in paths:
+        where = display_path(path)
+        try:
+            rec, image = _prepare(Path(path), opts, query)
+        except AssetLoomError as exc:
+            results.append(Skipped(where, str(exc).removeprefix(f"{where}: ")))
+            continue
+        except MemoryError:
+            results.append(Skipped(where, "too large to decode in memory"))
+            continue
+        if image is not None:
+            images[len(results)] = image
+        results.append(rec)
+    if opts.embed:
+        from assetloom.ingest.understand import embed_records
+
+        embed_records(results, images, opts)
+    return results
 
 
 def sha256_file(path: Path) -> str:
@@ -91,7 +125,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _prepare(path: Path, limits: Limits, query: bool) -> Prepared:
+def _prepare(path: Path, limits: Options, query: bool) -> tuple[Prepared, Image.Image | None]:
     where = display_path(path)
     try:
         st = path.stat()
@@ -112,13 +146,13 @@ def _prepare(path: Path, limits: Limits, query: bool) -> Prepared:
     kind = sniff(where, head)
     record = Prepared(str(path), sha, st.st_size, st.st_mtime_ns, kind.media_type, kind.mime)
     if kind.media_type is MediaType.IMAGE:
-        _prepare_image(path, record, limits, query)
-    else:
-        _prepare_text(path, record, st.st_size)
-    return record
+        return record, _prepare_image(path, record, limits, query)
+    _prepare_text(path, record, st.st_size)
+    return record, None
 
 
-def _prepare_image(path: Path, record: Prepared, limits: Limits, query: bool) -> None:
+def _prepare_image(path: Path, record: Prepared, limits: Options, query: bool) -> Image.Image:
+    """Decode, read metadata, fingerprint; returns the upright picture for the encoders."""
     where = display_path(path)
     from assetloom.ingest.image_fingerprints import query_fingerprints, stored_fingerprints
 
@@ -149,6 +183,7 @@ def _prepare_image(path: Path, record: Prepared, limits: Limits, query: bool) ->
     else:
         record.fingerprints = stored_fingerprints(upright)
         record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
+    return upright
 
 
 def make_thumbnail(im: Image.Image, size: int) -> bytes:
@@ -171,3 +206,4 @@ def _prepare_text(path: Path, record: Prepared, size: int) -> None:
         raise BadInputError(f"{where}: binary content, not a text document")
     record.metadata = text_metadata(text, encoding)
     record.fingerprints = text_fingerprints(text)
+    record.text_content = text

@@ -79,4 +79,7 @@ class SeenFileRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
 from assetloom.store import ledger_tables as _ledger_tables  # noqa: E402,F401
+from assetloom.store import search_tables as _search_tables  # noqa: E402,F401

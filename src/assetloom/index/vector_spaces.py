@@ -1,0 +1,99 @@
+"""Dense vector indexes over the catalog's embeddings, one per space (visual, text, backbone)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from assetloom.index.vector_index import VectorIndex
+from sqlalchemy import func, select
+
+from assetloom.index.catalog_cache import CatalogCache
+from assetloom.store.search_tables import EmbeddingRow
+
+
+class VectorSpaces(CatalogCache[VectorIndex]):
+    manifest_name = "vectors.json"
+    suffix = ".faiss"
+
+    def catalog_stats(self) -> dict[str, list[int]]:
+        with self.sessions() as s:
+            rows = s.execute(
+                select(EmbeddingRow.space, func.count(), func.max(EmbeddingRow.id)).group_by(
+                    EmbeddingRow.space
+                )
+            ).all()
+        return {space: [int(n), int(m or 0)] for space, n, m in rows}
+
+    def build(self, key: str) -> VectorIndex:
+        ids: list[int] = []
+        vectors: list[bytes] = []
+        with self.sessions() as s:
+            q = select(EmbeddingRow.id, EmbeddingRow.vector).where(EmbeddingRow.space == key)
+            for row_id, vector in s.execute(q).yield_per(10_000):
+                ids.append(row_id)
+                vectors.append(vector)
+        return VectorIndex.build(np.asarray(ids, dtype=np.int64), _as_matrix(vectors))
+
+    def load_file(self, path: Path) -> VectorIndex:
+        return VectorIndex.load(path)
+
+    def save_file(self, index: VectorIndex, path: Path) -> None:
+        index.save(path)
+
+    def add_rows(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
+        by_space: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
+        for row_id, space, vector in rows:
+            by_space[space].append((row_id, vector))
+        indexes = self.loaded()
+        for space, items in by_space.items():
+            ids = np.asarray([i for i, _ in items], dtype=np.int64)
+            matrix = _as_matrix([v for _, v in items])
+            if space not in indexes:
+                indexes[space] = VectorIndex.build(ids, matrix)
+            else:
+                indexes[space].add(ids, matrix)
+            self.note_added(space, len(items), int(ids.max()))
+
+    def remove_rows(self, rows: Iterable[tuple[int, str]]) -> None:
+        by_space: dict[str, list[int]] = defaultdict(list)
+        for row_id, space in rows:
+            by_space[space].append(row_id)
+        indexes = self.loaded()
+        for space, ids in by_space.items():
+            if space in indexes:
+                indexes[space].remove(np.asarray(ids, dtype=np.int64))
+        self.refresh_stats()
+
+    def search_assets(
+        self, space: str, vector: np.ndarray, k: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Assets nearest to `vector` in `space`, best first, with their cosine similarity."""
+        index = self.loaded().get(space)
+        if index is None or len(index) == 0:
+            return []
+        hits = index.search_one(np.asarray(vector, dtype=np.float32), k)
+        if not hits:
+            return []
+        with self.sessions() as s:
+            owners = dict(
+                s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.asset_id).where(
+                        EmbeddingRow.id.in_([row_id for row_id, _ in hits])
+                    )
+                ).all()
+            )
+        return [
+            (owners[row_id], {"similarity": round(float(score), 4)})
+            for row_id, score in hits
+            if row_id in owners
+        ]
+
+
+def _as_matrix(vectors: list[bytes]) -> np.ndarray:
+    if not vectors:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.frombuffer(b"".join(vectors), dtype=np.float32).reshape(len(vectors), -1)

@@ -1,0 +1,188 @@
+"""Search over the library: text (zh/en), an example image, `like` an asset, or a mix.
+
+Each query runs several retrievers and fuses their ranked lists (core.ranking):
+  visual    images whose shared-space vector is near the query vector
+  text      text documents whose shared-space vector is near the query vector
+  keyword   FTS5 BM25 over names, titles, descriptions, keywords, tags and text content
+  backbone  images near an example image in the backbone's own visual space
+Filters apply after fusion on an over-fetched candidate set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, ImageOps
+from sqlalchemy import select
+
+from assetloom.core.assets import Asset, MediaType
+from assetloom.core.ranking import Fused, fuse
+from assetloom.errors import BadInputError
+from assetloom.ingest.paths import display_path
+from assetloom.store import fts
+from assetloom.store.search_tables import EmbeddingRow, TagRow
+
+if TYPE_CHECKING:
+    from assetloom.library import Library
+
+# How much an example image weighs against the words in a mixed query ("--image x 'warmer'").
+IMAGE_WEIGHT = 0.6
+OVERFETCH = 10
+SOURCE_WEIGHTS = {"visual": 1.0, "text": 1.0, "keyword": 0.7, "backbone": 1.0}
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    text: str | None = None
+    image: Path | None = None
+    like: str | None = None
+    media_type: MediaType | None = None
+    tags: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    limit: int = 20
+    min_score: float = 0.0
+
+
+@dataclass(slots=True)
+class SearchHit:
+    asset: Asset
+    score: float
+    matched: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset_id": self.asset.asset_id,
+            "score": self.score,
+            "original_name": self.asset.original_name,
+            "media_type": self.asset.media_type.value,
+            "matched": self.matched,
+        }
+
+
+class Searcher:
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+
+    def search(self, q: SearchQuery) -> list[SearchHit]:
+        if not (q.text and q.text.strip()) and q.image is None and q.like is None:
+            raise BadInputError(
+                "nothing to search for", hint="give words, --image FILE or --like ASSET_ID"
+            )
+        k = max(q.limit * OVERFETCH, 50)
+        lists: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        shared_query, visual_query = self._query_vectors(q)
+        spaces = self.lib.vector_spaces()
+        if shared_query is not None:
+            lists["visual"] = spaces.search_assets("visual", shared_query, k)
+            lists["text"] = spaces.search_assets("text", shared_query, k)
+        if visual_query is not None:
+            lists["backbone"] = spaces.search_assets("backbone", visual_query, k)
+        if q.text and q.text.strip():
+            with self.lib.read_session() as s:
+                lists["keyword"] = [
+                    (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
+                    for h in fts.search(s, q.text, k)
+                ]
+        fused = fuse(lists, SOURCE_WEIGHTS)
+        if q.like:
+            fused = [f for f in fused if f.asset_id != q.like]
+        return self._filter(fused, q)
+
+    def _query_vectors(self, q: SearchQuery) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(vector in the shared space, vector in the backbone space) for this query."""
+        parts: list[tuple[np.ndarray, float]] = []
+        visual: np.ndarray | None = None
+        if q.text and q.text.strip():
+            parts.append((self.lib.text_encoder().encode_queries([q.text.strip()])[0], 1.0))
+        if q.image is not None:
+            image = _load_image(q.image)
+            shared, feats = self.lib.image_encoder().encode_with_features([image])
+            parts.append((shared[0], IMAGE_WEIGHT if parts else 1.0))
+            visual = feats[0]
+        if q.like is not None:
+            asset = self.lib.get(q.like)
+            q.like = asset.asset_id
+            stored = self.vectors_of(asset.asset_id)
+            if "visual" in stored:
+                parts.append((stored["visual"], IMAGE_WEIGHT if parts else 1.0))
+            elif "text" in stored:
+                parts.append((stored["text"], IMAGE_WEIGHT if parts else 1.0))
+            if "backbone" in stored and visual is None:
+                visual = stored["backbone"]
+        if not parts:
+            return None, visual
+        mixed = sum(w * v for v, w in parts)
+        return _normalise(np.asarray(mixed, dtype=np.float32)), visual
+
+    def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
+        with self.lib.read_session() as s:
+            rows = s.execute(
+                select(EmbeddingRow.space, EmbeddingRow.vector).where(
+                    EmbeddingRow.asset_id == asset_id
+                )
+            ).all()
+        return {space: np.frombuffer(vec, dtype=np.float32) for space, vec in rows}
+
+    def _filter(self, fused: list[Fused], q: SearchQuery) -> list[SearchHit]:
+        candidates = [f for f in fused if f.score >= q.min_score]
+        assets = self.lib.get_many(f.asset_id for f in candidates)
+        wanted_tags = set(q.tags)
+        tagged: dict[str, set[str]] = {}
+        if wanted_tags:
+            with self.lib.read_session() as s:
+                for asset_id, tag in s.execute(
+                    select(TagRow.asset_id, TagRow.tag).where(
+                        TagRow.asset_id.in_(list(assets)), TagRow.tag.in_(list(wanted_tags))
+                    )
+                ):
+                    tagged.setdefault(asset_id, set()).add(tag)
+        hits = []
+        for f in candidates:
+            a = assets.get(f.asset_id)
+            if a is None or not _passes(a, q):
+                continue
+            if wanted_tags and not wanted_tags <= tagged.get(a.asset_id, set()):
+                continue
+            matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
+            hits.append(SearchHit(a, f.score, matched))
+            if len(hits) >= q.limit:
+                break
+        return hits
+
+
+def _passes(a: Asset, q: SearchQuery) -> bool:
+    if q.media_type and a.media_type is not q.media_type:
+        return False
+    if q.since and a.registered_at < q.since:
+        return False
+    if q.until and a.registered_at > q.until:
+        return False
+    if q.min_width and (a.width or 0) < q.min_width:
+        return False
+    return not (q.min_height and (a.height or 0) < q.min_height)
+
+
+def _load_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (512, 512))
+            return ImageOps.exif_transpose(im).convert("RGB")
+    except FileNotFoundError as exc:
+        raise BadInputError(f"{display_path(path)}: no such file") from exc
+    except (OSError, ValueError) as exc:
+        raise BadInputError(
+            f"{display_path(path)}: not a readable image ({exc})",
+            hint="--image takes a JPEG, PNG, WebP, GIF, TIFF, BMP or HEIC file",
+        ) from exc
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v

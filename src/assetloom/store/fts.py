@@ -1,0 +1,93 @@
+"""Keyword search over asset text with SQLite FTS5 (BM25).
+
+FTS5's unicode61 tokenizer keeps a run of Chinese characters as one token, so "科技感" would
+never match "蓝色调的科技感产品图". We store and query CJK text one character per token and
+search it as a phrase: the standard unigram approach for Chinese in FTS engines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+FIELDS = ("name", "title", "description", "keywords", "tags", "content")
+# bm25() weights per column, in FIELDS order: a title hit counts more than one in body text.
+_WEIGHTS = "0.0, 2.0, 4.0, 2.0, 3.0, 2.0, 1.0"
+_CJK = re.compile(r"([\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+|[^\W_]+", re.UNICODE)
+_MAX_CONTENT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    asset_id: str
+    bm25: float
+    fields: tuple[str, ...]
+
+
+def segment(value: str) -> str:
+    """Space out CJK characters so each is a token."""
+    return _CJK.sub(r" \1 ", value)
+
+
+def upsert(s: Session, asset_id: str, doc: dict[str, str]) -> None:
+    s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
+    values = {f: segment(doc.get(f, "")[:_MAX_CONTENT]) for f in FIELDS}
+    s.execute(
+        text(
+            f"INSERT INTO asset_text (asset_id, {', '.join(FIELDS)}) "
+            f"VALUES (:asset_id, {', '.join(':' + f for f in FIELDS)})"
+        ),
+        {"asset_id": asset_id, **values},
+    )
+
+
+def delete(s: Session, asset_id: str) -> None:
+    s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
+
+
+def to_match_query(query: str) -> str | None:
+    """A safe FTS5 MATCH expression: every word (or CJK run, as a phrase) must appear."""
+    terms = []
+    for word in _WORD.findall(query.lower()):
+        if _CJK.match(word):
+            terms.append('"' + " ".join(word) + '"')
+        else:
+            terms.append(f'"{word}"*' if len(word) >= 3 else f'"{word}"')
+    if not terms:
+        return None
+    return " AND ".join(terms)
+
+
+def search(s: Session, query: str, limit: int) -> list[KeywordHit]:
+    """Best first. Falls back to any-term matching when all-terms finds nothing."""
+    expr = to_match_query(query)
+    if expr is None:
+        return []
+    hits = _run(s, expr, limit)
+    if not hits and " AND " in expr:
+        hits = _run(s, expr.replace(" AND ", " OR "), limit)
+    return hits
+
+
+_HIGHLIGHTS = ", ".join(
+    f"highlight(asset_text, {i + 1}, char(2), char(3))" for i in range(len(FIELDS))
+)
+
+
+def _run(s: Session, expr: str, limit: int) -> list[KeywordHit]:
+    rows = s.execute(
+        text(
+            f"SELECT asset_id, bm25(asset_text, {_WEIGHTS}) AS score, {_HIGHLIGHTS} "
+            "FROM asset_text WHERE asset_text MATCH :q ORDER BY score LIMIT :n"
+        ),
+        {"q": expr, "n": limit},
+    ).all()
+    hits = []
+    for row in rows:
+        fields = tuple(f for f, marked in zip(FIELDS, row[2:], strict=True) if "\x02" in marked)
+        hits.append(KeywordHit(row[0], float(row[1]), fields))
+    return hits
