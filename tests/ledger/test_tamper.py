@@ -163,3 +163,11 @@ def test_proof_checks_catch_edited_bundles(signed: LedgerService) -> None:
     moved = type(proof).from_dict({**proof.to_dict(), "leaf_index": 6})
     with pytest.raises(ProofError):
         moved.verify()
+
+
+def test_redirected_asset_index(signed: LedgerService) -> None:
+    _sql(signed, "update ledger_leaves set asset_id = 'asset0005' where idx = 30")
+    result = signed.audit()
+    assert result.first_bad_index == 30 and "index columns disagree" in result.message
+    with pytest.raises(IntegrityError, match="indexed under asset asset0005"):
+        signed.proof("asset0005")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assetloom.core import merkle
 from assetloom.core.checkpoint import Checkpoint, VerifierKey
 from assetloom.errors import AssetNotFoundError, BadInputError, IntegrityError
-from assetloom.provenance.leaves import REGISTER
+from assetloom.provenance.leaves import REGISTER, leaf_key
 from assetloom.provenance.log_store import AuditProblem, LeafRecord, SqlLedger
 from assetloom.provenance.signing import LedgerKey, SignatureError, open_note
 
@@ -183,9 +183,7 @@ class LedgerService:
     def proof(self, asset_id: str) -> InclusionProof:
         """Inclusion proof of the asset's newest registration leaf in the current tree."""
         with self._sessions.begin() as s:
-            leaf = self.store.latest_leaf(s, asset_id, REGISTER)
-            if leaf is None:
-                raise AssetNotFoundError(f"asset {asset_id} has no registration in the ledger")
+            leaf = self._registration(s, asset_id)
             size = self.store.size(s)
             result = self._inclusion(s, asset_id, leaf, size, self._sign(s, size)[0])
         try:
@@ -272,10 +270,7 @@ class LedgerService:
                     line = {"index": rec.index, "leaf": _leaf_text(rec)}
                     f.write(json.dumps(line, separators=(",", ":")) + "\n")
             for asset_id in dict.fromkeys(asset_ids):
-                leaf = self.store.latest_leaf(s, asset_id, REGISTER)
-                if leaf is None:
-                    raise AssetNotFoundError(f"asset {asset_id} has no registration in the ledger")
-                proof = self._inclusion(s, asset_id, leaf, size, note)
+                proof = self._inclusion(s, asset_id, self._registration(s, asset_id), size, note)
                 proof.verify(self.public_key)
                 (out_dir / "proofs" / f"{asset_id}.json").write_text(
                     json.dumps(proof.to_dict(), indent=2) + "\n"
@@ -314,6 +309,19 @@ class LedgerService:
                 f"{latest.tree_size}: history was rewritten",
                 hint="run `assetloom ledger audit`",
             )
+
+    def _registration(self, s: Session, asset_id: str) -> LeafRecord:
+        """The asset's newest registration leaf, checked to really name that asset."""
+        leaf = self.store.latest_leaf(s, asset_id, REGISTER)
+        if leaf is None:
+            raise AssetNotFoundError(f"asset {asset_id} has no registration in the ledger")
+        if leaf_key(leaf.data) != (REGISTER, asset_id):
+            raise IntegrityError(
+                f"ledger leaf {leaf.index} is indexed under asset {asset_id} but is not its "
+                "registration",
+                hint="run `assetloom ledger audit`",
+            )
+        return leaf
 
     def _inclusion(
         self, s: Session, asset_id: str, leaf: LeafRecord, size: int, note: str
