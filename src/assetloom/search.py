@@ -131,30 +131,38 @@ class Searcher:
         return {space: np.frombuffer(vec, dtype=np.float32) for space, vec in rows}
 
     def _filter(self, fused: list[Fused], q: SearchQuery) -> list[SearchHit]:
+        """Best first until `limit` pass the filters; assets load a chunk at a time."""
         candidates = [f for f in fused if f.score >= q.min_score]
-        assets = self.lib.get_many(f.asset_id for f in candidates)
         wanted_tags = set(q.tags)
-        tagged: dict[str, set[str]] = {}
-        if wanted_tags:
-            with self.lib.read_session() as s:
-                for asset_id, tag in s.execute(
-                    select(TagRow.asset_id, TagRow.tag).where(
-                        TagRow.asset_id.in_(list(assets)), TagRow.tag.in_(list(wanted_tags))
-                    )
-                ):
-                    tagged.setdefault(asset_id, set()).add(tag)
-        hits = []
-        for f in candidates:
-            a = assets.get(f.asset_id)
-            if a is None or not _passes(a, q):
-                continue
-            if wanted_tags and not wanted_tags <= tagged.get(a.asset_id, set()):
-                continue
-            matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
-            hits.append(SearchHit(a, f.score, matched))
-            if len(hits) >= q.limit:
-                break
+        hits: list[SearchHit] = []
+        chunk = max(2 * q.limit, 50)
+        for start in range(0, len(candidates), chunk):
+            part = candidates[start : start + chunk]
+            assets = self.lib.get_many(f.asset_id for f in part)
+            tagged = self._tags_among(list(assets), wanted_tags) if wanted_tags else {}
+            for f in part:
+                a = assets.get(f.asset_id)
+                if a is None or not _passes(a, q):
+                    continue
+                if wanted_tags and not wanted_tags <= tagged.get(a.asset_id, set()):
+                    continue
+                matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
+                hits.append(SearchHit(a, f.score, matched))
+                if len(hits) >= q.limit:
+                    return hits
         return hits
+
+    def _tags_among(self, asset_ids: list[str], tags: set[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        with self.lib.read_session() as s:
+            rows = s.execute(
+                select(TagRow.asset_id, TagRow.tag).where(
+                    TagRow.asset_id.in_(asset_ids), TagRow.tag.in_(list(tags))
+                )
+            )
+            for asset_id, tag in rows:
+                out.setdefault(asset_id, set()).add(tag)
+        return out
 
 
 def _passes(a: Asset, q: SearchQuery) -> bool:

@@ -19,6 +19,7 @@ from assetloom.cli.common import (
     state,
 )
 from assetloom.cli.ledger import ledger_app
+from assetloom.cli.understand import eval_app, index_app, search, similar
 from assetloom.core.assets import MediaType
 from assetloom.library import Library
 from assetloom.reports import asset_json
@@ -33,6 +34,10 @@ app = typer.Typer(
 
 
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+app.command()(search)
+app.command()(similar)
 
 
 @app.callback()
@@ -178,7 +183,7 @@ def verify(
     files: list[Path] = typer.Argument(..., help="Suspect files to check against the library."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Is this file (or an edited copy of it) in the library? Exit 0 when every file matched."""
+    """Is this file (or an edited copy of it) in the library, which asset, since when, with proof."""
 
     def body() -> None:
         with open_library() as lib, progress_bar("Verifying", not as_json) as progress:

@@ -1,0 +1,172 @@
+"""Search, similar, tags, index and evaluation commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from assetloom.cli.common import JsonOpt, emit_json, err, open_library, out, progress_bar, run
+from assetloom.core.assets import MediaType
+from assetloom.errors import BadInputError
+from assetloom.search import SearchHit, SearchQuery
+
+
+def _date(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInputError(f"{name} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
+    if as_json:
+        emit_json({"results": [h.to_json() for h in hits]})
+        return
+    if not hits:
+        out.print("No results.")
+        return
+    table = Table("score", "id", "type", "name", "why")
+    for h in hits:
+        why = ", ".join(
+            f"{m['source']} #{m['rank']}"
+            + (f" ({m['similarity']:.2f})" if "similarity" in m else "")
+            + (f" [{'/'.join(m['fields'])}]" if m.get("fields") else "")
+            for m in h.matched
+        )
+        table.add_row(
+            f"{h.score:.3f}",
+            h.asset.asset_id[:12],
+            h.asset.media_type.value,
+            h.asset.original_name,
+            why,
+        )
+    out.print(table)
+
+
+def search(
+    query: str | None = typer.Argument(None, help="Words, in Chinese or English."),
+    image: Path | None = typer.Option(None, "--image", help="An example image file."),
+    like: str | None = typer.Option(None, "--like", help="An asset to find more like."),
+    media_type: MediaType | None = typer.Option(None, "--type", help="Only this media type."),
+    tags: list[str] = typer.Option([], "--tag", help="Only assets with this tag (repeatable)."),
+    since: str | None = typer.Option(None, "--since", help="Registered on or after (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, "--until", help="Registered before (YYYY-MM-DD)."),
+    min_width: int | None = typer.Option(None, "--min-width", min=1),
+    min_height: int | None = typer.Option(None, "--min-height", min=1),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000),
+    min_score: float = typer.Option(0.0, "--min-score", min=0.0, max=1.0),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Find assets by meaning (zh/en), by an example image, like an asset, or a mix."""
+
+    def body() -> None:
+        q = SearchQuery(
+            text=query,
+            image=image,
+            like=like,
+            media_type=media_type,
+            tags=tags,
+            since=_date(since, "--since"),
+            until=_date(until, "--until"),
+            min_width=min_width,
+            min_height=min_height,
+            limit=limit,
+            min_score=min_score,
+        )
+        with open_library() as lib:
+            hits = lib.search(q)
+        _render_hits(hits, as_json)
+
+    run(as_json, body)
+
+
+def similar(
+    asset_id: str = typer.Argument(..., help="Asset id or unique prefix."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Assets that look like (or read like) this one."""
+
+    def body() -> None:
+        with open_library() as lib:
+            hits = lib.search(SearchQuery(like=asset_id, limit=limit))
+        _render_hits(hits, as_json)
+
+    run(as_json, body)
+
+
+index_app = typer.Typer(help="Search indexes (a cache of the catalog).", no_args_is_help=True)
+
+
+@index_app.command("rebuild")
+def index_rebuild(as_json: bool = JsonOpt) -> None:
+    """Rebuild every vector and fingerprint index from the catalog."""
+
+    def body() -> None:
+        with open_library() as lib:
+            sizes = {
+                "fingerprints": lib.fingerprint_index().rebuild(),
+                "vectors": lib.vector_spaces().rebuild(),
+            }
+        if as_json:
+            emit_json(sizes)
+        else:
+            for group, figures in sizes.items():
+                for key, n in figures.items():
+                    out.print(f"{group}/{key}: {n} entries")
+
+    run(as_json, body)
+
+
+@index_app.command("embed")
+def embed_missing(as_json: bool = JsonOpt) -> None:
+    """Embed and tag assets that have no vectors yet (after enabling understanding or
+    switching the model backend)."""
+
+    def body() -> None:
+        with open_library() as lib, progress_bar("Embedding", not as_json) as progress:
+            n = lib.embed_missing(progress=progress)
+        if as_json:
+            emit_json({"embedded": n})
+        else:
+            err.print(f"embedded {n} assets")
+
+    run(as_json, body)
+
+
+eval_app = typer.Typer(help="Measure search quality on labelled data.", no_args_is_help=True)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval_cmd(
+    data: Path = typer.Option(..., "--data", help="JSONL: {image, captions_en, captions_zh}."),
+    lang: str = typer.Option("en", "--lang", help="Caption language: en or zh."),
+    depth: int = typer.Option(100, "--depth", min=10, help="Ranked-list depth (MRR@depth)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """text→image and image→text Recall@1/5/10 and MRR, through the `search` code path."""
+
+    def body() -> None:
+        from assetloom.evaluation import eval_retrieval
+
+        if lang not in ("en", "zh"):
+            raise BadInputError(f"--lang {lang!r}: use en or zh")
+        with progress_bar("Evaluating", not as_json) as progress:
+            result = eval_retrieval(data, lang, depth=depth, progress=progress)
+        if as_json:
+            emit_json(result)
+            return
+        table = Table("direction", "R@1", "R@5", "R@10", f"MRR@{depth}")
+        for direction in ("text_to_image", "image_to_text"):
+            m = result[direction]
+            table.add_row(direction, *(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")))
+        out.print(table)
+        out.print(f"{result['images']} images, {result['queries']} captions ({lang})")
+
+    run(as_json, body)
