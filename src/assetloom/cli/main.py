@@ -183,7 +183,7 @@ def verify(
     files: list[Path] = typer.Argument(..., help="Suspect files to check against the library."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Is this file (or an edited copy of it) in the library, which asset, since when, with proof."""
+    """Is this file (or an edited copy of it) ours? Which asset, since when, with proof."""
 
     def body() -> None:
         with open_library() as lib, progress_bar("Verifying", not as_json) as progress:
