@@ -197,6 +197,11 @@ class Library:
 
         return Ingestor(self).run(paths, recursive=recursive, progress=progress)
 
+    def embed_missing(self, progress: Progress | None = None) -> int:
+        from assetloom.ingest.pipeline import embed_missing
+
+        return embed_missing(self, progress)
+
     def remove(self, asset_id: str) -> Asset:
         """Delete an asset; its blob and derived files go once no asset uses them."""
         from assetloom.ledger_hooks import on_asset_removed

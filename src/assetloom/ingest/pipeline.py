@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +29,9 @@ from assetloom.ingest.paths import display_path
 from assetloom.ingest.prepare import Options, Prepared, Skipped, init_worker, prepare_files
 from assetloom.ledger_hooks import on_assets_registered
 from assetloom.reports import AddReport, FileOutcome, SkippedFile
-from assetloom.understanding import record_understanding
 from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
+from assetloom.store.search_tables import EmbeddingRow, TagRow
+from assetloom.understanding import record_understanding
 
 if TYPE_CHECKING:
     from assetloom.library import Library, Progress
@@ -180,6 +182,43 @@ class Ingestor:
         lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
         if new_vectors:
             lib.vector_spaces().add_rows((e.id, e.space, e.vector) for e in new_vectors)
+
+
+def embed_missing(lib: Library, progress: Progress | None = None) -> int:
+    """Embed and tag assets without vectors from the active model (after switching models
+    or turning understanding on); old vectors and zero-shot tags are replaced."""
+    models = {lib.image_encoder().name, lib.text_encoder().name}
+    with lib.read_session() as s:
+        has_current = select(EmbeddingRow.asset_id).where(EmbeddingRow.model.in_(models))
+        todo = s.execute(
+            select(AssetRow.asset_id, AssetRow.sha256).where(AssetRow.asset_id.not_in(has_current))
+        ).all()
+    opts = replace(Options.from_settings(lib.settings), embed=True)
+    workers = lib.settings.workers or os.cpu_count() or 1
+    blobs = [lib.blobs.path_for(sha) for _, sha in todo]
+    by_blob = {str(path): asset_id for path, (asset_id, _) in zip(blobs, todo, strict=True)}
+    done = 0
+    for start in range(0, len(blobs), BATCH):
+        part = blobs[start : start + BATCH]
+        prepared = [
+            r
+            for r in parallel_prepare(prepare_files, part, opts, workers)
+            if isinstance(r, Prepared)
+        ]
+        with lib.write_session() as s, s.begin():
+            ids = [by_blob[r.path] for r in prepared]
+            s.execute(delete(EmbeddingRow).where(EmbeddingRow.asset_id.in_(ids)))
+            s.execute(delete(TagRow).where(TagRow.asset_id.in_(ids), TagRow.source == "zero-shot"))
+            rows = {
+                r.asset_id: r for r in s.scalars(select(AssetRow).where(AssetRow.asset_id.in_(ids)))
+            }
+            record_understanding(lib, s, [(rows[by_blob[r.path]], r) for r in prepared])
+        done += len(part)
+        if progress:
+            progress(done, len(blobs))
+    if todo:
+        lib.vector_spaces().rebuild()
+    return len(todo)
 
 
 def parallel_prepare(
