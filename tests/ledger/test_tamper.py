@@ -138,7 +138,11 @@ def test_truncated_log(signed: LedgerService) -> None:
     with signed._sessions() as s:
         root30 = signed.store.root(s, 30)
     _sql(signed, "delete from ledger_leaves where idx >= 30")
-    _sql(signed, "delete from ledger_nodes where ((idx + 1) << level) > 30")
+    # node_id = level << 48 | index: drop every subtree reaching past leaf 30
+    _sql(
+        signed,
+        "delete from ledger_nodes where (((node_id & 0xffffffffffff) + 1) << (node_id >> 48)) > 30",
+    )
     _sql(signed, "update ledger_head set tree_size = 30, root_hash = :r", r=root30)
     result = signed.audit()
     assert result.first_bad_index == 30

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assetloom.core import merkle
@@ -25,6 +25,7 @@ from assetloom.core.merkle import CompactRange, Node
 from assetloom.errors import BadInputError, IntegrityError
 from assetloom.provenance.leaves import leaf_key
 from assetloom.store.ledger_tables import (
+    NODE_LEVEL_SHIFT,
     LedgerCheckpointRow,
     LedgerHeadRow,
     LedgerLeafRow,
@@ -40,9 +41,13 @@ _MAX_PROBLEMS = 50
 _LEAF_HASHES = select(LedgerLeafRow.idx, LedgerLeafRow.leaf_hash).where(
     LedgerLeafRow.idx.in_(bindparam("ids", expanding=True))
 )
-_NODE_HASHES = select(LedgerNodeRow.level, LedgerNodeRow.idx, LedgerNodeRow.hash).where(
-    tuple_(LedgerNodeRow.level, LedgerNodeRow.idx).in_(bindparam("ids", expanding=True))
+_NODE_HASHES = select(LedgerNodeRow.node_id, LedgerNodeRow.hash).where(
+    LedgerNodeRow.node_id.in_(bindparam("ids", expanding=True))
 )
+
+
+def _node_id(level: int, index: int) -> int:
+    return (level << NODE_LEVEL_SHIFT) | index
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +105,14 @@ class _SessionNodes:
     def subtree_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
         found: dict[Node, bytes] = {}
         leaves = [n.index for n in nodes if n.level == 0]
-        inner = [(n.level, n.index) for n in nodes if n.level > 0]
+        inner = [_node_id(*n) for n in nodes if n.level > 0]
         if leaves:
             for idx, h in self._session.execute(_LEAF_HASHES, {"ids": leaves}):
                 found[Node(0, idx)] = h
         if inner:
-            for level, idx, h in self._session.execute(_NODE_HASHES, {"ids": inner}):
-                found[Node(level, idx)] = h
+            mask = (1 << NODE_LEVEL_SHIFT) - 1
+            for node_id, h in self._session.execute(_NODE_HASHES, {"ids": inner}):
+                found[Node(node_id >> NODE_LEVEL_SHIFT, node_id & mask)] = h
         missing = [n for n in nodes if n not in found]
         if missing:
             n = missing[0]
@@ -154,7 +160,7 @@ class SqlLedger:
                 h = merkle.leaf_hash(data)
                 leaf_rows.append((tree.size, data, h, *leaf_key(data)))
                 for node, nh in tree.append(h):
-                    node_rows.append((node.level, node.index, nh))
+                    node_rows.append((_node_id(*node), nh))
             _insert_many(session, _LEAVES, leaf_rows)
             _insert_many(session, _NODES, node_rows)
         if tree.size > start:
@@ -354,7 +360,7 @@ class SqlLedger:
         itself (or its pair) rather than every ancestor. Stored hashes of subtrees reaching
         past the checked leaves are judged only when the log is `complete`.
         """
-        top = session.scalar(select(func.max(LedgerNodeRow.level))) or 0
+        top = (session.scalar(select(func.max(LedgerNodeRow.node_id))) or 0) >> NODE_LEVEL_SHIFT
         levels = [level0]
         level = 0
         while levels[-1] or level < top:
@@ -364,9 +370,11 @@ class SqlLedger:
                 cur += merkle.node_hash(prev[i : i + 32], prev[i + 32 : i + 64])
             count, bad, want = 0, set(), len(cur) // 32
             rows = session.execute(
-                select(LedgerNodeRow.idx, LedgerNodeRow.hash)
-                .where(LedgerNodeRow.level == level)
-                .order_by(LedgerNodeRow.idx)
+                select(LedgerNodeRow.node_id - _node_id(level, 0), LedgerNodeRow.hash)
+                .where(
+                    LedgerNodeRow.node_id.between(_node_id(level, 0), _node_id(level + 1, 0) - 1)
+                )
+                .order_by(LedgerNodeRow.node_id)
                 .execution_options(yield_per=_BATCH)
             )
             for idx, h in rows:

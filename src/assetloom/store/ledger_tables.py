@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assetloom.store.schema import Base
 
 # INTEGER PRIMARY KEY is SQLite's rowid itself: no second index, fastest appends.
+NODE_LEVEL_SHIFT = 48
 _Index = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -33,15 +34,16 @@ class LedgerLeafRow(Base):
 
 
 class LedgerNodeRow(Base):
-    """Hash of the complete subtree covering leaves [idx * 2**level, (idx + 1) * 2**level)."""
+    """Hash of the complete subtree covering leaves [i * 2**level, (i + 1) * 2**level).
+
+    Keyed by one integer, node_id = level * 2**48 + i, so a batch of nodes is one indexed
+    `IN` lookup (SQLite scans for row-value IN) and a level is one range scan.
+    """
 
     __tablename__ = "ledger_nodes"
 
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    node_id: Mapped[int] = mapped_column(_Index, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class LedgerHeadRow(Base):

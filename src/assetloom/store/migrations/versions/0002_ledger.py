@@ -35,11 +35,9 @@ def upgrade() -> None:
 
     op.create_table(
         "ledger_nodes",
-        sa.Column("level", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("node_id", _INDEX, autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("level", "idx"),
-        sqlite_with_rowid=False,
+        sa.PrimaryKeyConstraint("node_id"),
     )
     head = op.create_table(
         "ledger_head",
