@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy import select
 
 from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
+from assetloom.core.similarity import CANDIDATES, is_similar
 from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.paths import display_path
@@ -24,6 +26,7 @@ from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
 from assetloom.reports import DuplicateGroup, VerifyResult
 from assetloom.store.schema import AssetRow, FingerprintRow
+from assetloom.store.search_tables import EmbeddingRow
 
 if TYPE_CHECKING:
     from assetloom.library import Library, Progress
@@ -35,7 +38,7 @@ def verify_files(
     lib: Library, paths: Sequence[Path], *, progress: Progress | None = None
 ) -> list[VerifyResult]:
     s = lib.settings
-    opts = Options.from_settings(s, embed=False)
+    opts = Options.from_settings(s)
     workers = s.workers or os.cpu_count() or 1
     results: list[VerifyResult] = []
     finder = CopyFinder(lib)
@@ -94,6 +97,7 @@ class CopyFinder:
             found.update(self._image_candidates(rec.fingerprints, skip=set(found)))
         elif rec.media_type is MediaType.TEXT:
             found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
+        found.update(self._similar_candidates(rec, skip=set(found)))
         found.pop(exclude or "", None)
         assets = self.lib.get_many(found)
         matches = [
@@ -148,6 +152,23 @@ class CopyFinder:
                 out[asset_id] = (Tier.NEAR_IDENTICAL, round(1.0 - jac, 4))
         return out
 
+    def _similar_candidates(self, rec: Prepared, skip: set[str]) -> dict[str, tuple[Tier, float]]:
+        """Same subject or scene, by embeddings: the tier below near-identical copies."""
+        image = rec.media_type is MediaType.IMAGE
+        space = "backbone" if image else "text"
+        vector = rec.embeddings.get(space)
+        if vector is None:
+            return {}
+        hits = self.lib.vector_spaces().search_assets(
+            space, np.frombuffer(vector, dtype=np.float32), CANDIDATES
+        )
+        out: dict[str, tuple[Tier, float]] = {}
+        for asset_id, detail in hits:
+            cosine = float(detail["similarity"])
+            if asset_id not in skip and asset_id not in out and is_similar(cosine, image=image):
+                out[asset_id] = (Tier.SIMILAR, round(1.0 - cosine, 4))
+        return out
+
     def _fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]:
         """All stored fingerprints of the assets owning these fingerprint rows."""
         ids = list(row_ids)
@@ -179,11 +200,14 @@ class CopyFinder:
         return dict(out)
 
 
-def find_duplicates(lib: Library, *, progress: Progress | None = None) -> list[DuplicateGroup]:
-    """Group near-identical assets, using each asset's stored copy as the query.
+def find_duplicates(
+    lib: Library, *, similar: bool = False, progress: Progress | None = None
+) -> list[DuplicateGroup]:
+    """Group copies (and, with `similar`, look-alikes in groups of their own), using each
+    asset's stored original as the query.
 
-    Images are probed with their thumbnails through exactly the rule `verify` uses, so
-    `duplicates` and `verify` never disagree about whether two assets are copies.
+    Originals are probed through exactly the rule `verify` uses, so `duplicates` and
+    `verify` never disagree about whether two assets are copies.
     """
     finder = CopyFinder(lib)
     s = lib.settings
@@ -204,14 +228,32 @@ def find_duplicates(lib: Library, *, progress: Progress | None = None) -> list[D
     for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
         if isinstance(rec, Prepared):
             owner = probe_owner[display_path(rec.path)]
+            if similar:
+                rec.embeddings = stored_vectors(lib, owner)
             for m in finder.matches(rec, exclude=owner):
                 pairs.append((owner, m.asset_id, m.tier, m.distance))
         if progress:
             progress(done, len(probes))
+    copies = [p for p in pairs if p[2] is not Tier.SIMILAR]
+    copy_groups = group_pairs(copies)
+    group_of = {a: i for i, (members, _, _) in enumerate(copy_groups) for a in members}
+    look_alikes = [
+        p
+        for p in pairs
+        if p[2] is Tier.SIMILAR and group_of.get(p[0], -1) != group_of.get(p[1], -2)
+    ]
     groups = []
-    for members, tier, distances in group_pairs(pairs):
+    for members, tier, distances in copy_groups + group_pairs(look_alikes):
         group_assets = [assets[a] for a in members if a in assets]
         keeper, reason = choose_keeper(group_assets)
         group_assets.sort(key=lambda a: (a.asset_id != keeper.asset_id, a.registered_at))
         groups.append(DuplicateGroup(tier, keeper.asset_id, reason, group_assets, distances))
     return groups
+
+
+def stored_vectors(lib: Library, asset_id: str) -> dict[str, bytes]:
+    with lib.read_session() as s:
+        rows = s.execute(
+            select(EmbeddingRow.space, EmbeddingRow.vector).where(EmbeddingRow.asset_id == asset_id)
+        ).all()
+    return dict(rows)

@@ -320,10 +320,12 @@ class Library:
 
         return verify_files(self, paths, progress=progress)
 
-    def duplicates(self) -> list[DuplicateGroup]:
+    def duplicates(
+        self, *, similar: bool = False, progress: Progress | None = None
+    ) -> list[DuplicateGroup]:
         from assetloom.copies import find_duplicates
 
-        return find_duplicates(self)
+        return find_duplicates(self, similar=similar, progress=progress)
 
 
 def new_asset_id() -> str:

@@ -24,7 +24,7 @@ from assetloom.core.ranking import Fused, fuse
 from assetloom.errors import BadInputError
 from assetloom.ingest.paths import display_path
 from assetloom.store import fts
-from assetloom.store.search_tables import EmbeddingRow, TagRow
+from assetloom.store.search_tables import TagRow
 
 if TYPE_CHECKING:
     from assetloom.library import Library
@@ -122,13 +122,10 @@ class Searcher:
         return _normalise(np.asarray(mixed, dtype=np.float32)), visual
 
     def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
-        with self.lib.read_session() as s:
-            rows = s.execute(
-                select(EmbeddingRow.space, EmbeddingRow.vector).where(
-                    EmbeddingRow.asset_id == asset_id
-                )
-            ).all()
-        return {space: np.frombuffer(vec, dtype=np.float32) for space, vec in rows}
+        from assetloom.copies import stored_vectors
+
+        stored = stored_vectors(self.lib, asset_id)
+        return {space: np.frombuffer(vec, dtype=np.float32) for space, vec in stored.items()}
 
     def _filter(self, fused: list[Fused], q: SearchQuery) -> list[SearchHit]:
         """Best first until `limit` pass the filters; assets load a chunk at a time."""

@@ -197,12 +197,17 @@ def verify(
 
 
 @app.command()
-def duplicates(as_json: bool = JsonOpt) -> None:
+def duplicates(
+    similar: bool = typer.Option(
+        False, "--similar", help="Also list groups of look-alikes (same subject, not copies)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
     """Groups of exact and near-identical assets, each with a suggested keeper."""
 
     def body() -> None:
-        with open_library() as lib:
-            groups = lib.duplicates()
+        with open_library() as lib, progress_bar("Comparing", not as_json) as progress:
+            groups = lib.duplicates(similar=similar, progress=progress)
         if as_json:
             emit_json({"groups": [g.to_json() for g in groups]})
         else:
