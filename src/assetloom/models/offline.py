@@ -1,0 +1,135 @@
+"""The offline image encoder: EfficientNet-Lite2 trunk + shipped alignment head, one ONNX graph.
+
+On first use the graph is built with torch from the two pip-installed weight files and exported
+into the caller's cache directory (a library's `models/` folder); later processes only open it.
+The file name carries a digest of everything that shapes the graph, so a new head or a new export
+format never reuses a stale file. One forward pass yields both vectors a library stores per image:
+the e5-space embedding and the backbone's own pooled features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+from PIL import Image
+
+from assetloom.models import backbone
+from assetloom.models.base import l2_normalise
+from assetloom.models.errors import ModelError, ModelNotInstalledError
+from assetloom.models.text_e5 import E5_DIM, E5_NAME
+
+EXPORT_FORMAT = "offline-lite2-v1"
+"""Bump when the exported graph changes for the same weights (inputs, outputs, preprocessing)."""
+HEAD_FILE = "alignment_head.npz"
+
+
+def default_head_path() -> Path:
+    return Path(str(resources.files("assetloom.models") / "weights" / HEAD_FILE))
+
+
+class OfflineImageEncoder:
+    """ImageEncoder into the e5-small space; thread-safe, loads on first call."""
+
+    dim = E5_DIM
+    feature_dim = backbone.FEATURE_DIM
+    text_encoder_name = E5_NAME
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        head_path: Path | None = None,
+        threads: int | None = None,
+        batch_size: int = 16,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.head_path = head_path or default_head_path()
+        if not self.head_path.is_file():
+            raise ModelNotInstalledError(
+                f"The image alignment head is missing: {self.head_path}",
+                hint="reinstall assetloom, or train one with tools/train_alignment.py",
+            )
+        self.digest = self._digest()
+        self.name = f"lite2-align-{self.digest[:8]}"
+        self.batch_size = batch_size
+        self._threads = threads
+        self._session: Any = None
+        self._lock = threading.Lock()
+        self._preprocess = backbone.Preprocessor(workers=threads)
+
+    def _digest(self) -> str:
+        h = hashlib.sha256(EXPORT_FORMAT.encode())
+        h.update(self.head_path.read_bytes())
+        return h.hexdigest()
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.cache_dir / f"image-{self.digest[:16]}.onnx"
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                path = self.onnx_path
+                if not path.is_file():
+                    self.cache_dir.mkdir(parents=True, exist_ok=True)
+                    # Another process (a parallel `add`) may be exporting the same graph.
+                    with FileLock(str(path) + ".lock"):
+                        if not path.is_file():
+                            self._export(path)
+                self._session = backbone.onnx_session(path, self._threads)
+            return self._session
+
+    def _export(self, path: Path) -> None:
+        try:
+            from assetloom.models.alignment import load_head
+        except ImportError as exc:
+            raise ModelNotInstalledError(
+                "PyTorch is needed once to build the image encoder, and it is not installed",
+                hint="pip install -r requirements/models.txt",
+            ) from exc
+        import torch
+
+        net = backbone.load_efficientnet_lite2()
+        head, _ = load_head(self.head_path, net)
+
+        class Graph(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.net, self.head = net, head
+
+            def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                tail_in, mid = backbone.stem_to_tail(self.net, image)
+                features = backbone.tail_to_features(self.net, tail_in)
+                return self.head(tail_in, mid), torch.nn.functional.normalize(features, dim=-1)
+
+        backbone.export_onnx(Graph(), path, ["embedding", "features"])
+
+    def encode_with_features(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 384) shared-space vectors and (n, 1280) visual features from one pass."""
+        if not images:
+            return (
+                np.zeros((0, self.dim), np.float32),
+                np.zeros((0, self.feature_dim), np.float32),
+            )
+        session = self._load()
+        embeddings, features = [], []
+        for lo in range(0, len(images), self.batch_size):
+            batch = self._preprocess(images[lo : lo + self.batch_size])
+            try:
+                emb, feat = session.run(None, {"image": batch})
+            except Exception as exc:
+                raise ModelError(f"The image encoder failed on a batch: {exc}") from exc
+            embeddings.append(emb)
+            features.append(feat)
+        return l2_normalise(np.concatenate(embeddings)), l2_normalise(np.concatenate(features))
+
+    def encode(self, images: list[Image.Image]) -> np.ndarray:
+        return self.encode_with_features(images)[0]
+
+    def backbone_features(self, images: list[Image.Image]) -> np.ndarray:
+        return self.encode_with_features(images)[1]
