@@ -1,0 +1,174 @@
+"""Hamming search over fixed-width binary codes (PDQ, pHash, SimHash) with FAISS binary indexes.
+
+The index holds (int64 row id -> code); the catalog's fingerprint rows are the truth and
+`rebuild` recreates the index from them, so a lost or stale file costs a rebuild, never data.
+
+Layout, by size (measured in bench/verify_scale.py, one core, 70 query codes per verify):
+- up to `IVF_THRESHOLD` codes, an exact `IndexBinaryFlat` (500k 256-bit codes: ~50 ms);
+- above it, `IndexBinaryIVF` with `nlist` ~ 4·sqrt(n) lists and `nprobe` lists scanned per query:
+  approximate, but a near-identical pair (distance <= 60 of 256) shares a probed list with the
+  recall measured there, at a fraction of the scan.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+IVF_THRESHOLD = 250_000
+NPROBE = 32
+_TRAIN_MAX = 200_000
+
+
+class HammingIndex:
+    """Row ids -> binary codes of `nbits` bits; range and k-NN search by Hamming distance."""
+
+    def __init__(self, nbits: int, *, ivf_threshold: int = IVF_THRESHOLD) -> None:
+        if nbits % 8:
+            raise ValueError(f"code width must be a whole number of bytes, not {nbits} bits")
+        self.nbits = nbits
+        self.ivf_threshold = ivf_threshold
+        self._index: faiss.IndexBinary = _flat(nbits)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def kind(self) -> str:
+        """ "flat" or "ivf": which structure currently answers searches."""
+        return "ivf" if isinstance(self._index, faiss.IndexBinaryIVF) else "flat"
+
+    def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Add codes (uint8, shape (n, nbits/8)) under int64 row ids; ids must be new."""
+        ids, codes = self._check(ids, codes)
+        if not len(ids):
+            return
+        if self.kind == "flat" and len(self) + len(ids) > self.ivf_threshold:
+            self._to_ivf(codes, ids)
+            return
+        self._index.add_with_ids(codes, ids)
+
+    def remove(self, ids: Iterable[int] | np.ndarray) -> int:
+        """Remove row ids (unknown ids are ignored); returns how many codes went."""
+        arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
+        if not arr.size:
+            return 0
+        return int(self._index.remove_ids(faiss.IDSelectorBatch(arr)))
+
+    def range_search(self, codes: np.ndarray, radius: int) -> list[list[tuple[int, int]]]:
+        """For each query code, every (row id, distance) with distance <= radius, nearest first."""
+        codes = _codes(codes, self.nbits)
+        if not len(codes) or not len(self):
+            return [[] for _ in range(len(codes))]
+        # FAISS's binary range search keeps distances strictly below its argument.
+        lims, dist, ids = self._index.range_search(codes, radius + 1)
+        out = []
+        for q in range(len(codes)):
+            lo, hi = int(lims[q]), int(lims[q + 1])
+            order = np.argsort(dist[lo:hi], kind="stable")
+            out.append([(int(ids[lo + i]), int(dist[lo + i])) for i in order])
+        return out
+
+    def knn(self, codes: np.ndarray, k: int) -> list[list[tuple[int, int]]]:
+        """For each query code, its k nearest (row id, distance), nearest first."""
+        codes = _codes(codes, self.nbits)
+        if not len(codes) or not len(self) or k <= 0:
+            return [[] for _ in range(len(codes))]
+        dist, ids = self._index.search(codes, min(k, len(self)))
+        return [
+            [(int(i), int(d)) for d, i in zip(drow, irow, strict=True) if i >= 0]
+            for drow, irow in zip(dist, ids, strict=True)
+        ]
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically: a temporary file in the same folder, fsync, then rename over `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            os.close(fd)
+            faiss.write_index_binary(self._index, tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path, *, ivf_threshold: int = IVF_THRESHOLD) -> HammingIndex:
+        index = faiss.read_index_binary(str(path))
+        if isinstance(index, faiss.IndexBinaryIVF):
+            index.nprobe = NPROBE
+        out = cls(index.d, ivf_threshold=ivf_threshold)
+        out._index = index
+        return out
+
+    @classmethod
+    def rebuild(
+        cls,
+        nbits: int,
+        rows: Iterable[tuple[int, bytes]],
+        *,
+        ivf_threshold: int = IVF_THRESHOLD,
+        batch: int = 50_000,
+    ) -> HammingIndex:
+        """A fresh index from (row id, code bytes) pairs, e.g. streamed from the catalog."""
+        index = cls(nbits, ivf_threshold=ivf_threshold)
+        ids: list[int] = []
+        codes: list[bytes] = []
+        for row_id, code in rows:
+            ids.append(row_id)
+            codes.append(code)
+            if len(ids) >= batch:
+                index.add(np.asarray(ids, dtype=np.int64), _codes(codes, nbits))
+                ids, codes = [], []
+        if ids:
+            index.add(np.asarray(ids, dtype=np.int64), _codes(codes, nbits))
+        return index
+
+    def _to_ivf(self, new_codes: np.ndarray, new_ids: np.ndarray) -> None:
+        """Move everything into a trained IVF index once the flat scan gets too slow."""
+        old_ids, old_codes = self._contents()
+        ids = np.concatenate([old_ids, new_ids])
+        codes = np.concatenate([old_codes, new_codes])
+        nlist = max(64, int(4 * math.sqrt(len(ids))))
+        quantizer = faiss.IndexBinaryFlat(self.nbits)
+        ivf = faiss.IndexBinaryIVF(quantizer, self.nbits, nlist)
+        ivf.own_fields = True
+        quantizer.this.disown()
+        sample = np.random.default_rng(0).permutation(len(codes))[:_TRAIN_MAX]
+        ivf.train(codes[sample])
+        ivf.add_with_ids(codes, ids)
+        ivf.nprobe = NPROBE
+        self._index = ivf
+
+    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
+        flat = faiss.downcast_IndexBinary(self._index.index)
+        codes = faiss.vector_to_array(flat.xb).reshape(-1, self.nbits // 8)
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return ids, codes
+
+    def _check(self, ids: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        codes = _codes(codes, self.nbits)
+        if len(ids) != len(codes):
+            raise ValueError(f"{len(ids)} ids for {len(codes)} codes")
+        return ids, codes
+
+
+def _flat(nbits: int) -> faiss.IndexBinary:
+    return faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(nbits))
+
+
+def _codes(codes: np.ndarray | list[bytes], nbits: int) -> np.ndarray:
+    if isinstance(codes, list):
+        codes = np.frombuffer(b"".join(codes), dtype=np.uint8)
+    arr = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, nbits // 8)
+    return arr

@@ -1,0 +1,224 @@
+"""Perceptual fingerprints for images: what a library keeps, and what a suspect file is probed with.
+
+PDQ and pHash are global DCT hashes: they survive resizing, recompression, colour changes and
+small overlays, but not crops or rotations (a 5 % crop or a 3° turn moves PDQ by ~45 of 256 bits).
+So matching is an alignment search done in hash space:
+
+- stored, per library image: PDQ of the whole picture and of centre crops at geometric scales
+  (`CROP_SCALES`), plus ImageHash's 64-bit pHash;
+- query, per suspect file: PDQ in all eight dihedral orientations of the picture, of the picture
+  with uniform borders trimmed, and of the main picture region of a screenshot or meme; plus
+  slightly cropped and slightly de-rotated versions. A cropped copy then meets a stored crop of a
+  nearby scale; a rotated one meets the original once turned back.
+
+All PDQ hashes are taken from a 64x64 box-filtered rendition (the size PDQ downsamples to anyway):
+this makes the hash independent of the input's resolution (a 50 % downscale moves it by ~2 bits
+instead of ~20) and costs 0.05 ms per hash. docs/copy-detection.md has the measurements.
+"""
+
+from __future__ import annotations
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from assetloom.core.assets import Fingerprint
+from assetloom.core.copy_rules import (
+    CROP_SCALES,
+    QUERY_CROPS,
+    QUERY_ROTATIONS,
+    ROTATION_CROP,
+    crop_kind,
+)
+
+WORK_SIZE = 512
+_GEOMETRY_SIZE = 128
+_PDQ_SIZE = 64
+# pdqhash.compute_dihedral's output order, as kind suffixes.
+_DIHEDRAL = ("", "_rot90", "_rot180", "_rot270", "_flipx", "_flipy", "_flipp", "_flipm")
+# A border row/column is one where at least this share of pixels is within _BORDER_TOL of the
+# border colour (sum of absolute RGB differences): tolerant of JPEG ringing along the edge.
+_BORDER_SHARE = 0.97
+_BORDER_TOL = 36
+_MIN_TRIM = 0.02
+_MIN_KEEP = 0.25
+# Main-region detection (screenshots, memes): the page background is the modal colour covering at
+# least _BG_SHARE of the frame; the picture is the largest blob of other pixels.
+_BG_SHARE = 0.12
+_BG_TOL = 24
+_REGION_MIN, _REGION_MAX = 0.08, 0.9
+_PAGE_SHARE = 0.6
+
+
+def stored_fingerprints(img: Image.Image) -> list[Fingerprint]:
+    """Fingerprints kept for a library image: "pdq", "pdq_cNN" (centre crops) and "phash"."""
+    work = working_copy(img)
+    geo = _rendition(work, _GEOMETRY_SIZE)
+    fps = [_pdq(geo, "pdq")]
+    fps.extend(_pdq(_centre_crop(geo, s), crop_kind(s)) for s in CROP_SCALES)
+    fps.append(_phash(work, "phash"))
+    return fps
+
+
+def query_fingerprints(img: Image.Image) -> list[Fingerprint]:
+    """Fingerprints to probe the library with (kinds "pdq*" and "phash*"; see module docstring)."""
+    work = working_copy(img)
+    whole = _rendition(work, _GEOMETRY_SIZE)
+    bases = {"": whole}
+    trimmed = trim_borders(whole)
+    if trimmed is not None:
+        bases["_trim"] = trimmed
+    region = main_region(whole)
+    if region is not None:
+        bases["_region"] = region
+    fps: list[Fingerprint] = []
+    for name, geo in bases.items():
+        fps.extend(_pdq_dihedral(geo, "pdq" + name))
+        for r in QUERY_CROPS:
+            crop = _centre_crop(geo, r)
+            fps.append(_pdq(crop, f"pdq{name}_q{round(r * 100)}"))
+            fps.append(_pdq(ImageOps.mirror(crop), f"pdq{name}_q{round(r * 100)}_flipx"))
+        if geo is whole:
+            for angle in QUERY_ROTATIONS:
+                turned = _centre_crop(
+                    geo.rotate(angle, resample=Image.Resampling.BILINEAR), ROTATION_CROP
+                )
+                fps.append(_pdq(turned, f"pdq_r{angle:+g}"))
+                fps.append(_pdq(ImageOps.mirror(turned), f"pdq_r{angle:+g}_flipx"))
+        fps.append(_phash(work if geo is whole else geo, "phash" + name))
+    return fps
+
+
+def working_copy(img: Image.Image, size: int = WORK_SIZE) -> Image.Image:
+    """8-bit RGB, at most `size` px on the long side, transparency flattened onto white.
+
+    White, because that is how viewers and most "save as JPEG" paths flatten a transparent image,
+    so a PNG with alpha and its flattened JPEG hash alike.
+    """
+    img = _eight_bit(img)
+    factor = -(-max(img.size) // size)
+    if factor > 1:
+        img = img.reduce(factor)
+    if img.mode == "RGBA":
+        flat = Image.new("RGB", img.size, (255, 255, 255))
+        flat.paste(img, mask=img.getchannel("A"))
+        return flat
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """Bring any Pillow mode to L, RGB or RGBA without clipping 16-bit or float images to white."""
+    mode = img.mode
+    if mode in ("RGB", "RGBA", "L"):
+        return img
+    if mode.startswith("I") or mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        hi = float(arr.max()) if arr.size else 0.0
+        if mode == "F" and hi <= 1.0:
+            arr = arr * 255.0
+        elif hi > 255.0:
+            arr = arr / 257.0
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L")
+    has_alpha = "A" in mode or "a" in mode or "transparency" in img.info
+    return img.convert("RGBA" if has_alpha else "RGB")
+
+
+def trim_borders(work: Image.Image) -> Image.Image | None:
+    """The picture without uniform bars (padding, letterboxing), or None when there are none."""
+    arr = np.asarray(work, dtype=np.int16)
+    h, w = arr.shape[:2]
+    cols = arr.transpose(1, 0, 2)
+    top, bottom = _border_run(arr), _border_run(arr[::-1])
+    left, right = _border_run(cols), _border_run(cols[::-1])
+    keep_h, keep_w = h - top - bottom, w - left - right
+    if keep_h < _MIN_KEEP * h or keep_w < _MIN_KEEP * w:
+        return None
+    if top + bottom < _MIN_TRIM * h and left + right < _MIN_TRIM * w:
+        return None
+    return work.crop((left, top, w - right, h - bottom))
+
+
+def _border_run(arr: np.ndarray) -> int:
+    """How many leading rows of `arr` (rows, cols, 3) are uniform in the first row's colour."""
+    colour = np.median(arr[0], axis=0)
+    close = np.abs(arr - colour).sum(axis=2) <= _BORDER_TOL
+    uniform = close.mean(axis=1) >= _BORDER_SHARE
+    return len(uniform) if uniform.all() else int(np.argmin(uniform))
+
+
+def main_region(work: Image.Image) -> Image.Image | None:
+    """The largest picture-like block on a flat page (a screenshot, a meme), or None."""
+    arr = np.asarray(work, dtype=np.int16)
+    quant = (arr[..., 0] // 16) * 256 + (arr[..., 1] // 16) * 16 + arr[..., 2] // 16
+    codes, counts = np.unique(quant, return_counts=True)
+    top = int(np.argmax(counts))
+    if counts[top] < _BG_SHARE * quant.size:
+        return None
+    colour = arr[quant == codes[top]].mean(axis=0)
+    foreground = np.abs(arr - colour).sum(axis=2) > _BG_TOL
+    labels, count = ndimage.label(foreground, structure=np.ones((3, 3)))
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())[1:]
+    ys, xs = ndimage.find_objects(labels)[int(np.argmax(sizes))]
+    # Captions touching the picture join its blob: peel rows/columns that are mostly page.
+    page = ~foreground[ys, xs]
+    top, bottom = _page_run(page.mean(axis=1)), _page_run(page.mean(axis=1)[::-1])
+    left, right = _page_run(page.mean(axis=0)), _page_run(page.mean(axis=0)[::-1])
+    box = (xs.start + left, ys.start + top, xs.stop - right, ys.stop - bottom)
+    h, w = foreground.shape
+    area = (box[2] - box[0]) * (box[3] - box[1]) / (h * w)
+    if not _REGION_MIN <= area <= _REGION_MAX:
+        return None
+    region = work.crop(box)
+    return trim_borders(region) or region
+
+
+def _page_run(page_share: np.ndarray) -> int:
+    mostly_page = page_share >= _PAGE_SHARE
+    return len(mostly_page) if mostly_page.all() else int(np.argmin(mostly_page))
+
+
+def _rendition(img: Image.Image, size: int) -> Image.Image:
+    """Aspect-preserving copy at most `size` px on the long side (geometry is done at this size)."""
+    scale = size / max(img.size)
+    if scale >= 1:
+        return img
+    dims = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(dims, Image.Resampling.BOX)
+
+
+def _centre_crop(img: Image.Image, scale: float) -> Image.Image:
+    w, h = img.size
+    cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return img.crop((left, top, left + cw, top + ch))
+
+
+def _pdq_input(img: Image.Image) -> np.ndarray:
+    small = img.resize(
+        (_PDQ_SIZE, _PDQ_SIZE),
+        Image.Resampling.BOX if min(img.size) >= _PDQ_SIZE else Image.Resampling.BILINEAR,
+    )
+    return np.asarray(small)
+
+
+def _pdq(img: Image.Image, kind: str) -> Fingerprint:
+    bits, quality = pdqhash.compute(_pdq_input(img))
+    return Fingerprint(kind, np.packbits(bits.astype(np.uint8)).tobytes(), int(quality))
+
+
+def _pdq_dihedral(img: Image.Image, prefix: str) -> list[Fingerprint]:
+    hashes, quality = pdqhash.compute_dihedral(_pdq_input(img))
+    return [
+        Fingerprint(prefix + suffix, np.packbits(bits.astype(np.uint8)).tobytes(), int(quality))
+        for suffix, bits in zip(_DIHEDRAL, hashes, strict=True)
+    ]
+
+
+def _phash(img: Image.Image, kind: str) -> Fingerprint:
+    """ImageHash's pHash: the same bits as `str(imagehash.phash(img))`, packed big-endian."""
+    bits = imagehash.phash(img).hash.flatten()
+    return Fingerprint(kind, np.packbits(bits).tobytes())
