@@ -1,0 +1,332 @@
+"""Zero-shot tags scored in the shared text/image space.
+
+Each tag is one unit vector: the mean of its English and Chinese prompt embeddings (e5 `query:`
+side, the side image vectors were aligned to), optionally blended with the mean visual vector of
+example assets the user picked. An image's raw evidence for a tag is the cosine between the two.
+
+Raw cosines are not comparable across tags: the text space is anisotropic, so some tags sit close to
+every image. Each cosine is therefore standardised against a background of ordinary images:
+z = (cos - mean) / std, where the background mean and covariance of image vectors give both for any
+tag vector, built-in or user-made, without seeing its positives. The score is a logistic of z,
+fitted once on weakly labelled Flickr8k dev images pooled over tags:
+
+    score = sigmoid(scale * z + bias)
+
+so it reads as "how likely is this tag, judged like an average tag" (0..1), ranks tags within an
+image, and every tag's threshold lives on the same 0..1 scale. See docs/tags.md for the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assetloom.errors import BadInputError
+from assetloom.models.base import TextEncoder, l2_normalise
+from assetloom.models.errors import ModelNotInstalledError
+
+log = logging.getLogger(__name__)
+
+VOCABULARY_FILE = "vocabulary.json"
+BACKGROUND_FILE = "background.npz"
+TEXT_WEIGHT = 0.5
+"""Share of the prompt embedding in a tag that also has examples; the rest is the examples' mean."""
+MAX_TAGS = 10
+
+ExampleResolver = Callable[[list[str]], np.ndarray]
+"""Asset ids → their visual vectors, (n, dim); supplied by the library for user tags."""
+
+
+@dataclass(frozen=True)
+class TagDefinition:
+    """One tag as the catalog stores it.
+
+    `threshold` is on the score scale (0..1); None means the calibrated default, which suits user
+    tags because scores are standardised per tag. `examples` holds visual vectors or asset ids.
+    Prompts default to "a photo of {name}" / "一张{name}的照片" plus the bare names.
+    """
+
+    key: str
+    name_en: str
+    name_zh: str
+    threshold: float | None = None
+    builtin: bool = False
+    examples: Sequence[np.ndarray | str] = field(default=(), compare=False, repr=False)
+    prompts_en: tuple[str, ...] = ()
+    prompts_zh: tuple[str, ...] = ()
+    group: str = ""
+
+    def prompts(self) -> list[str]:
+        en = self.prompts_en or (
+            (f"a photo of {self.name_en}", self.name_en) if self.name_en.strip() else ()
+        )
+        zh = self.prompts_zh or (
+            (f"一张{self.name_zh}的照片", self.name_zh) if self.name_zh.strip() else ()
+        )
+        return [*en, *zh]
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """Background statistics of image vectors plus the pooled logistic that maps z to a score.
+
+    The covariance is kept low-rank (`factors` @ `factors`.T + `noise` * I): enough to give any
+    tag's spread, small enough to ship.
+    """
+
+    mean: np.ndarray
+    factors: np.ndarray
+    noise: float
+    scale: float = 1.0
+    bias: float = 0.0
+    default_threshold: float = 0.5
+    text_encoder: str = ""
+    image_encoder: str = ""
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray, rank: int = 64, **scalars: Any) -> Calibration:
+        """Background statistics from a sample of image vectors (a few hundred or more)."""
+        x = np.asarray(vectors, dtype=np.float64)
+        mean = x.mean(axis=0)
+        cov = np.cov(x - mean, rowvar=False)
+        values, vecs = np.linalg.eigh(cov)  # ascending
+        rank = min(rank, len(values) - 1)
+        noise = float(values[:-rank].mean())
+        top = np.clip(values[-rank:] - noise, 0.0, None)
+        factors = vecs[:, -rank:] * np.sqrt(top)
+        return cls(mean.astype(np.float32), factors.astype(np.float32), noise, **scalars)
+
+    def spread(self, tag_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Background mean and standard deviation of each tag's cosine with an image."""
+        u = np.asarray(tag_vectors, dtype=np.float64)
+        mu = u @ self.mean
+        var = ((u @ self.factors) ** 2).sum(axis=1) + self.noise * (u * u).sum(axis=1)
+        return mu.astype(np.float32), np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
+
+    def score(self, z: np.ndarray) -> np.ndarray:
+        return (1.0 / (1.0 + np.exp(-(self.scale * z + self.bias)))).astype(np.float32)
+
+
+def _package_file(name: str) -> Path:
+    return Path(str(resources.files("assetloom.tagging") / name))
+
+
+def read_vocabulary(path: Path | None = None) -> dict[str, Any]:
+    """The raw vocabulary document: {"calibration": {...} | null, "tags": [...]}."""
+    return json.loads((path or _package_file(VOCABULARY_FILE)).read_text(encoding="utf-8"))
+
+
+def load_builtin_definitions(path: Path | None = None) -> list[TagDefinition]:
+    """The curated default vocabulary, thresholds as calibrated."""
+    return [
+        TagDefinition(
+            key=t["key"],
+            name_en=t["en"],
+            name_zh=t["zh"],
+            threshold=t.get("threshold"),
+            builtin=True,
+            prompts_en=tuple(t["prompts_en"]),
+            prompts_zh=tuple(t["prompts_zh"]),
+            group=t["group"],
+        )
+        for t in read_vocabulary(path)["tags"]
+    ]
+
+
+def load_calibration(vocabulary: Path | None = None, background: Path | None = None) -> Calibration:
+    """The shipped calibration: scalars from vocabulary.json, statistics from background.npz."""
+    block = read_vocabulary(vocabulary).get("calibration")
+    background = background or _package_file(BACKGROUND_FILE)
+    if not block or not background.is_file():
+        raise ModelNotInstalledError(
+            "The tag vocabulary has not been calibrated for this image encoder",
+            hint="run tools/calibrate_tags.py",
+        )
+    with np.load(background) as data:
+        mean, factors, noise = data["mean"], data["factors"], float(data["noise"])
+    return Calibration(
+        mean=mean.astype(np.float32),
+        factors=factors.astype(np.float32),
+        noise=noise,
+        scale=block["scale"],
+        bias=block["bias"],
+        default_threshold=block["default_threshold"],
+        text_encoder=block["text_encoder"],
+        image_encoder=block["image_encoder"],
+    )
+
+
+def save_background(calibration: Calibration, path: Path) -> None:
+    np.savez_compressed(
+        path,
+        mean=calibration.mean.astype(np.float32),
+        factors=calibration.factors.astype(np.float16),
+        noise=np.float64(calibration.noise),
+    )
+
+
+class PromptCache:
+    """Prompt embeddings on disk, one file per text encoder, so a tag is embedded once ever.
+
+    A user tag added later embeds only its own prompts; the write is atomic, and a lost race
+    between two processes only costs re-embedding the loser's new prompts.
+    """
+
+    def __init__(self, text_encoder: TextEncoder, cache_dir: Path | None) -> None:
+        self.encoder = text_encoder
+        self.path = Path(cache_dir) / f"tag-prompts-{text_encoder.name}.npz" if cache_dir else None
+
+    def embed(self, texts: list[str]) -> dict[str, np.ndarray]:
+        known: dict[str, np.ndarray] = {}
+        if self.path is not None and self.path.is_file():
+            with np.load(self.path) as data:
+                known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+        missing = sorted(set(texts) - known.keys())
+        if missing:
+            vectors = self.encoder.encode_queries(missing)
+            known.update(zip(missing, vectors, strict=True))
+            self._save(known)
+        return {t: known[t] for t in texts}
+
+    def _save(self, known: dict[str, np.ndarray]) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+        os.replace(tmp, self.path)
+
+
+class Tagger:
+    """Scores images against a set of tags; tag vectors are built once, on first use.
+
+    `example_vectors` resolves asset ids in `TagDefinition.examples`; `cache_dir` (the library's
+    model cache) keeps prompt embeddings across processes, since embedding a few hundred tags'
+    prompts takes about a minute on two cores.
+    """
+
+    def __init__(
+        self,
+        definitions: Iterable[TagDefinition],
+        text_encoder: TextEncoder,
+        *,
+        calibration: Calibration | None = None,
+        example_vectors: ExampleResolver | None = None,
+        cache_dir: Path | None = None,
+        max_tags: int = MAX_TAGS,
+    ) -> None:
+        self._definitions = list(definitions)
+        self._by_key = {d.key: d for d in self._definitions}
+        if len(self._by_key) != len(self._definitions):
+            raise BadInputError("Tag keys must be unique")
+        self.calibration = calibration or load_calibration()
+        if self.calibration.text_encoder not in ("", text_encoder.name):
+            log.warning(
+                "tag calibration was made for another text encoder",
+                extra={"calibrated": self.calibration.text_encoder, "used": text_encoder.name},
+            )
+        self._prompts = PromptCache(text_encoder, cache_dir)
+        self._resolve = example_vectors
+        self.max_tags = max_tags
+        self.thresholds = np.array(
+            [
+                self.calibration.default_threshold if d.threshold is None else d.threshold
+                for d in self._definitions
+            ],
+            dtype=np.float32,
+        )
+        self._lock = threading.Lock()
+        self._vectors: np.ndarray | None = None
+        self._mu = self._sigma = np.zeros(0, np.float32)
+
+    @property
+    def definitions(self) -> list[TagDefinition]:
+        return list(self._definitions)
+
+    @property
+    def keys(self) -> list[str]:
+        return [d.key for d in self._definitions]
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """(n_tags, dim) unit tag vectors, in `definitions` order."""
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._build()
+                self._mu, self._sigma = self.calibration.spread(self._vectors)
+            return self._vectors
+
+    def _build(self) -> np.ndarray:
+        all_prompts = sorted({p for d in self._definitions for p in d.prompts()})
+        embedded = self._prompts.embed(all_prompts)
+        rows = []
+        for d in self._definitions:
+            parts: list[tuple[float, np.ndarray]] = []
+            prompts = d.prompts()
+            if prompts:
+                parts.append((TEXT_WEIGHT, np.mean([embedded[p] for p in prompts], axis=0)))
+            if len(d.examples):
+                parts.append((1.0 - TEXT_WEIGHT, self._example_mean(d)))
+            if not parts:
+                raise BadInputError(
+                    f"Tag {d.key!r} has neither names nor examples to score it by",
+                    hint="give it an English or Chinese name, or example assets",
+                )
+            rows.append(sum(w * l2_normalise(v) for w, v in parts))
+        return l2_normalise(np.stack(rows))
+
+    def _example_mean(self, d: TagDefinition) -> np.ndarray:
+        ids = [e for e in d.examples if isinstance(e, str)]
+        vectors = [np.asarray(e, np.float32) for e in d.examples if not isinstance(e, str)]
+        if ids:
+            if self._resolve is None:
+                raise BadInputError(
+                    f"Tag {d.key!r} names example assets, but no way to look up their vectors",
+                    hint="pass example_vectors= to Tagger",
+                )
+            vectors.extend(np.asarray(self._resolve(ids), np.float32))
+        return l2_normalise(np.mean(l2_normalise(np.stack(vectors)), axis=0))
+
+    def z_scores(self, visual_vectors: np.ndarray) -> np.ndarray:
+        """(n, n_tags) cosines standardised against the background images."""
+        u = self.vectors
+        v = np.asarray(visual_vectors, np.float32).reshape(-1, u.shape[1])
+        return (v @ u.T - self._mu) / self._sigma
+
+    def scores(self, visual_vectors: np.ndarray) -> np.ndarray:
+        """(n, n_tags) calibrated scores in 0..1."""
+        return self.calibration.score(self.z_scores(visual_vectors))
+
+    def assign(self, visual_vectors: np.ndarray) -> list[list[tuple[str, float]]]:
+        """Per image: (key, score) for tags at or above their threshold, best first."""
+        scores = self.scores(visual_vectors)
+        keys = self.keys
+        out: list[list[tuple[str, float]]] = []
+        for row in scores:
+            hits = np.flatnonzero(row >= self.thresholds)
+            hits = hits[np.argsort(-row[hits], kind="stable")][: self.max_tags]
+            out.append([(keys[i], round(float(row[i]), 4)) for i in hits])
+        return out
+
+    def names(self, keys: Iterable[str]) -> list[str]:
+        """English and Chinese names of the given tags, for the keyword index; no repeats."""
+        names: dict[str, None] = {}
+        for key in keys:
+            d = self._by_key.get(key)
+            if d is None:
+                raise KeyError(f"unknown tag {key!r}")
+            for name in (d.name_en, d.name_zh):
+                if name.strip():
+                    names.setdefault(name.strip(), None)
+        return list(names)
