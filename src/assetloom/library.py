@@ -280,12 +280,21 @@ class Library:
         """Built-in vocabulary plus this library's own tags; tag vectors embed once."""
         if self._tagger is None:
             from assetloom.tagging import Tagger, load_builtin_definitions
-            from assetloom.tags import user_definitions
+            from assetloom.tags import user_definitions, visual_vectors
 
             with self.read_session() as s:
                 definitions = load_builtin_definitions() + user_definitions(s)
-            self._tagger = Tagger(definitions, self.text_encoder())
+            self._tagger = Tagger(
+                definitions,
+                self.text_encoder(),
+                example_vectors=lambda ids: visual_vectors(self, ids),
+                cache_dir=self.settings.model_cache,
+            )
         return self._tagger
+
+    def reset_tagger(self) -> None:
+        """Forget the cached tagger after tag definitions change."""
+        self._tagger = None
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         from assetloom.search import Searcher

@@ -19,7 +19,7 @@ from assetloom.cli.common import (
     state,
 )
 from assetloom.cli.ledger import ledger_app
-from assetloom.cli.understand import eval_app, index_app, search, similar
+from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
 from assetloom.library import Library
 from assetloom.reports import asset_json
@@ -36,6 +36,7 @@ app = typer.Typer(
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
+app.add_typer(tags_app, name="tags")
 app.command()(search)
 app.command()(similar)
 

@@ -170,3 +170,77 @@ def eval_retrieval_cmd(
         out.print(f"{result['images']} images, {result['queries']} captions ({lang})")
 
     run(as_json, body)
+
+
+tags_app = typer.Typer(help="Zero-shot and user-defined tags (zh/en).", no_args_is_help=True)
+
+
+@tags_app.command("list")
+def tags_list(
+    used: bool = typer.Option(False, "--used", help="Only tags that some asset has."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The tag vocabulary (built-in and your own) with how many assets carry each tag."""
+
+    def body() -> None:
+        from assetloom.tags import list_tags
+
+        with open_library() as lib:
+            tags = [t for t in list_tags(lib) if t.assets or not used]
+        if as_json:
+            emit_json({"tags": [t.to_json() for t in tags]})
+            return
+        table = Table("key", "English", "中文", "assets", "kind")
+        for t in tags:
+            table.add_row(
+                t.key, t.name_en, t.name_zh, str(t.assets), "built-in" if t.builtin else "yours"
+            )
+        out.print(table)
+
+    run(as_json, body)
+
+
+@tags_app.command("define")
+def tags_define(
+    key: str = typer.Argument(..., help="Short key, e.g. 'spring-campaign'."),
+    name_en: str = typer.Option("", "--en", help="English name."),
+    name_zh: str = typer.Option("", "--zh", help="Chinese name."),
+    examples: list[str] = typer.Option([], "--example", help="An asset that has this tag."),
+    threshold: float | None = typer.Option(None, "--threshold", min=0.0, max=1.0),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Define your own tag and apply it to every image in the library."""
+
+    def body() -> None:
+        from assetloom.tags import define_tag
+
+        with open_library() as lib:
+            n = define_tag(lib, key, name_en, name_zh, examples, threshold)
+        if as_json:
+            emit_json({"key": key, "tagged": n})
+        else:
+            out.print(f"defined tag {key!r}: {n} images tagged")
+
+    run(as_json, body)
+
+
+@tags_app.command("show")
+def tags_show(
+    asset_id: str = typer.Argument(..., help="Asset id or unique prefix."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The tags of one asset, with scores."""
+
+    def body() -> None:
+        from assetloom.tags import tags_of
+
+        with open_library() as lib:
+            full = lib.get(asset_id).asset_id
+            tags = tags_of(lib, full)
+        if as_json:
+            emit_json({"asset_id": full, "tags": tags})
+            return
+        for t in tags:
+            out.print(f"{t['score']:.3f}  {t['name_en']} / {t['name_zh']}  ({t['source']})")
+
+    run(as_json, body)
