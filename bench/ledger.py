@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -53,9 +54,10 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f} ms"
 
 
-def percentiles(samples: list[float]) -> str:
+def percentiles(samples: list[float], cpu: list[float] | None = None) -> str:
     q = statistics.quantiles(samples, n=100)
-    return f"p50 {ms(q[49])}  p95 {ms(q[94])}  max {ms(max(samples))}"
+    text = f"p50 {ms(q[49])}  p95 {ms(q[94])}  max {ms(max(samples))}"
+    return text + (f"  (CPU p50 {ms(statistics.median(cpu))})" if cpu else "")
 
 
 def bench_appends(sessions: sessionmaker[Session], service: LedgerService, n: int) -> None:
@@ -91,12 +93,13 @@ def bench_proofs(sessions: sessionmaker[Session], service: LedgerService, count:
     with sessions() as s:
         size = service.store.size(s)
         root = service.store.root(s)
-        samples, consistency = [], []
+        samples, cpu, consistency = [], [], []
         for _ in range(count):
             index = rng.randrange(size)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             proof = service.store.inclusion_proof(s, index, size)
             samples.append(time.perf_counter() - t)
+            cpu.append(time.thread_time() - c)
             merkle.verify_inclusion(
                 service.store.leaf(s, index).leaf_hash, index, size, proof, root
             )
@@ -104,7 +107,7 @@ def bench_proofs(sessions: sessionmaker[Session], service: LedgerService, count:
             t = time.perf_counter()
             service.store.consistency_proof(s, old, size)
             consistency.append(time.perf_counter() - t)
-    print(f"  inclusion proof ({count:,} random leaves): {percentiles(samples)}")
+    print(f"  inclusion proof ({count:,} random leaves): {percentiles(samples, cpu)}")
     print(f"  consistency proof (random old size):   {percentiles(consistency)}")
     print(f"  proof size: {len(proof)} hashes = {32 * len(proof)} bytes")
     full = []
@@ -134,7 +137,7 @@ def main() -> None:
     sessions = session_factory(engine)
     LedgerService.create_key(folder / "keys", ORIGIN)
     service = LedgerService(sessions, folder / "keys", ORIGIN)
-    print(f"catalog: {folder / 'catalog.db'}")
+    print(f"catalog: {folder / 'catalog.db'}; load average {os.getloadavg()[0]:.1f}")
 
     bench_appends(sessions, service, args.appends)
     for size in sizes:

@@ -239,7 +239,9 @@ class SqlLedger:
         q = select(LedgerLeafRow.idx, LedgerLeafRow.data, LedgerLeafRow.leaf_hash)
         if end is not None:
             q = q.where(LedgerLeafRow.idx < end)
-        rows = session.execute(q.order_by(LedgerLeafRow.idx).execution_options(yield_per=_BATCH))
+        rows = session.connection().execute(
+            q.order_by(LedgerLeafRow.idx).execution_options(yield_per=_BATCH)
+        )
         for row in rows:
             yield LeafRecord(*row)
 
@@ -328,7 +330,7 @@ class SqlLedger:
             LedgerLeafRow.asset_id,
         ).order_by(LedgerLeafRow.idx)
         hashes, altered = bytearray(), set()
-        rows = session.execute(q.execution_options(yield_per=_BATCH))
+        rows = session.connection().execute(q.execution_options(yield_per=_BATCH))
         for expected, (idx, data, stored, kind, asset_id) in enumerate(rows):
             if idx != expected:
                 report.add(expected, f"leaf {expected} is missing (the next stored leaf is {idx})")
@@ -369,7 +371,7 @@ class SqlLedger:
             for i in range(0, len(prev) - 63, 64):
                 cur += merkle.node_hash(prev[i : i + 32], prev[i + 32 : i + 64])
             count, bad, want = 0, set(), len(cur) // 32
-            rows = session.execute(
+            rows = session.connection().execute(
                 select(LedgerNodeRow.node_id - _node_id(level, 0), LedgerNodeRow.hash)
                 .where(
                     LedgerNodeRow.node_id.between(_node_id(level, 0), _node_id(level + 1, 0) - 1)
