@@ -12,6 +12,10 @@ from assetloom.library import Library
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Library-core tests run without the ML models (fast, and what they test does not need them);
+# tests of understanding and search turn it on with the `understanding` fixture.
+os.environ.setdefault("ASSETLOOM_UNDERSTANDING", "false")
+
 
 def shared_dir() -> Path:
     return Path(os.environ.get("ASSETLOOM_SHARED", REPO.parent / "shared"))
@@ -29,3 +33,8 @@ def shared() -> Path:
 def library(tmp_path: Path) -> Iterator[Library]:
     with Library.create(tmp_path / "lib") as lib:
         yield lib
+
+
+@pytest.fixture
+def understanding(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSETLOOM_UNDERSTANDING", "true")
