@@ -52,3 +52,9 @@ class LibraryBusyError(AssetLoomError):
 class IntegrityError(AssetLoomError):
     code = "integrity"
     exit_code = 5
+
+
+class VectorIndexError(AssetLoomError):
+    """A vector index refused input (wrong dimension, bad values) or a file it cannot read."""
+
+    code = "vector_index"
