@@ -21,7 +21,7 @@ from __future__ import annotations
 import imagehash
 import numpy as np
 import pdqhash
-from PIL import Image, ImageOps
+from PIL import Image
 from scipy import ndimage
 
 from assetloom.core.assets import Fingerprint
@@ -34,10 +34,13 @@ from assetloom.core.copy_rules import (
 )
 
 WORK_SIZE = 512
+Box = tuple[int, int, int, int]
 _GEOMETRY_SIZE = 128
 _PDQ_SIZE = 64
-# pdqhash.compute_dihedral's output order, as kind suffixes.
-_DIHEDRAL = ("", "_rot90", "_rot180", "_rot270", "_flipx", "_flipy", "_flipp", "_flipm")
+_ROTATION_SIZE = 96
+# pdqhash.compute_dihedral's output order (original, quarter turns, its FlipX = upside down,
+# FlipY = left-right mirror, then the two diagonal flips), as kind suffixes.
+_DIHEDRAL = ("", "_rot90", "_rot180", "_rot270", "_flipv", "_mirror", "_transpose", "_transverse")
 # A border row/column is one where at least this share of pixels is within _BORDER_TOL of the
 # border colour (sum of absolute RGB differences): tolerant of JPEG ringing along the edge.
 _BORDER_SHARE = 0.97
@@ -49,15 +52,14 @@ _MIN_KEEP = 0.25
 _BG_SHARE = 0.12
 _BG_TOL = 24
 _REGION_MIN, _REGION_MAX = 0.08, 0.9
-_PAGE_SHARE = 0.6
+_PAGE_SHARE = 0.15
 
 
 def stored_fingerprints(img: Image.Image) -> list[Fingerprint]:
     """Fingerprints kept for a library image: "pdq", "pdq_cNN" (centre crops) and "phash"."""
     work = working_copy(img)
-    geo = _rendition(work, _GEOMETRY_SIZE)
-    fps = [_pdq(geo, "pdq")]
-    fps.extend(_pdq(_centre_crop(geo, s), crop_kind(s)) for s in CROP_SCALES)
+    fps = [_pdq(work, "pdq")]
+    fps.extend(_pdq(_centre_crop(work, s), crop_kind(s)) for s in CROP_SCALES)
     fps.append(_phash(work, "phash"))
     return fps
 
@@ -66,28 +68,25 @@ def query_fingerprints(img: Image.Image) -> list[Fingerprint]:
     """Fingerprints to probe the library with (kinds "pdq*" and "phash*"; see module docstring)."""
     work = working_copy(img)
     whole = _rendition(work, _GEOMETRY_SIZE)
-    bases = {"": whole}
-    trimmed = trim_borders(whole)
-    if trimmed is not None:
-        bases["_trim"] = trimmed
-    region = main_region(whole)
-    if region is not None:
-        bases["_region"] = region
+    boxes: dict[str, Box] = {}
+    if (trim := trim_box(whole)) is not None:
+        boxes["_trim"] = trim
+    if (region := region_box(whole)) is not None:
+        boxes["_region"] = region
+        # Letterboxed inside the screenshot? A flat sky trims too, so keep both versions.
+        if (inner := trim_box(whole.crop(region))) is not None:
+            boxes["_region_trim"] = _offset(inner, region)
+    bases = {"": work} | {name: _crop_scaled(work, whole, box) for name, box in boxes.items()}
     fps: list[Fingerprint] = []
-    for name, geo in bases.items():
-        fps.extend(_pdq_dihedral(geo, "pdq" + name))
+    for name, base in bases.items():
+        fps.extend(_pdq_dihedral(base, "pdq" + name))
         for r in QUERY_CROPS:
-            crop = _centre_crop(geo, r)
-            fps.append(_pdq(crop, f"pdq{name}_q{round(r * 100)}"))
-            fps.append(_pdq(ImageOps.mirror(crop), f"pdq{name}_q{round(r * 100)}_flipx"))
-        if geo is whole:
-            for angle in QUERY_ROTATIONS:
-                turned = _centre_crop(
-                    geo.rotate(angle, resample=Image.Resampling.BILINEAR), ROTATION_CROP
-                )
-                fps.append(_pdq(turned, f"pdq_r{angle:+g}"))
-                fps.append(_pdq(ImageOps.mirror(turned), f"pdq_r{angle:+g}_flipx"))
-        fps.append(_phash(work if geo is whole else geo, "phash" + name))
+            fps.extend(_pdq_and_mirror(_centre_crop(base, r), f"pdq{name}_q{round(r * 100)}"))
+        fps.append(_phash(base, "phash" + name))
+    small = _rendition(whole, _ROTATION_SIZE)
+    for angle in QUERY_ROTATIONS:
+        turned = small.rotate(angle, resample=Image.Resampling.BILINEAR)
+        fps.extend(_pdq_and_mirror(_centre_crop(turned, ROTATION_CROP), f"pdq_r{angle:+g}"))
     return fps
 
 
@@ -125,9 +124,9 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     return img.convert("RGBA" if has_alpha else "RGB")
 
 
-def trim_borders(work: Image.Image) -> Image.Image | None:
-    """The picture without uniform bars (padding, letterboxing), or None when there are none."""
-    arr = np.asarray(work, dtype=np.int16)
+def trim_box(img: Image.Image) -> Box | None:
+    """Where the picture is inside uniform bars (padding, letterboxing); None if there are none."""
+    arr = np.asarray(img, dtype=np.int16)
     h, w = arr.shape[:2]
     cols = arr.transpose(1, 0, 2)
     top, bottom = _border_run(arr), _border_run(arr[::-1])
@@ -137,20 +136,21 @@ def trim_borders(work: Image.Image) -> Image.Image | None:
         return None
     if top + bottom < _MIN_TRIM * h and left + right < _MIN_TRIM * w:
         return None
-    return work.crop((left, top, w - right, h - bottom))
+    return left, top, w - right, h - bottom
 
 
 def _border_run(arr: np.ndarray) -> int:
     """How many leading rows of `arr` (rows, cols, 3) are uniform in the first row's colour."""
-    colour = np.median(arr[0], axis=0)
+    arr = arr[: len(arr) - round(_MIN_KEEP * len(arr))]
+    colour = np.median(arr[0], axis=0).astype(np.int16)
     close = np.abs(arr - colour).sum(axis=2) <= _BORDER_TOL
     uniform = close.mean(axis=1) >= _BORDER_SHARE
     return len(uniform) if uniform.all() else int(np.argmin(uniform))
 
 
-def main_region(work: Image.Image) -> Image.Image | None:
-    """The largest picture-like block on a flat page (a screenshot, a meme), or None."""
-    arr = np.asarray(work, dtype=np.int16)
+def region_box(img: Image.Image) -> Box | None:
+    """Where the largest picture-like block on a flat page (screenshot, meme) is, or None."""
+    arr = np.asarray(img, dtype=np.int16)
     quant = (arr[..., 0] // 16) * 256 + (arr[..., 1] // 16) * 16 + arr[..., 2] // 16
     codes, counts = np.unique(quant, return_counts=True)
     top = int(np.argmax(counts))
@@ -163,21 +163,32 @@ def main_region(work: Image.Image) -> Image.Image | None:
         return None
     sizes = np.bincount(labels.ravel())[1:]
     ys, xs = ndimage.find_objects(labels)[int(np.argmax(sizes))]
-    # Captions touching the picture join its blob: peel rows/columns that are mostly page.
+    # Captions touching the picture join its blob: peel edge rows/columns that show the page
+    # between letters; a picture's own rows are (nearly) all foreground.
     page = ~foreground[ys, xs]
     top, bottom = _page_run(page.mean(axis=1)), _page_run(page.mean(axis=1)[::-1])
     left, right = _page_run(page.mean(axis=0)), _page_run(page.mean(axis=0)[::-1])
     box = (xs.start + left, ys.start + top, xs.stop - right, ys.stop - bottom)
     h, w = foreground.shape
-    area = (box[2] - box[0]) * (box[3] - box[1]) / (h * w)
+    area = max(0, box[2] - box[0]) * max(0, box[3] - box[1]) / (h * w)
     if not _REGION_MIN <= area <= _REGION_MAX:
         return None
-    region = work.crop(box)
-    return trim_borders(region) or region
+    return box
+
+
+def _offset(inner: Box, outer: Box) -> Box:
+    return inner[0] + outer[0], inner[1] + outer[1], inner[2] + outer[0], inner[3] + outer[1]
+
+
+def _crop_scaled(work: Image.Image, small: Image.Image, box: Box) -> Image.Image:
+    """Crop `work` where `box` lies on its smaller rendition `small`."""
+    sx, sy = work.width / small.width, work.height / small.height
+    left, top, right, bottom = box
+    return work.crop((round(left * sx), round(top * sy), round(right * sx), round(bottom * sy)))
 
 
 def _page_run(page_share: np.ndarray) -> int:
-    mostly_page = page_share >= _PAGE_SHARE
+    mostly_page = page_share > _PAGE_SHARE
     return len(mostly_page) if mostly_page.all() else int(np.argmin(mostly_page))
 
 
@@ -216,6 +227,12 @@ def _pdq_dihedral(img: Image.Image, prefix: str) -> list[Fingerprint]:
         Fingerprint(prefix + suffix, np.packbits(bits.astype(np.uint8)).tobytes(), int(quality))
         for suffix, bits in zip(_DIHEDRAL, hashes, strict=True)
     ]
+
+
+def _pdq_and_mirror(img: Image.Image, prefix: str) -> list[Fingerprint]:
+    """The picture and its mirror image (one DCT pass gives both)."""
+    both = _pdq_dihedral(img, prefix)
+    return [both[0], both[_DIHEDRAL.index("_mirror")]]
 
 
 def _phash(img: Image.Image, kind: str) -> Fingerprint:
