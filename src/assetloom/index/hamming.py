@@ -22,9 +22,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-IVF_THRESHOLD = 250_000
-NPROBE = 32
-_TRAIN_MAX = 200_000
+IVF_THRESHOLD = 1_000_000
+NPROBE = 64
+_TRAIN_MAX = 100_000
 # Code comparisons below which a search runs on one thread: OpenMP's start-up and spinning cost
 # ~25-50 ms per call on a busy 2-core machine, against 0.15 ms for 70 codes x 600 single-threaded.
 _PARALLEL_WORK = 20_000_000

@@ -68,15 +68,14 @@ def query_fingerprints(img: Image.Image) -> list[Fingerprint]:
     """Fingerprints to probe the library with (kinds "pdq*" and "phash*"; see module docstring)."""
     work = working_copy(img)
     whole = _rendition(work, _GEOMETRY_SIZE)
-    boxes: dict[str, Box] = {}
-    if (trim := trim_box(whole)) is not None:
-        boxes["_trim"] = trim
+    bases = {"": work}
+    if (trim := trim_box(work)) is not None:
+        bases["_trim"] = work.crop(trim)
     if (region := region_box(whole)) is not None:
-        boxes["_region"] = region
+        bases["_region"] = _refine(work, whole, region)
         # Letterboxed inside the screenshot? A flat sky trims too, so keep both versions.
-        if (inner := trim_box(whole.crop(region))) is not None:
-            boxes["_region_trim"] = _offset(inner, region)
-    bases = {"": work} | {name: _crop_scaled(work, whole, box) for name, box in boxes.items()}
+        if (inner := trim_box(bases["_region"])) is not None:
+            bases["_region_trim"] = bases["_region"].crop(inner)
     fps: list[Fingerprint] = []
     for name, base in bases.items():
         fps.extend(_pdq_dihedral(base, "pdq" + name))
@@ -124,7 +123,7 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     return img.convert("RGBA" if has_alpha else "RGB")
 
 
-def trim_box(img: Image.Image) -> Box | None:
+def trim_box(img: Image.Image, min_trim: float = _MIN_TRIM) -> Box | None:
     """Where the picture is inside uniform bars (padding, letterboxing); None if there are none."""
     arr = np.asarray(img, dtype=np.int16)
     h, w = arr.shape[:2]
@@ -134,7 +133,9 @@ def trim_box(img: Image.Image) -> Box | None:
     keep_h, keep_w = h - top - bottom, w - left - right
     if keep_h < _MIN_KEEP * h or keep_w < _MIN_KEEP * w:
         return None
-    if top + bottom < _MIN_TRIM * h and left + right < _MIN_TRIM * w:
+    if top + bottom + left + right == 0:
+        return None
+    if top + bottom < min_trim * h and left + right < min_trim * w:
         return None
     return left, top, w - right, h - bottom
 
@@ -176,8 +177,17 @@ def region_box(img: Image.Image) -> Box | None:
     return box
 
 
-def _offset(inner: Box, outer: Box) -> Box:
-    return inner[0] + outer[0], inner[1] + outer[1], inner[2] + outer[0], inner[3] + outer[1]
+def _refine(work: Image.Image, small: Image.Image, box: Box) -> Image.Image:
+    """`box` found on the small rendition, with its edges placed at full resolution.
+
+    A pixel of the rendition is several of `work`, and a picture misplaced by 2 % moves PDQ by
+    ~20 bits: grow the box by one rendition pixel and trim the page colour back off.
+    """
+    left, top, right, bottom = box
+    grown = (max(0, left - 1), max(0, top - 1), min(small.width, right + 1))
+    crop = _crop_scaled(work, small, (*grown, min(small.height, bottom + 1)))
+    inner = trim_box(crop, min_trim=0.0)
+    return crop.crop(inner) if inner is not None else crop
 
 
 def _crop_scaled(work: Image.Image, small: Image.Image, box: Box) -> Image.Image:
