@@ -81,5 +81,6 @@ class SeenFileRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
 
+from assetloom.store import account_tables as _account_tables  # noqa: E402,F401
 from assetloom.store import ledger_tables as _ledger_tables  # noqa: E402,F401
 from assetloom.store import search_tables as _search_tables  # noqa: E402,F401
