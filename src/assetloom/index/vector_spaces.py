@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from assetloom.index.vector_index import VectorIndex
 from sqlalchemy import func, select
 
 from assetloom.index.catalog_cache import CatalogCache
+from assetloom.index.vector_index import VectorIndex
 from assetloom.store.search_tables import EmbeddingRow
 
 
@@ -36,7 +36,7 @@ class VectorSpaces(CatalogCache[VectorIndex]):
             for row_id, vector in s.execute(q).yield_per(10_000):
                 ids.append(row_id)
                 vectors.append(vector)
-        return VectorIndex.build(np.asarray(ids, dtype=np.int64), _as_matrix(vectors))
+        return VectorIndex.build(np.asarray(ids, dtype=np.int64), _as_matrix(vectors), space=key)
 
     def load_file(self, path: Path) -> VectorIndex:
         return VectorIndex.load(path)
@@ -53,7 +53,7 @@ class VectorSpaces(CatalogCache[VectorIndex]):
             ids = np.asarray([i for i, _ in items], dtype=np.int64)
             matrix = _as_matrix([v for _, v in items])
             if space not in indexes:
-                indexes[space] = VectorIndex.build(ids, matrix)
+                indexes[space] = VectorIndex.build(ids, matrix, space=space)
             else:
                 indexes[space].add(ids, matrix)
             self.note_added(space, len(items), int(ids.max()))
@@ -66,6 +66,8 @@ class VectorSpaces(CatalogCache[VectorIndex]):
         for space, ids in by_space.items():
             if space in indexes:
                 indexes[space].remove(np.asarray(ids, dtype=np.int64))
+                if indexes[space].needs_compaction:
+                    indexes[space].compact()
         self.refresh_stats()
 
     def search_assets(
