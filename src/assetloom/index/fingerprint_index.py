@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from assetloom.index.hamming import HammingIndex
 from sqlalchemy import func, select
 
 from assetloom.index.catalog_cache import CatalogCache
+from assetloom.index.hamming import HammingIndex
 from assetloom.store.schema import FingerprintRow
 
 # Stored kinds searched by Hamming distance, by family: every kind in a family has one width.
