@@ -14,8 +14,9 @@ from assetloom.index.hamming import HammingIndex
 from assetloom.store.schema import FingerprintRow
 
 # Stored kinds searched by Hamming distance, by family: every kind in a family has one width.
-FAMILY_PREFIXES = {"pdq": "pdq", "phash": "phash", "simhash64": "simhash64"}
-_WIDTHS = {"pdq": 256, "phash": 64, "simhash64": 64}
+# pHash is not indexed: it only confirms PDQ candidates (core.copy_rules).
+FAMILY_PREFIXES = {"pdq": "pdq", "simhash64": "simhash64"}
+_WIDTHS = {"pdq": 256, "simhash64": 64}
 
 
 def family_of(kind: str) -> str | None:
