@@ -1,0 +1,36 @@
+"""Server settings: how the HTTP interface runs. Library settings stay in `assetloom.toml`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ServerSettings(BaseModel):
+    """Set by `assetloom serve` options; tests build their own."""
+
+    public_read: bool = Field(
+        default=False, description="Anonymous visitors may read and search (never write)"
+    )
+    max_upload_files: int = Field(default=1000, ge=1, description="Files per upload request")
+    max_request_bytes: int = Field(
+        default=8 * 1024**3, ge=1, description="Largest upload request body (all files together)"
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="Web sign-in lifetime")
+    secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure (set when served over HTTPS)"
+    )
+    trust_proxy: bool = Field(
+        default=False, description="Take the client address from X-Forwarded-For"
+    )
+    login_failures_per_user: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=30, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
+    ingest_workers: int = Field(
+        default=1,
+        ge=1,
+        description="Processes per add/verify call. 1 keeps work in the request's thread: "
+        "forking a threaded server with loaded models is unsafe, and requests already overlap",
+    )
+    warm_models: bool = Field(
+        default=True, description="Load the models at start-up when understanding is on"
+    )

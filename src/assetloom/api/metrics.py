@@ -1,0 +1,104 @@
+"""Prometheus metrics: HTTP traffic per route, ingest, index sizes, models, write queue.
+
+Each app has its own registry, so several apps in one process (tests) never collide. Route
+labels are route templates (`/api/v1/assets/{asset_id}`), never raw paths, to keep the
+number of series bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from assetloom.library import Library
+    from assetloom.reports import AddReport
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "assetloom_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "assetloom_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "assetloom_http_requests_in_flight", "Requests being served now", registry=r
+        )
+        self.ingest_files = Counter(
+            "assetloom_ingest_files", "Uploaded files by outcome", ["outcome"], registry=r
+        )
+        self.ingest_bytes = Counter(
+            "assetloom_ingest_bytes", "Bytes received in uploads", registry=r
+        )
+        self.model_load = Gauge(
+            "assetloom_model_load_seconds", "Time to load each model", ["model"], registry=r
+        )
+        self.operation = Histogram(
+            "assetloom_operation_duration_seconds",
+            "Library operations (search includes query encoding: the model inference time)",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.login_failures = Counter("assetloom_login_failures", "Failed web sign-ins", registry=r)
+
+    def record_ingest(self, report: AddReport, received_bytes: int) -> None:
+        self.ingest_files.labels("added").inc(len(report.added))
+        self.ingest_files.labels("present").inc(len(report.present))
+        self.ingest_files.labels("skipped").inc(len(report.skipped))
+        self.ingest_bytes.inc(received_bytes)
+
+    def watch_library(
+        self, lib: Library, write_queue: Callable[[], int], ready: Callable[[], bool]
+    ) -> None:
+        self.registry.register(_LibraryCollector(lib, write_queue, ready))
+
+
+class _LibraryCollector(Collector):
+    """Read at scrape time: asset count, index sizes (once loaded) and the write queue."""
+
+    def __init__(
+        self, lib: Library, write_queue: Callable[[], int], ready: Callable[[], bool]
+    ) -> None:
+        self.lib = lib
+        self.write_queue = write_queue
+        self.ready = ready
+
+    def collect(self) -> Iterable[Metric]:
+        queue = GaugeMetricFamily(
+            "assetloom_write_queue_depth", "Writes running or waiting for the library"
+        )
+        queue.add_metric([], self.write_queue())
+        yield queue
+        assets = GaugeMetricFamily("assetloom_assets", "Assets in the library")
+        assets.add_metric([], self.lib.count())
+        yield assets
+        if not self.ready():
+            return
+        entries = GaugeMetricFamily(
+            "assetloom_index_entries", "Entries per search index", labels=["index"]
+        )
+        for group, cache in (
+            ("fingerprints", self.lib.fingerprint_index()),
+            ("vectors", self.lib.vector_spaces()),
+        ):
+            for key, index in cache.loaded().items():
+                entries.add_metric([f"{group}/{key}"], len(index))
+        yield entries

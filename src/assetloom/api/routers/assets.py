@@ -1,0 +1,223 @@
+"""Assets: upload, list, detail, downloads (Range, ETag), delete, similar, tags, copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from assetloom.accounts import Principal
+from assetloom.api import uploads
+from assetloom.api.auth import Editor, Viewer, audited
+from assetloom.api.context import Services, Svc
+from assetloom.api.errors import ThumbnailMissingError
+from assetloom.api.schemas import (
+    AddReportOut,
+    AssetDetailOut,
+    AssetListOut,
+    AssetTagsOut,
+    CopiesOut,
+    RemovedOut,
+    SearchOut,
+    errors,
+)
+from assetloom.api.views import asset_doc, asset_list, copies_of, search_doc, with_client_names
+from assetloom.core.assets import MediaType
+from assetloom.errors import BadInputError
+from assetloom.search import SearchQuery
+
+router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
+
+AssetId = Annotated[
+    str,
+    PathParam(
+        min_length=1, max_length=64, description="Asset id or a unique prefix of it (4+ chars)"
+    ),
+]
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            }
+        },
+    }
+}
+# Downloads are user content: never let a browser run it as a page of ours.
+_FILE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, max-age=86400",
+}
+
+
+@router.post(
+    "",
+    summary="Upload files (like `add --json`)",
+    openapi_extra=_UPLOAD_BODY,
+    responses={200: {"model": AddReportOut}, **errors(400, 401, 403, 413, 415)},
+)
+async def upload_assets(request: Request, svc: Svc, who: Editor) -> JSONResponse:
+    upload = await uploads.receive(
+        request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
+    )
+    try:
+        doc = await run_in_threadpool(_add, request, svc, who, upload)
+    finally:
+        await run_in_threadpool(upload.discard)
+    return JSONResponse(doc)
+
+
+def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload) -> dict[str, Any]:
+    if not upload.files:
+        raise BadInputError("no files in the request", hint="send them in the `files` field")
+    with audited(request, svc, who, "asset.add", f"{len(upload.files)} files") as detail:
+        with svc.gate.writing(), svc.metrics.operation.labels("add").time():
+            report = svc.lib.add(upload.paths())
+        svc.metrics.record_ingest(report, sum(f.size for f in upload.files))
+        doc = with_client_names(report.to_json(), upload.client_names())
+        detail.update(
+            added=[a["asset_id"] for a in doc["added"]],
+            present=len(doc["present"]),
+            skipped=len(doc["skipped"]),
+        )
+    return doc
+
+
+@router.get(
+    "",
+    summary="List assets, oldest first (like `list --json`)",
+    responses={200: {"model": AssetListOut}, **errors(401)},
+)
+def list_assets(
+    svc: Svc,
+    who: Viewer,
+    type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> JSONResponse:
+    return JSONResponse(asset_list(svc.lib, type, limit, offset))
+
+
+@router.get(
+    "/{asset_id}",
+    summary="One asset (like `show --json`, with download URLs)",
+    responses={200: {"model": AssetDetailOut}, **errors(401, 404)},
+)
+def get_asset(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+    return JSONResponse(asset_doc(svc.lib, svc.lib.get(asset_id)))
+
+
+@router.delete(
+    "/{asset_id}",
+    summary="Remove an asset (like `rm --json`)",
+    responses={200: {"model": RemovedOut}, **errors(401, 403, 404)},
+)
+def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> JSONResponse:
+    with audited(request, svc, who, "asset.remove", asset_id) as detail:
+        with svc.gate.writing(), svc.metrics.operation.labels("remove").time():
+            asset = svc.lib.remove(asset_id)
+        detail.update(asset_id=asset.asset_id, sha256=asset.sha256)
+    return JSONResponse(
+        {"removed": [{"asset_id": asset.asset_id, "original_name": asset.original_name}]}
+    )
+
+
+@router.get(
+    "/{asset_id}/original",
+    summary="The original file (Range requests; ETag is the SHA-256)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "Partial content"},
+        304: {"description": "Not modified"},
+        **errors(401, 404, 416),
+    },
+)
+def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
+    asset = svc.lib.get(asset_id)
+    return _file(
+        request, svc.lib.blob_path(asset), asset.mime, f'"{asset.sha256}"', asset.original_name
+    )
+
+
+@router.get(
+    "/{asset_id}/thumbnail",
+    summary="The 256 px WebP thumbnail (images only)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/webp": {}}},
+        206: {"description": "Partial content"},
+        304: {"description": "Not modified"},
+        **errors(401, 404, 416),
+    },
+)
+def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
+    asset = svc.lib.get(asset_id)
+    path = svc.lib.thumbnail_path(asset)
+    if path is None:
+        raise ThumbnailMissingError(f"asset {asset.asset_id} has no thumbnail")
+    return _file(request, path, "image/webp", f'"{asset.sha256}.thumb"', None)
+
+
+def _file(request: Request, path: Path, mime: str, etag: str, filename: str | None) -> Response:
+    headers = {**_FILE_HEADERS, "ETag": etag}
+    wanted = request.headers.get("if-none-match", "")
+    if wanted and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(
+        path,
+        media_type=mime,
+        headers=headers,
+        filename=filename,
+        content_disposition_type="inline",
+    )
+
+
+@router.get(
+    "/{asset_id}/similar",
+    summary="Assets that look or read like this one (like `similar --json`)",
+    responses={200: {"model": SearchOut}, **errors(401, 404)},
+)
+def similar(
+    svc: Svc,
+    who: Viewer,
+    asset_id: AssetId,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> JSONResponse:
+    with svc.gate.reading(), svc.metrics.operation.labels("similar").time():
+        hits = svc.lib.search(SearchQuery(like=asset_id, limit=limit))
+    return JSONResponse(search_doc(hits))
+
+
+@router.get(
+    "/{asset_id}/copies",
+    summary="Copies and look-alikes of this asset, with ledger proofs (verify on its original)",
+    responses={200: {"model": CopiesOut}, **errors(401, 404)},
+)
+def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+    with svc.gate.reading(), svc.metrics.operation.labels("copies").time():
+        return JSONResponse(copies_of(svc.lib, asset_id))
+
+
+@router.get(
+    "/{asset_id}/tags",
+    summary="The asset's tags with scores (like `tags show --json`)",
+    responses={200: {"model": AssetTagsOut}, **errors(401, 404)},
+)
+def asset_tags(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+    from assetloom.tags import tags_of
+
+    full_id = svc.lib.get(asset_id).asset_id
+    with svc.gate.reading():
+        return JSONResponse({"asset_id": full_id, "tags": tags_of(svc.lib, full_id)})

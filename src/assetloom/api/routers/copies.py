@@ -1,0 +1,76 @@
+"""Verify suspect files against the library; find duplicate groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from assetloom.api import uploads
+from assetloom.api.auth import Viewer
+from assetloom.api.context import Services, Svc
+from assetloom.api.schemas import DuplicatesOut, VerifyOut, errors
+from assetloom.api.views import with_client_names
+from assetloom.errors import BadInputError
+
+router = APIRouter(prefix="/api/v1", tags=["copies"])
+
+_FILES_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/verify",
+    summary="Is this file (or an edited copy) ours? Tiers, matches, ledger proofs",
+    openapi_extra=_FILES_BODY,
+    responses={200: {"model": VerifyOut}, **errors(400, 401, 403, 413, 415)},
+)
+async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:
+    upload = await uploads.receive(
+        request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
+    )
+    try:
+        doc = await run_in_threadpool(_verify, svc, upload)
+    finally:
+        await run_in_threadpool(upload.discard)
+    return JSONResponse(doc)
+
+
+def _verify(svc: Services, upload: uploads.Upload) -> dict[str, Any]:
+    if not upload.files:
+        raise BadInputError("no files in the request", hint="send them in the `files` field")
+    with svc.gate.reading(), svc.metrics.operation.labels("verify").time():
+        results = svc.lib.verify(upload.paths())
+    doc = {"results": [r.to_json() for r in results]}
+    return with_client_names(doc, upload.client_names())
+
+
+@router.get(
+    "/duplicates",
+    summary="Groups of copies, each with a suggested keeper (like `duplicates --json`)",
+    responses={200: {"model": DuplicatesOut}, **errors(401)},
+)
+def duplicates(
+    svc: Svc,
+    who: Viewer,
+    similar: Annotated[bool, Query(description="Also group look-alikes")] = False,
+) -> JSONResponse:
+    with svc.gate.reading(), svc.metrics.operation.labels("duplicates").time():
+        groups = svc.lib.duplicates(similar=similar)
+    return JSONResponse({"groups": [g.to_json() for g in groups]})

@@ -1,0 +1,70 @@
+"""Search by words (zh/en), by an uploaded example image, or `like` an asset."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from assetloom.api import uploads
+from assetloom.api.auth import Viewer
+from assetloom.api.context import Services, Svc
+from assetloom.api.schemas import SearchOut, errors
+from assetloom.api.views import SearchParams, search_doc
+from assetloom.errors import BadInputError
+from assetloom.search import SearchQuery
+
+router = APIRouter(prefix="/api/v1/search", tags=["search"])
+Params = Annotated[SearchParams, Depends()]
+
+_IMAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.get(
+    "",
+    summary="Search by words and/or `like` an asset (like `search --json`)",
+    responses={200: {"model": SearchOut}, **errors(400, 401, 404, 503)},
+)
+def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
+    return JSONResponse(search_doc(_run(svc, params.query)))
+
+
+@router.post(
+    "",
+    summary="Search by an example image (multipart field `image`), words optional",
+    openapi_extra=_IMAGE_BODY,
+    responses={200: {"model": SearchOut}, **errors(400, 401, 413, 415, 503)},
+)
+async def search_by_image(request: Request, svc: Svc, who: Viewer, params: Params) -> JSONResponse:
+    upload = await uploads.receive(
+        request, svc.uploads_root, svc.upload_limits, frozenset({"image"})
+    )
+    try:
+        if len(upload.files) != 1:
+            raise BadInputError("send exactly one example image in the `image` field")
+        params.query.image = upload.files[0].path
+        hits = await run_in_threadpool(_run, svc, params.query)
+    finally:
+        await run_in_threadpool(upload.discard)
+    return JSONResponse(search_doc(hits))
+
+
+def _run(svc: Services, query: SearchQuery) -> list:  # type: ignore[type-arg]
+    kind = "image" if query.image else "like" if query.like and not query.text else "text"
+    with svc.gate.reading(), svc.metrics.operation.labels(f"search_{kind}").time():
+        return svc.lib.search(query)

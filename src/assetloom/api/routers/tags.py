@@ -1,0 +1,48 @@
+"""The tag vocabulary (built-in and the library's own)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from assetloom.api.auth import Editor, Viewer, audited
+from assetloom.api.context import Svc
+from assetloom.api.schemas import TagDefinedOut, TagDefineIn, TagsOut, errors
+
+router = APIRouter(prefix="/api/v1/tags", tags=["tags"])
+
+
+@router.get(
+    "",
+    summary="Tags with how many assets carry each (like `tags list --json`)",
+    responses={200: {"model": TagsOut}, **errors(401, 503)},
+)
+def list_tags(
+    svc: Svc,
+    who: Viewer,
+    used: Annotated[bool, Query(description="Only tags some asset has")] = False,
+) -> JSONResponse:
+    from assetloom.tags import list_tags
+
+    with svc.gate.reading():
+        tags = [t for t in list_tags(svc.lib) if t.assets or not used]
+    return JSONResponse({"tags": [t.to_json() for t in tags]})
+
+
+@router.post(
+    "",
+    summary="Define a tag and apply it to every image (like `tags define --json`)",
+    responses={200: {"model": TagDefinedOut}, **errors(400, 401, 403, 404, 503)},
+)
+def define_tag(request: Request, svc: Svc, who: Editor, body: TagDefineIn) -> JSONResponse:
+    from assetloom.tags import define_tag
+
+    with audited(request, svc, who, "tag.define", body.key) as detail:
+        with svc.gate.writing():
+            n = define_tag(
+                svc.lib, body.key, body.name_en, body.name_zh, body.examples, body.threshold
+            )
+        detail["tagged"] = n
+    return JSONResponse({"key": body.key, "tagged": n})

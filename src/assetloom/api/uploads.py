@@ -1,0 +1,233 @@
+"""Multipart uploads streamed straight to disk, under names the server chooses.
+
+Each request gets a fresh folder under `<library>/tmp/uploads/`; file number i goes to
+`<folder>/<i>/<name>`, where `name` is the client's file name cut down to a safe base name
+(no folders, no control characters, no leading dots). The library records that name as the
+asset's `original_name`; the client never picks a path. Limits are checked while bytes
+arrive, so an oversized upload is refused without being stored first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from assetloom.api.errors import PayloadTooLargeError
+from assetloom.errors import BadInputError, UnsupportedMediaError
+
+MAX_NAME_BYTES = 200
+MAX_FIELDS = 64
+MAX_FIELD_BYTES = 64 * 1024
+_STALE_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    max_file_bytes: int
+    max_files: int
+    max_request_bytes: int
+
+
+@dataclass(slots=True)
+class UploadedFile:
+    field: str
+    name: str
+    path: Path
+    size: int
+
+
+@dataclass(slots=True)
+class Upload:
+    """The files of one request; `discard()` removes them (always, once the request is done)."""
+
+    folder: Path
+    files: list[UploadedFile] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def paths(self) -> list[Path]:
+        return [f.path for f in self.files]
+
+    def client_names(self) -> dict[str, str]:
+        """Server path -> client file name, to report results under the names clients know."""
+        return {str(f.path): f.name for f in self.files}
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def safe_name(raw: str) -> str:
+    """A base name safe to create in a folder of our own; never empty, '.' or '..'.
+
+    Browsers send '"', CR and LF in file names as %22, %0D and %0A (WHATWG multipart), so
+    those three are decoded first; control characters are then dropped.
+    """
+    for escaped, char in (("%22", '"'), ("%0D", "\r"), ("%0A", "\n")):
+        raw = raw.replace(escaped, char)
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
+    name = name.encode()[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip()
+    return name or "upload"
+
+
+def uploads_root(library_root: Path) -> Path:
+    return library_root / "tmp" / "uploads"
+
+
+def sweep_stale(root: Path) -> None:
+    """Remove upload folders left by a server that died mid-request."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - _STALE_S
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+async def receive(
+    request: Request, root: Path, limits: UploadLimits, file_fields: frozenset[str]
+) -> Upload:
+    """Stream a multipart/form-data body into a new folder under `root`."""
+    content_type = request.headers.get("content-type", "")
+    kind, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise UnsupportedMediaError(
+            "expected a multipart/form-data body", hint="send files in the `files` form field"
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_request_bytes:
+        raise PayloadTooLargeError(
+            f"the request is over the {limits.max_request_bytes}-byte upload limit"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    upload = Upload(Path(tempfile.mkdtemp(prefix="up-", dir=root)))
+    receiver = _Receiver(upload, limits, file_fields)
+    parser = MultipartParser(boundary, receiver.callbacks())
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limits.max_request_bytes:
+                raise PayloadTooLargeError(
+                    f"the request is over the {limits.max_request_bytes}-byte upload limit"
+                )
+            parser.write(chunk)
+        parser.finalize()
+        receiver.close()
+        if not receiver.finished:
+            raise BadInputError("the multipart body ended early")
+    except BaseException:
+        receiver.close()
+        upload.discard()
+        raise
+    return upload
+
+
+class _Receiver:
+    """Callbacks for python-multipart's streaming parser."""
+
+    def __init__(self, upload: Upload, limits: UploadLimits, file_fields: frozenset[str]) -> None:
+        self.upload = upload
+        self.limits = limits
+        self.file_fields = file_fields
+        self.finished = False
+        self._header_field = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._out: IO[bytes] | None = None
+        self._current: UploadedFile | None = None
+        self._field: tuple[str, bytearray] | None = None
+
+    def callbacks(self) -> dict[str, object]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _part_begin(self) -> None:
+        self._disposition = b""
+        self._current = None
+        self._field = None
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header_field.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_field = b""
+        self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" not in options:
+            if len(self.upload.fields) >= MAX_FIELDS:
+                raise BadInputError(f"more than {MAX_FIELDS} form fields")
+            self._field = (name, bytearray())
+            return
+        if name not in self.file_fields:
+            raise BadInputError(
+                f"unexpected file field {name!r}",
+                hint=f"send files as {' or '.join(sorted(self.file_fields))}",
+            )
+        client_name = options[b"filename"].decode("utf-8", "replace")
+        if not client_name:
+            return  # a browser's empty file input
+        if len(self.upload.files) >= self.limits.max_files:
+            raise PayloadTooLargeError(f"more than {self.limits.max_files} files in one request")
+        folder = self.upload.folder / str(len(self.upload.files))
+        folder.mkdir()
+        base = safe_name(client_name)
+        self._current = UploadedFile(name, base, folder / base, 0)
+        self._out = self._current.path.open("xb")
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current is not None and self._out is not None:
+            self._current.size += end - start
+            if self._current.size > self.limits.max_file_bytes:
+                raise PayloadTooLargeError(
+                    f"{self._current.name} is over the {self.limits.max_file_bytes}-byte limit",
+                    hint="raise max_file_bytes in assetloom.toml if this is intended",
+                )
+            self._out.write(data[start:end])
+        elif self._field is not None:
+            if len(self._field[1]) + end - start > MAX_FIELD_BYTES:
+                raise PayloadTooLargeError(f"form field {self._field[0]!r} is too long")
+            self._field[1].extend(data[start:end])
+
+    def _part_end(self) -> None:
+        if self._current is not None:
+            self.close()
+            self.upload.files.append(self._current)
+        elif self._field is not None:
+            self.upload.fields[self._field[0]] = self._field[1].decode("utf-8", "replace")
+        self._current = None
+        self._field = None
+
+    def _end(self) -> None:
+        self.finished = True

@@ -1,0 +1,107 @@
+"""Library answers as JSON documents, shared by the API routes and the web pages.
+
+Each function is a call into `Library` plus its `--json` rendering, so a web page, an API
+response and the CLI show the same thing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from assetloom.core.assets import Asset, MediaType
+from assetloom.library import Library
+from assetloom.reports import asset_json
+from assetloom.search import SearchHit, SearchQuery
+
+API = "/api/v1"
+
+
+def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
+    """`show --json` with download URLs instead of server file paths."""
+    doc = asset_json(asset)
+    doc["original_url"] = f"{API}/assets/{asset.asset_id}/original"
+    has_thumb = lib.thumbnail_path(asset) is not None
+    doc["thumbnail_url"] = f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None
+    return doc
+
+
+def asset_list(
+    lib: Library, media_type: MediaType | None, limit: int, offset: int
+) -> dict[str, Any]:
+    """`list --json`."""
+    assets = lib.list(media_type=media_type, limit=limit, offset=offset)
+    return {
+        "total": lib.count(media_type),
+        "offset": offset,
+        "assets": [asset_json(a, full=False) for a in assets],
+    }
+
+
+def search_doc(hits: list[SearchHit]) -> dict[str, Any]:
+    """`search --json` / `similar --json`."""
+    return {"results": [h.to_json() for h in hits]}
+
+
+def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
+    """Copies and look-alikes of one asset: its own original put through `verify`, so the
+    answer matches what `verify` and `duplicates` say about the same pair."""
+    asset = lib.get(asset_id)
+    result = lib.verify([lib.blob_path(asset)])[0].to_json()
+    return {
+        "asset_id": asset.asset_id,
+        "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
+    }
+
+
+def with_client_names(doc: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Report uploaded files under the names the client sent, never the server's paths."""
+
+    def rename(entry: dict[str, Any]) -> dict[str, Any]:
+        file = entry.get("file", "")
+        return {**entry, "file": names.get(file, file.rsplit("/", 1)[-1])}
+
+    return {
+        key: [rename(e) for e in value] if isinstance(value, list) else value
+        for key, value in doc.items()
+    }
+
+
+class SearchParams:
+    """`search`'s options as query parameters (GET, and POST with an example image)."""
+
+    def __init__(
+        self,
+        q: Annotated[str | None, Query(max_length=1000, description="Words, zh or en")] = None,
+        like: Annotated[
+            str | None, Query(max_length=64, description="Find more like this asset")
+        ] = None,
+        type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
+        tag: Annotated[list[str], Query(description="Only assets with these tags")] = [],  # noqa: B006
+        since: Annotated[datetime | None, Query(description="Registered on or after")] = None,
+        until: Annotated[datetime | None, Query(description="Registered before")] = None,
+        min_width: Annotated[int | None, Query(ge=1)] = None,
+        min_height: Annotated[int | None, Query(ge=1)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        min_score: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+    ) -> None:
+        self.query = SearchQuery(
+            text=q,
+            like=like,
+            media_type=type,
+            tags=list(tag),
+            since=_utc(since),
+            until=_utc(until),
+            min_width=min_width,
+            min_height=min_height,
+            limit=limit,
+            min_score=min_score,
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""The web UI: server-rendered pages plus a little vanilla JavaScript, served by the API app."""

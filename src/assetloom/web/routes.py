@@ -1,0 +1,310 @@
+"""Web pages. Each page calls the same view functions as the JSON API; the interactive parts
+(upload, verify, image search, duplicate review) are small scripts calling the API itself.
+
+Sign-in uses a session cookie (HttpOnly, SameSite=Lax); every form and every script write
+carries the session's CSRF token. The sign-in form itself is protected by a double-submit
+cookie, since there is no session yet.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from assetloom.accounts import Principal, Role
+from assetloom.accounts.errors import AuthenticationError, RateLimitedError
+from assetloom.api.auth import (
+    ANONYMOUS,
+    SESSION_COOKIE,
+    check_csrf,
+    client_address,
+    record,
+)
+from assetloom.api.context import Services, Svc
+from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc
+from assetloom.core.assets import MediaType
+from assetloom.errors import AssetLoomError
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "assetloom_login_csrf"
+PAGE_SIZE = 60
+
+
+class SignInRequired(Exception):
+    """Raised by page dependencies; the app turns it into a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def page_principal(request: Request, svc: Svc) -> Principal:
+    """The signed-in user for a page, anonymous with --public-read, else off to /login."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    principal: Principal | None = None
+    if secret:
+        try:
+            principal = svc.accounts.principal_for_session(secret)
+        except AuthenticationError:
+            principal = None
+    if principal is None and svc.settings.public_read:
+        principal = ANONYMOUS
+    if principal is None:
+        raise SignInRequired(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+    request.state.principal = principal
+    return principal
+
+
+Who = Annotated[Principal, Depends(page_principal)]
+
+
+def render(
+    request: Request, name: str, who: Principal | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"who": who, "can_edit": bool(who and who.can(Role.EDITOR)), **context},
+        status_code=status,
+    )
+
+
+def sign_in_redirect(next_url: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(next_url, safe='')}", status_code=303)
+
+
+def render_error(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
+    who = getattr(request.state, "principal", None)
+    return render(request, "error.html", who, status=status, error=body)
+
+
+# ---------------------------------------------------------------------- sign-in
+@router.get("/login")
+def login_form(
+    request: Request, svc: Svc, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, next=_local(next), csrf=token, error=None)
+    _set_cookie(response, svc, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    svc: Svc,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=100)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_again(request, svc, next, "The sign-in form expired; please try again.", 400)
+    client = client_address(request, svc)
+    try:
+        svc.limiter.check(client, username)
+        user = svc.accounts.authenticate(username, password)
+    except RateLimitedError as exc:
+        return _login_again(request, svc, next, f"Too many failed sign-ins: {exc.hint}.", 429)
+    except AuthenticationError:
+        svc.limiter.failed(client, username)
+        svc.metrics.login_failures.inc()
+        record(request, svc, username, "session.login", username, outcome="unauthenticated")
+        return _login_again(request, svc, next, "Wrong user name or password.", 401)
+    svc.limiter.succeeded(client, username)
+    lifetime = timedelta(hours=svc.settings.session_hours)
+    session = svc.accounts.start_session(user, client, lifetime)
+    record(request, svc, user.name, "session.login", user.name)
+    response = RedirectResponse(_local(next), status_code=303)
+    _set_cookie(response, svc, SESSION_COOKIE, session.secret, int(lifetime.total_seconds()))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    svc: Svc,
+    who: Who,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if who.via == "session":
+        check_csrf(who, csrf_token)
+        svc.accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
+        record(request, svc, who.name, "session.logout", who.name)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _login_again(request: Request, svc: Services, next: str, error: str, status: int) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request, "login.html", None, status=status, next=_local(next), csrf=token, error=error
+    )
+    _set_cookie(response, svc, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+def _set_cookie(response: Response, svc: Services, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=svc.settings.secure_cookies,
+    )
+
+
+def _local(url: str) -> str:
+    """Only redirect within this site (no //host or scheme: open redirects)."""
+    if not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/"
+    return url
+
+
+# ---------------------------------------------------------------------- pages
+@router.get("/")
+def library_page(
+    request: Request,
+    svc: Svc,
+    who: Who,
+    type: Annotated[MediaType | None, Query()] = None,
+) -> Response:
+    doc = asset_list(svc.lib, type, PAGE_SIZE, 0)
+    return render(
+        request,
+        "library.html",
+        who,
+        page="library",
+        assets=doc["assets"],
+        total=doc["total"],
+        next_url=_next_tiles(doc, type),
+        media_type=type.value if type else "",
+        media_types=[m.value for m in MediaType],
+    )
+
+
+@router.get("/ui/tiles")
+def tiles(
+    request: Request,
+    svc: Svc,
+    who: Who,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    type: Annotated[MediaType | None, Query()] = None,
+) -> Response:
+    """One more page of the library grid (infinite scroll)."""
+    doc = asset_list(svc.lib, type, PAGE_SIZE, offset)
+    return render(
+        request, "_tiles.html", who, assets=doc["assets"], next_url=_next_tiles(doc, type)
+    )
+
+
+def _next_tiles(doc: dict[str, Any], media_type: MediaType | None) -> str | None:
+    shown = doc["offset"] + len(doc["assets"])
+    if shown >= doc["total"] or not doc["assets"]:
+        return None
+    return f"/ui/tiles?offset={shown}" + (f"&type={media_type.value}" if media_type else "")
+
+
+@router.get("/search")
+def search_page(
+    request: Request, svc: Svc, who: Who, params: Annotated[SearchParams, Depends()]
+) -> Response:
+    results: list[dict[str, Any]] = []
+    error = None
+    if params.query.text and params.query.text.strip():
+        try:
+            with svc.gate.reading(), svc.metrics.operation.labels("search_text").time():
+                results = search_doc(svc.lib.search(params.query))["results"]
+        except AssetLoomError as exc:
+            error = exc.message
+    return render(
+        request,
+        "search.html",
+        who,
+        page="search",
+        q=params.query.text or "",
+        results=results,
+        error=error,
+    )
+
+
+@router.get("/assets/{asset_id}")
+def asset_page(request: Request, svc: Svc, who: Who, asset_id: str) -> Response:
+    asset = svc.lib.get(asset_id)
+    doc = asset_doc(svc.lib, asset)
+    tags: list[dict[str, Any]] = []
+    if svc.lib.settings.understanding:
+        from assetloom.tags import tags_of
+
+        with svc.gate.reading():
+            tags = tags_of(svc.lib, asset.asset_id)
+    metadata = {k: v for k, v in doc["metadata"].items() if k != "excerpt"}
+    return render(
+        request,
+        "asset.html",
+        who,
+        page="library",
+        asset=doc,
+        metadata=metadata,
+        excerpt=doc["metadata"].get("excerpt"),
+        tags=tags,
+    )
+
+
+@router.get("/upload")
+def upload_page(request: Request, who: Who) -> Response:
+    return render(request, "upload.html", who, page="upload")
+
+
+@router.get("/verify")
+def verify_page(request: Request, who: Who) -> Response:
+    return render(request, "verify.html", who, page="verify")
+
+
+@router.get("/duplicates")
+def duplicates_page(request: Request, who: Who) -> Response:
+    return render(request, "duplicates.html", who, page="duplicates")
+
+
+@router.get("/admin")
+def admin_page(request: Request, svc: Svc, who: Who) -> Response:
+    if not who.can(Role.ADMIN):
+        return render_error(
+            request, 403, {"code": "forbidden", "message": "only admins can see this page"}
+        )
+    _, entries = svc.accounts.audit_log(limit=200)
+    return render(
+        request,
+        "admin.html",
+        who,
+        page="admin",
+        users=[u.to_json() for u in svc.accounts.list_users()],
+        entries=[e.to_json() for e in entries],
+        roles=[r.value for r in Role],
+    )
+
+
+@router.get("/account")
+def account_page(request: Request, svc: Svc, who: Who) -> Response:
+    tokens = [] if who.via == "anonymous" else svc.accounts.list_tokens(who.name)
+    return render(
+        request, "account.html", who, page="account", tokens=[t.to_json() for t in tokens]
+    )

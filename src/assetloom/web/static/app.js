@@ -1,0 +1,381 @@
+// AssetLoom web UI: small enhancements over server-rendered pages. Every write goes to the
+// JSON API with the session's CSRF token; the API gives the same answers as the CLI.
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+async function api(method, url, body) {
+  const headers = { "X-CSRF-Token": csrf(), Accept: "application/json" };
+  let payload = body;
+  if (body && !(body instanceof FormData)) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  const doc = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(doc.message || `${res.status} ${res.statusText}`);
+  return doc;
+}
+
+// XHR rather than fetch: only XHR reports upload progress.
+function upload(url, formData, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("X-CSRF-Token", csrf());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      let doc = {};
+      try { doc = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(doc);
+      else reject(new Error(doc.message || `${xhr.status} ${xhr.statusText}`));
+    };
+    xhr.onerror = () => reject(new Error("network error"));
+    xhr.send(formData);
+  });
+}
+
+function dropZone(zone, input, onFiles) {
+  if (!zone) return;
+  ["dragenter", "dragover"].forEach((t) => zone.addEventListener(t, (e) => { e.preventDefault(); zone.classList.add("over"); }));
+  ["dragleave", "drop"].forEach((t) => zone.addEventListener(t, () => zone.classList.remove("over")));
+  zone.addEventListener("drop", (e) => { e.preventDefault(); if (e.dataTransfer.files.length) onFiles([...e.dataTransfer.files]); });
+  input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); input.value = ""; });
+  zone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+}
+
+function tile(hit, extra) {
+  const thumb = hit.media_type === "image" || hit.media_type === undefined
+    ? el("img", { loading: "lazy", src: `/api/v1/assets/${hit.asset_id}/thumbnail`, alt: hit.original_name })
+    : el("span", { class: "doc", text: hit.media_type });
+  return el("a", { class: "tile", href: `/assets/${hit.asset_id}`, "data-asset": hit.asset_id },
+    thumb, el("span", { class: "name", text: hit.original_name }), extra);
+}
+
+// Thumbnails that do not exist (text documents, failed renders) become a plain label.
+document.addEventListener("error", (e) => {
+  const img = e.target;
+  if (img.tagName === "IMG" && img.closest(".tile") && !img.dataset.failed) {
+    img.dataset.failed = "1";
+    img.replaceWith(el("span", { class: "doc", text: "no preview" }));
+  }
+}, true);
+
+// ------------------------------------------------------------------ ledger proof (RFC 9162)
+const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (s) => new Uint8Array(s.match(/../g).map((h) => parseInt(h, 16)));
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const sha256 = async (...parts) => {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.length; }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+};
+
+// Recompute the tree root from the leaf and its inclusion path; check the signed checkpoint
+// names that root. The server checked too; this is the browser checking for itself.
+async function verifyProof(p) {
+  const leafHash = await sha256(new Uint8Array([0]), new TextEncoder().encode(p.leaf));
+  if (hex(leafHash) !== p.leaf_hash) throw new Error("the leaf does not hash to the stated leaf hash");
+  let fn = p.leaf_index, sn = p.tree_size - 1, r = leafHash;
+  for (const h of p.inclusion_proof) {
+    const node = unhex(h);
+    if (sn === 0) throw new Error("the inclusion proof is too long");
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha256(new Uint8Array([1]), node, r);
+      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+    } else {
+      r = await sha256(new Uint8Array([1]), r, node);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new Error("the inclusion proof is too short");
+  const [text] = p.checkpoint.split("\n\n");
+  const [, size, rootB64] = text.split("\n");
+  if (Number(size) !== p.tree_size) throw new Error("the checkpoint is for another tree size");
+  if (hex(b64(rootB64)) !== hex(r)) throw new Error("the path does not lead to the signed root");
+  return { root: hex(r), signature: await verifySignature(p.checkpoint, p.public_key) };
+}
+
+// Ed25519 where the browser's WebCrypto has it; otherwise say that the server checked it.
+async function verifySignature(note, publicKey) {
+  const [name, , keyB64] = publicKey.split("+");
+  const key = b64(keyB64);
+  const cut = note.indexOf("\n\n");
+  const text = new TextEncoder().encode(note.slice(0, cut + 1));
+  const line = note.slice(cut + 2).split("\n").find((l) => l.startsWith(`— ${name} `));
+  if (!line) throw new Error("the checkpoint is not signed by the ledger key");
+  const sig = b64(line.split(" ").pop()).slice(4);
+  try {
+    const k = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+    if (!(await crypto.subtle.verify({ name: "Ed25519" }, k, sig, text))) throw new Error("the checkpoint signature does not verify");
+    return "signature checked in your browser";
+  } catch (e) {
+    if (e.message.includes("does not verify")) throw e;
+    return "signature checked by the server";
+  }
+}
+
+function proofBox(box, proof) {
+  if (!proof || proof.verified === false) {
+    box.className = "proof bad";
+    box.textContent = `Proof not available: ${proof?.error || "unknown"}`;
+    return;
+  }
+  verifyProof(proof).then((v) => {
+    box.className = "proof ok";
+    box.replaceChildren(
+      el("strong", { text: "✓ proof verified" }),
+      ` — registration leaf ${proof.leaf_index} of ${proof.tree_size} in the ledger; ${v.signature}.`,
+      el("small", { text: `root ${v.root}` }),
+    );
+  }).catch((e) => { box.className = "proof bad"; box.textContent = `✗ proof failed: ${e.message}`; });
+}
+
+// ------------------------------------------------------------------ pages
+function libraryPage() {
+  $("[data-autosubmit]")?.addEventListener("change", (e) => e.target.form.submit());
+  const grid = $("#grid");
+  if (!grid || !("IntersectionObserver" in window)) return;
+  let busy = false;
+  const observer = new IntersectionObserver(async (entries) => {
+    const sentinel = entries.find((e) => e.isIntersecting)?.target;
+    if (!sentinel || busy) return;
+    busy = true;
+    observer.unobserve(sentinel);
+    const res = await fetch(sentinel.dataset.next, { credentials: "same-origin" });
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await res.text();
+    sentinel.replaceWith(tpl.content);
+    const next = $(".sentinel", grid);
+    if (next) observer.observe(next);
+    busy = false;
+  }, { rootMargin: "600px" });
+  const first = $(".sentinel", grid);
+  if (first) observer.observe(first);
+}
+
+function searchPage() {
+  const status = $("#search-status"), results = $("#results");
+  dropZone($("#image-drop"), $("#image-input"), async ([file]) => {
+    const q = $("#search-form input[name=q]").value.trim();
+    status.textContent = `Searching like ${file.name}…`;
+    const form = new FormData();
+    form.append("image", file, file.name);
+    const url = `/api/v1/search?limit=40${q ? `&q=${encodeURIComponent(q)}` : ""}`;
+    try {
+      const doc = await upload(url, form);
+      results.replaceChildren(...doc.results.map((h) => tile(h, el("span", { class: "score", text: h.score.toFixed(3) }))));
+      status.textContent = `${doc.results.length} results like ${file.name}${q ? ` and “${q}”` : ""}`;
+    } catch (e) {
+      status.textContent = `Search failed: ${e.message}`;
+    }
+  });
+}
+
+function assetPage() {
+  const id = $(".asset").dataset.assetId;
+  api("GET", $("#provenance").dataset.proof)
+    .then((p) => proofBox($("#provenance"), p))
+    .catch((e) => { $("#provenance").className = "proof bad"; $("#provenance").textContent = e.message; });
+  for (const [sel, render] of [
+    ["#copies", (d) => d.matches.map((m) => tile(m, el("span", { class: "badge", text: m.tier })))],
+    ["#similar", (d) => d.results.map((h) => tile(h, el("span", { class: "score", text: h.score.toFixed(3) })))],
+  ]) {
+    const box = $(sel);
+    api("GET", box.dataset.src)
+      .then((d) => { const items = render(d); box.replaceChildren(...(items.length ? items : [el("p", { class: "status", text: "None found." })])); })
+      .catch((e) => box.replaceChildren(el("p", { class: "status", text: e.message })));
+  }
+  $("[data-delete]")?.addEventListener("click", async () => {
+    if (!confirm("Delete this asset? Its original goes too, once no other asset uses it.")) return;
+    try { await api("DELETE", `/api/v1/assets/${id}`); location.href = "/"; } catch (e) { alert(e.message); }
+  });
+}
+
+function uploadPage() {
+  const list = $("#upload-list"), status = $("#upload-status");
+  let counts = { added: 0, present: 0, skipped: 0, error: 0 };
+  const queue = [];
+  let running = 0;
+  const show = () => { status.textContent = `${counts.added} added, ${counts.present} already present, ${counts.skipped + counts.error} not added`; };
+  const pump = () => {
+    while (running < 3 && queue.length) {
+      const job = queue.shift();
+      running++;
+      job().finally(() => { running--; show(); pump(); });
+    }
+  };
+  dropZone($("#upload-drop"), $("#upload-input"), (files) => {
+    for (const file of files) {
+      const bar = el("progress", { max: "1", value: "0" });
+      const outcome = el("span", { class: "outcome", text: "waiting" });
+      const row = el("li", { "data-file": file.name }, el("span", { class: "fname", text: file.name }), outcome, bar);
+      list.prepend(row);
+      queue.push(async () => {
+        outcome.textContent = "uploading";
+        const form = new FormData();
+        form.append("files", file, file.name);
+        try {
+          const doc = await upload("/api/v1/assets", form, (f) => { bar.value = f; });
+          bar.value = 1;
+          const kind = doc.added.length ? "added" : doc.present.length ? "present" : "skipped";
+          counts[kind]++;
+          const item = doc.added[0] || doc.present[0];
+          outcome.className = `outcome outcome-${kind}`;
+          outcome.replaceChildren(item ? el("a", { href: `/assets/${item.asset_id}`, text: kind }) : `skipped: ${doc.skipped[0]?.reason || ""}`);
+        } catch (e) {
+          counts.error++;
+          outcome.className = "outcome outcome-error";
+          outcome.textContent = `failed: ${e.message}`;
+        }
+      });
+    }
+    pump();
+  });
+}
+
+function verifyPage() {
+  const out = $("#verdicts"), status = $("#verify-status");
+  dropZone($("#verify-drop"), $("#verify-input"), async (files) => {
+    status.textContent = `Checking ${files.length} file(s)…`;
+    const form = new FormData();
+    files.forEach((f) => form.append("files", f, f.name));
+    try {
+      const doc = await upload("/api/v1/verify", form);
+      status.textContent = "";
+      for (const r of doc.results) out.prepend(verdict(r));
+    } catch (e) {
+      status.textContent = `Verify failed: ${e.message}`;
+    }
+  });
+}
+
+function verdict(r) {
+  const label = r.tier === "none" ? "no match" : r.tier;
+  const box = el("section", { class: "verdict", "data-tier": r.tier },
+    el("h2", {}, el("span", { class: `tier tier-${r.tier}`, text: label }), " ", r.file));
+  if (r.error) box.append(el("p", { class: "error", text: r.error }));
+  if (r.tier === "none" && !r.error) box.append(el("p", { class: "status", text: "Not in this library, and no edited copy of anything in it." }));
+  for (const m of r.matches.slice(0, 5)) {
+    const proof = el("div", { class: "proof", text: "checking proof…" });
+    box.append(el("div", { class: "match" },
+      el("a", { href: `/assets/${m.asset_id}` }, el("img", { src: `/api/v1/assets/${m.asset_id}/thumbnail`, alt: "" })),
+      el("div", {},
+        el("div", {}, el("span", { class: `tier tier-${m.tier}`, text: m.tier }), " ",
+          el("a", { href: `/assets/${m.asset_id}`, text: m.original_name })),
+        el("div", { class: "status", text: `registered ${m.registered_at} · distance ${m.distance}` }),
+        proof)));
+    proofBox(proof, m.ledger);
+  }
+  return box;
+}
+
+function duplicatesPage() {
+  const out = $("#groups"), status = $("#dup-status");
+  const canEdit = out.dataset.canEdit === "true";
+  $("#dup-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = $("#dup-run");
+    button.disabled = true;
+    status.textContent = "Comparing every asset…";
+    try {
+      const doc = await api("GET", `/api/v1/duplicates?similar=${$("#dup-similar").checked}`);
+      out.replaceChildren(...doc.groups.map((g, i) => group(g, i, canEdit)));
+      status.textContent = doc.groups.length ? `${doc.groups.length} groups` : "No duplicates found.";
+    } catch (err) {
+      status.textContent = `Failed: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function group(g, i, canEdit) {
+  const tiles = g.assets.map((a) => {
+    const keep = el("input", { type: "checkbox", checked: a.asset_id === g.keeper, "data-keep": a.asset_id });
+    const t = tile(a, el("span", { class: "badge", text: a.asset_id === g.keeper ? "keeper" : `d ${a.distance}` }));
+    if (a.asset_id === g.keeper) t.classList.add("keeper");
+    return el("div", { "data-member": a.asset_id }, t, canEdit ? el("label", { class: "keep" }, keep, "keep") : null);
+  });
+  const box = el("section", { class: "group", "data-group": String(i) },
+    el("div", {}, el("span", { class: `tier tier-${g.tier}`, text: g.tier }), ` ${g.assets.length} assets · suggested keeper: ${g.reason}`),
+    el("div", { class: "grid" }, tiles));
+  if (canEdit) {
+    const button = el("button", { type: "button", class: "danger", text: "Delete the ones not kept" });
+    const note = el("span", { class: "status" });
+    button.addEventListener("click", async () => {
+      const drop = [...box.querySelectorAll("[data-keep]")].filter((c) => !c.checked).map((c) => c.dataset.keep);
+      if (!drop.length) { note.textContent = " nothing to delete"; return; }
+      if (!confirm(`Delete ${drop.length} asset(s)?`)) return;
+      button.disabled = true;
+      let done = 0;
+      for (const id of drop) {
+        try {
+          await api("DELETE", `/api/v1/assets/${id}`);
+          box.querySelector(`[data-member="${id}"] .tile`).classList.add("removed");
+          box.querySelector(`[data-keep="${id}"]`).disabled = true;
+          done++;
+        } catch (e) { note.textContent = ` ${e.message}`; }
+      }
+      note.textContent = ` deleted ${done}`;
+    });
+    box.append(el("div", {}, button, note));
+  }
+  return box;
+}
+
+function adminPage() {
+  const status = $("#admin-status");
+  $("#add-user").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    try {
+      await api("POST", "/api/v1/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") });
+      location.reload();
+    } catch (err) { status.textContent = err.message; }
+  });
+  for (const row of document.querySelectorAll("#users tr[data-user]")) {
+    const name = row.dataset.user;
+    const patch = (body) => api("PATCH", `/api/v1/users/${encodeURIComponent(name)}`, body)
+      .then(() => { status.textContent = `updated ${name}`; }).catch((err) => { status.textContent = err.message; });
+    $("[data-role]", row).addEventListener("change", (e) => patch({ role: e.target.value }));
+    $("[data-disabled]", row).addEventListener("change", (e) => patch({ disabled: e.target.checked }));
+  }
+}
+
+function accountPage() {
+  const status = $("#token-status");
+  $("#new-token").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const doc = await api("POST", "/api/v1/tokens", { label: new FormData(e.target).get("label") || "" });
+      status.replaceChildren("New token (copy it now, it is not shown again): ", el("code", { class: "wrap", text: doc.token }));
+    } catch (err) { status.textContent = err.message; }
+  });
+  for (const b of document.querySelectorAll("[data-revoke]")) {
+    b.addEventListener("click", async () => {
+      try { await api("DELETE", `/api/v1/tokens/${b.dataset.revoke}`); b.replaceWith("revoked"); } catch (err) { status.textContent = err.message; }
+    });
+  }
+}
+
+const pages = { library: libraryPage, search: searchPage, upload: uploadPage, verify: verifyPage, duplicates: duplicatesPage, admin: adminPage, account: accountPage };
+document.addEventListener("DOMContentLoaded", () => {
+  if ($(".asset")) assetPage();
+  else pages[document.body.dataset.page]?.();
+});

@@ -1,0 +1,118 @@
+"""API fixtures: a library with one user per role, an app over it, and a live server."""
+
+from __future__ import annotations
+
+import io
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from assetloom.accounts import AccountService, Role
+from assetloom.api.app import create_app
+from assetloom.api.config import ServerSettings
+from assetloom.library import Library
+from tests.media import make_photo
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Env:
+    root: Path
+    app: FastAPI
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def make_library(root: Path) -> dict[str, str]:
+    """A new library with users admin/editor/viewer (password PASSWORD); returns their tokens."""
+    with Library.create(root) as lib:
+        accounts = AccountService.of(lib)
+        tokens = {}
+        for role in Role:
+            accounts.add_user(role.value, role, PASSWORD)
+            tokens[role.value] = accounts.create_token(role.value, "tests")[1]
+    return tokens
+
+
+def photo_bytes(seed: int, size: tuple[int, int] = (320, 240), fmt: str = "JPEG") -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return make_photo(Path(folder) / f"p.{fmt.lower()}", seed, size, fmt).read_bytes()
+
+
+def png_bytes(colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    """One app per test module (tests upload distinct files, so they do not interfere)."""
+    root = tmp_path_factory.mktemp("api") / "lib"
+    tokens = make_library(root)
+    app = create_app(root, ServerSettings())
+    with TestClient(app) as client:
+        yield Env(root, app, client, tokens)
+
+
+@pytest.fixture
+def make_env(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    """A fresh library and app with custom server settings."""
+    clients: list[TestClient] = []
+
+    def make(**settings: object) -> Env:
+        root = tmp_path / f"lib{len(clients)}"
+        tokens = make_library(root)
+        app = create_app(root, ServerSettings(**settings))
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return Env(root, app, client, tokens)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: Env
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app under a real uvicorn on a free loopback port (threads, sockets, streaming)."""
+    root = tmp_path_factory.mktemp("live") / "lib"
+    tokens = make_library(root)
+    app = create_app(root, ServerSettings())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    url = f"http://127.0.0.1:{port}"
+    yield LiveServer(url, Env(root, app, TestClient(app, base_url=url), tokens))
+    server.should_exit = True
+    thread.join(timeout=15)
