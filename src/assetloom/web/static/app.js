@@ -113,8 +113,10 @@ async function verifyProof(p) {
 
 // Ed25519 where the browser's WebCrypto has it; otherwise say that the server checked it.
 async function verifySignature(note, publicKey) {
-  const [name, , keyB64] = publicKey.split("+");
-  const key = b64(keyB64);
+  // name+hexid+base64(type||key): names never hold '+', base64 may.
+  const first = publicKey.indexOf("+"), second = publicKey.indexOf("+", first + 1);
+  const name = publicKey.slice(0, first);
+  const key = b64(publicKey.slice(second + 1));
   const cut = note.indexOf("\n\n");
   const text = new TextEncoder().encode(note.slice(0, cut + 1));
   const line = note.slice(cut + 2).split("\n").find((l) => l.startsWith(`— ${name} `));
