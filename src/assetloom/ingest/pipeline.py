@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from assetloom.blobs.local import write_atomic
+from assetloom.blobs.local import sync_all, write_atomic
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
 from assetloom.ingest.paths import display_path
@@ -135,9 +135,9 @@ class Ingestor:
         stored: dict[str, Prepared] = {}
         for sha, rec in new.items():
             try:
-                lib.blobs.put_file(Path(rec.path), sha)
+                lib.blobs.put_file(Path(rec.path), sha, durable=False)
                 if rec.thumbnail:
-                    write_atomic(lib.derived_dir(sha) / "thumb.webp", rec.thumbnail)
+                    write_atomic(lib.derived_dir(sha) / "thumb.webp", rec.thumbnail, durable=False)
             except AssetLoomError as exc:
                 report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
                 continue
@@ -147,6 +147,8 @@ class Ingestor:
                 )
                 continue
             stored[sha] = rec
+        if stored:
+            sync_all()  # blobs are on disk before any row claims them
         new_fps: list[FingerprintRow] = []
         with lib.write_session() as s, s.begin():
             # Re-check under the write lock: another process may have added the same files.

@@ -7,7 +7,6 @@ import hashlib
 
 import numpy as np
 from charset_normalizer import from_bytes
-from datasketch import MinHash
 
 from assetloom.core.assets import Fingerprint
 from assetloom.core.text_match import normalise, shingles, simhash64
@@ -41,6 +40,8 @@ def decode_text(data: bytes, where: str) -> tuple[str, str]:
 
 
 def text_fingerprints(text: str) -> list[Fingerprint]:
+    from datasketch import MinHash  # imports SciPy: only pay for it when text arrives
+
     feats = shingles(text)
     mh = MinHash(num_perm=MINHASH_PERMUTATIONS)
     mh.update_batch([f.encode() for f in feats])
