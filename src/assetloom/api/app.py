@@ -46,7 +46,7 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     # Requests overlap in threads; a process pool per call would fork a threaded server.
     lib.settings = lib.settings.model_copy(update={"workers": settings.ingest_workers})
     svc = Services(lib, AccountService.of(lib), settings)
-    svc.metrics.watch_library(lib, lambda: svc.gate.write_queue, svc.ready.is_set)
+    svc.metrics.watch(svc)
     uploads.sweep_stale(svc.uploads_root)
 
     @asynccontextmanager

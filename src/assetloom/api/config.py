@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, Field
 
 
@@ -30,6 +32,11 @@ class ServerSettings(BaseModel):
         ge=1,
         description="Processes per add/verify call. 1 keeps work in the request's thread: "
         "forking a threaded server with loaded models is unsafe, and requests already overlap",
+    )
+    compute_slots: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Searches and verifies run at once (more wait their turn)",
     )
     warm_models: bool = Field(
         default=True, description="Load the models at start-up when understanding is on"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 
 from assetloom.accounts import AccountService
@@ -16,6 +19,8 @@ from assetloom.api.gate import LibraryGate
 from assetloom.api.metrics import Metrics
 from assetloom.api.uploads import UploadLimits
 from assetloom.library import Library
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,11 +36,31 @@ class Services:
 
     def __post_init__(self) -> None:
         s = self.settings
+        self._compute: anyio.CapacityLimiter | None = None
         self.limiter = LoginRateLimiter(
             per_user=s.login_failures_per_user,
             per_client=s.login_failures_per_client,
             window_s=s.login_window_s,
         )
+
+    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run CPU-heavy library work (query encoding, verify) in a thread of its own pool.
+
+        At most `compute_slots` run at once, about one per core: dozens at once on a small
+        machine only make each slower. Waiting happens in the event loop, holding no thread,
+        so cheap requests (thumbnails, lists) are never stuck behind queued searches.
+        """
+        if self._compute is None:
+            self._compute = anyio.CapacityLimiter(self.settings.compute_slots)
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._compute)
+
+    @property
+    def compute_queue(self) -> int:
+        """Compute jobs running or waiting (the metric `compute_queue_depth`)."""
+        if self._compute is None:
+            return 0
+        stats = self._compute.statistics()
+        return stats.borrowed_tokens + stats.tasks_waiting
 
     @property
     def uploads_root(self) -> Path:

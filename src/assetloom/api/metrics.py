@@ -7,7 +7,7 @@ number of series bounded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from assetloom.library import Library
+    from assetloom.api.context import Services
     from assetloom.reports import AddReport
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 30, 60)
@@ -65,39 +65,39 @@ class Metrics:
         self.ingest_files.labels("skipped").inc(len(report.skipped))
         self.ingest_bytes.inc(received_bytes)
 
-    def watch_library(
-        self, lib: Library, write_queue: Callable[[], int], ready: Callable[[], bool]
-    ) -> None:
-        self.registry.register(_LibraryCollector(lib, write_queue, ready))
+    def watch(self, services: Services) -> None:
+        self.registry.register(_LibraryCollector(services))
 
 
 class _LibraryCollector(Collector):
-    """Read at scrape time: asset count, index sizes (once loaded) and the write queue."""
+    """Read at scrape time: queues, asset count and index sizes (once loaded)."""
 
-    def __init__(
-        self, lib: Library, write_queue: Callable[[], int], ready: Callable[[], bool]
-    ) -> None:
-        self.lib = lib
-        self.write_queue = write_queue
-        self.ready = ready
+    def __init__(self, services: Services) -> None:
+        self.svc = services
 
     def collect(self) -> Iterable[Metric]:
         queue = GaugeMetricFamily(
             "assetloom_write_queue_depth", "Writes running or waiting for the library"
         )
-        queue.add_metric([], self.write_queue())
+        queue.add_metric([], self.svc.gate.write_queue)
         yield queue
+        compute = GaugeMetricFamily(
+            "assetloom_compute_queue_depth", "Searches and verifies running or waiting"
+        )
+        compute.add_metric([], self.svc.compute_queue)
+        yield compute
         assets = GaugeMetricFamily("assetloom_assets", "Assets in the library")
-        assets.add_metric([], self.lib.count())
+        lib = self.svc.lib
+        assets.add_metric([], lib.count())
         yield assets
-        if not self.ready():
+        if not self.svc.ready.is_set():
             return
         entries = GaugeMetricFamily(
             "assetloom_index_entries", "Entries per search index", labels=["index"]
         )
         for group, cache in (
-            ("fingerprints", self.lib.fingerprint_index()),
-            ("vectors", self.lib.vector_spaces()),
+            ("fingerprints", lib.fingerprint_index()),
+            ("vectors", lib.vector_spaces()),
         ):
             for key, index in cache.loaded().items():
                 entries.add_metric([f"{group}/{key}"], len(index))

@@ -32,6 +32,7 @@ from assetloom.api.context import Services, Svc
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc
 from assetloom.core.assets import MediaType
 from assetloom.errors import AssetLoomError
+from assetloom.search import SearchQuery
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -224,15 +225,14 @@ def _next_tiles(doc: dict[str, Any], media_type: MediaType | None) -> str | None
 
 
 @router.get("/search")
-def search_page(
+async def search_page(
     request: Request, svc: Svc, who: Who, params: Annotated[SearchParams, Depends()]
 ) -> Response:
     results: list[dict[str, Any]] = []
     error = None
     if params.query.text and params.query.text.strip():
         try:
-            with svc.gate.reading(), svc.metrics.operation.labels("search_text").time():
-                results = search_doc(svc.lib.search(params.query))["results"]
+            results = (await svc.compute(_search, svc, params.query))["results"]
         except AssetLoomError as exc:
             error = exc.message
     return render(
@@ -244,6 +244,11 @@ def search_page(
         results=results,
         error=error,
     )
+
+
+def _search(svc: Services, query: SearchQuery) -> dict[str, Any]:
+    with svc.gate.reading(), svc.metrics.operation.labels("search_text").time():
+        return search_doc(svc.lib.search(query))
 
 
 @router.get("/assets/{asset_id}")

@@ -189,15 +189,18 @@ def _file(request: Request, path: Path, mime: str, etag: str, filename: str | No
     summary="Assets that look or read like this one (like `similar --json`)",
     responses={200: {"model": SearchOut}, **errors(401, 404)},
 )
-def similar(
+async def similar(
     svc: Svc,
     who: Viewer,
     asset_id: AssetId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> JSONResponse:
+    return JSONResponse(await svc.compute(_similar, svc, asset_id, limit))
+
+
+def _similar(svc: Services, asset_id: str, limit: int) -> dict[str, Any]:
     with svc.gate.reading(), svc.metrics.operation.labels("similar").time():
-        hits = svc.lib.search(SearchQuery(like=asset_id, limit=limit))
-    return JSONResponse(search_doc(hits))
+        return search_doc(svc.lib.search(SearchQuery(like=asset_id, limit=limit)))
 
 
 @router.get(
@@ -205,9 +208,13 @@ def similar(
     summary="Copies and look-alikes of this asset, with ledger proofs (verify on its original)",
     responses={200: {"model": CopiesOut}, **errors(401, 404)},
 )
-def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+    return JSONResponse(await svc.compute(_copies, svc, asset_id))
+
+
+def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
     with svc.gate.reading(), svc.metrics.operation.labels("copies").time():
-        return JSONResponse(copies_of(svc.lib, asset_id))
+        return copies_of(svc.lib, asset_id)
 
 
 @router.get(

@@ -46,7 +46,7 @@ async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:
         request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
     )
     try:
-        doc = await run_in_threadpool(_verify, svc, upload)
+        doc = await svc.compute(_verify, svc, upload)
     finally:
         await run_in_threadpool(upload.discard)
     return JSONResponse(doc)
@@ -66,11 +66,15 @@ def _verify(svc: Services, upload: uploads.Upload) -> dict[str, Any]:
     summary="Groups of copies, each with a suggested keeper (like `duplicates --json`)",
     responses={200: {"model": DuplicatesOut}, **errors(401)},
 )
-def duplicates(
+async def duplicates(
     svc: Svc,
     who: Viewer,
     similar: Annotated[bool, Query(description="Also group look-alikes")] = False,
 ) -> JSONResponse:
+    return JSONResponse(await svc.compute(_duplicates, svc, similar))
+
+
+def _duplicates(svc: Services, similar: bool) -> dict[str, Any]:
     with svc.gate.reading(), svc.metrics.operation.labels("duplicates").time():
         groups = svc.lib.duplicates(similar=similar)
-    return JSONResponse({"groups": [g.to_json() for g in groups]})
+    return {"groups": [g.to_json() for g in groups]}

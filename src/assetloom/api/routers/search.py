@@ -14,7 +14,7 @@ from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import SearchOut, errors
 from assetloom.api.views import SearchParams, search_doc
 from assetloom.errors import BadInputError
-from assetloom.search import SearchQuery
+from assetloom.search import SearchHit, SearchQuery
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 Params = Annotated[SearchParams, Depends()]
@@ -40,8 +40,8 @@ _IMAGE_BODY = {
     summary="Search by words and/or `like` an asset (like `search --json`)",
     responses={200: {"model": SearchOut}, **errors(400, 401, 404, 503)},
 )
-def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
-    return JSONResponse(search_doc(_run(svc, params.query)))
+async def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
+    return JSONResponse(search_doc(await svc.compute(_run, svc, params.query)))
 
 
 @router.post(
@@ -58,13 +58,13 @@ async def search_by_image(request: Request, svc: Svc, who: Viewer, params: Param
         if len(upload.files) != 1:
             raise BadInputError("send exactly one example image in the `image` field")
         params.query.image = upload.files[0].path
-        hits = await run_in_threadpool(_run, svc, params.query)
+        hits = await svc.compute(_run, svc, params.query)
     finally:
         await run_in_threadpool(upload.discard)
     return JSONResponse(search_doc(hits))
 
 
-def _run(svc: Services, query: SearchQuery) -> list:  # type: ignore[type-arg]
+def _run(svc: Services, query: SearchQuery) -> list[SearchHit]:
     kind = "image" if query.image else "like" if query.like and not query.text else "text"
     with svc.gate.reading(), svc.metrics.operation.labels(f"search_{kind}").time():
         return svc.lib.search(query)
