@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from assetloom.api.logs import JsonFormatter
 from assetloom.cli.main import app as cli
 from tests.api.conftest import Env, photo_bytes
+from tests.conftest import REPO
 
 
 def _cli(env: Env, *args: str) -> dict:
@@ -90,6 +92,18 @@ def test_metrics_count_requests_per_route(env: Env) -> None:
     assert 'assetloom_index_entries{index="fingerprints/pdq"}' in text
     assert 'assetloom_operation_duration_seconds_count{operation="add"}' in text
     assert asset_id not in text, "series are per route template, never per id"
+
+
+def test_grafana_dashboard_uses_only_exported_metrics(env: Env) -> None:
+    dashboard = json.loads((REPO / "deploy/grafana/assetloom.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"assetloom_[a-z_]+", e)}
+    text = env.client.get("/metrics").text
+    exported = set(re.findall(r"^# TYPE (assetloom_[a-z_]+) (\w+)", text, re.M))
+    names = {n for n, _ in exported}
+    names |= {f"{n}_total" for n, kind in exported if kind == "counter"}
+    names |= {f"{n}_bucket" for n, kind in exported if kind == "histogram"}
+    assert used and used <= names, used - names
 
 
 def test_health_and_readiness(env: Env) -> None:
