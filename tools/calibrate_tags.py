@@ -8,15 +8,17 @@ things in the background: measured precision is a lower bound.
 
 Steps, all on the same image vectors (embedded once, cached under /tmp):
 
-1. background statistics of the image vectors (mean + low-rank covariance) -> background.npz, which
-   standardise every tag's cosine into a z-score;
-2. a logistic score = sigmoid(scale * z + bias), fitted on the pooled (z, label) pairs of tags
-   with enough positives;
-3. per-tag thresholds maximising F-beta (beta 0.5: precision counts double, because a wrong tag is
+1. background statistics of the image vectors (mean + low-rank covariance) -> background.npz, used
+   to put tags blended with user examples on the scale of their names (see tagging.tagger);
+2. the score slope: a logistic regression of the labels on the cosines, pooled over the tags with
+   at least --min-positives positives (score = sigmoid(scale * (cosine - threshold)));
+3. thresholds on the cosine, maximising F-beta. beta 0.5 counts precision double: a wrong tag is
    shown to users and pollutes keyword search and filters, while a missed one is still found by
-   vector search) for tags with at least --min-positives positives; every other tag, and every
-   user tag, gets the threshold maximising pooled F-beta over those tags. Since scores are
-   standardised per tag, one threshold fixes roughly the same false-alarm rate for each.
+   vector search. The
+   default threshold, for tags with too few positives and for user tags, maximises F-beta over
+   the pooled cosines of the tags with enough. A tag's own optimum is shrunk towards the default
+   in proportion to its evidence, (n * own + k * default) / (n + k) with n its positives and
+   k = --prior-positives: optima chosen on a handful of positives overfit (docs/tags.md).
 
 Figures are two-fold cross-validated (fit on one half of the images, measure on the other), so
 they say what the thresholds do on images they were not chosen on. The final fit uses all images
@@ -51,6 +53,8 @@ from assetloom.tagging.tagger import (
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "assetloom" / "tagging"
 EXAMPLES_PER_USER_TAG = 5
+RECORDED = ("images", "tags_with_enough_positives", "min_positives", "beta", "prior_positives")
+"""Report fields kept in the vocabulary's calibration block."""
 
 
 def write_vocabulary(doc: dict[str, Any], path: Path) -> None:
@@ -98,9 +102,9 @@ def embed_images(
     return out, encoder.name
 
 
-def fit_logistic(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Maximum-likelihood sigmoid(a * z + b) by Newton's method (two parameters, convex)."""
-    x = np.stack([z.ravel(), np.ones(z.size)], axis=1).astype(np.float64)
+def fit_logistic(values: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood sigmoid(a * value + b) by Newton's method (two parameters, convex)."""
+    x = np.stack([values.ravel(), np.ones(values.size)], axis=1).astype(np.float64)
     t = y.ravel().astype(np.float64)
     w = np.zeros(2)
     for _ in range(50):
@@ -133,25 +137,27 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray, beta: float) -> float
 @dataclass
 class Fit:
     scale: float
-    bias: float
     default_threshold: float
     thresholds: np.ndarray
-    """Per tag; tags without enough positives carry the default."""
+    """Per tag, on the cosine; tags without enough positives carry the default."""
 
 
-def calibrate(z: np.ndarray, y: np.ndarray, eligible: np.ndarray, beta: float) -> Fit:
-    scale, bias = fit_logistic(z[:, eligible], y[:, eligible])
-    scores = 1.0 / (1.0 + np.exp(-(scale * z + bias)))
-    default = best_threshold(scores[:, eligible].ravel(), y[:, eligible].ravel(), beta)
-    thresholds = np.full(z.shape[1], default)
+def calibrate(
+    cosines: np.ndarray, y: np.ndarray, eligible: np.ndarray, beta: float, prior: float
+) -> Fit:
+    scale, _ = fit_logistic(cosines[:, eligible], y[:, eligible])
+    default = best_threshold(cosines[:, eligible].ravel(), y[:, eligible].ravel(), beta)
+    thresholds = np.full(cosines.shape[1], default)
     for j in np.flatnonzero(eligible):
-        thresholds[j] = best_threshold(scores[:, j], y[:, j], beta)
-    return Fit(scale, bias, default, thresholds)
+        n = y[:, j].sum()
+        own = best_threshold(cosines[:, j], y[:, j], beta)
+        thresholds[j] = (n * own + prior * default) / (n + prior)
+    return Fit(scale, default, thresholds)
 
 
-def counts(scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
-    """(3, n_tags) true positives, false positives, false negatives."""
-    pred = scores >= thresholds
+def counts(values: np.ndarray, y: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
+    """(3, n_tags) true positives, false positives, false negatives of values >= thresholds."""
+    pred = values >= thresholds
     return np.stack([(pred & y).sum(0), (pred & ~y).sum(0), (~pred & y).sum(0)])
 
 
@@ -179,10 +185,11 @@ def cross_validate(
     y: np.ndarray,
     eligible: np.ndarray,
     beta: float,
+    prior: float,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Held-out figures for per-tag thresholds, the default alone, and example-blended user tags."""
-    z = tagger.z_scores(vectors)
+    cos = tagger.cosines(vectors)
     order = np.random.default_rng(seed).permutation(len(vectors))
     halves = [order[: len(order) // 2], order[len(order) // 2 :]]
     cols = np.flatnonzero(eligible)
@@ -190,17 +197,13 @@ def cross_validate(
     default_only = np.zeros((3, len(cols)), int)
     text_user, blended_user = np.zeros((3, 0), int), np.zeros((3, 0), int)
     for fit_rows, test_rows in (halves, halves[::-1]):
-        fit = calibrate(z[fit_rows], y[fit_rows], eligible, beta)
-        scores = 1.0 / (1.0 + np.exp(-(fit.scale * z[test_rows] + fit.bias)))
-        per_tag += counts(scores[:, cols], y[test_rows][:, cols], fit.thresholds[cols])
-        default = np.full(len(cols), fit.default_threshold)
-        default_only += counts(scores[:, cols], y[test_rows][:, cols], default)
+        fit = calibrate(cos[fit_rows], y[fit_rows], eligible, beta, prior)
+        test_cos, test_y = cos[test_rows], y[test_rows]
+        per_tag += counts(test_cos[:, cols], test_y[:, cols], fit.thresholds[cols])
+        default_only += counts(test_cos[:, cols], test_y[:, cols], fit.default_threshold)
         # User tags: names plus a few positive example images from the fitting half.
         calib = dataclasses.replace(
-            tagger.calibration,
-            scale=fit.scale,
-            bias=fit.bias,
-            default_threshold=fit.default_threshold,
+            tagger.calibration, scale=fit.scale, default_threshold=fit.default_threshold
         )
         users, user_cols = [], []
         for j in cols:
@@ -214,16 +217,11 @@ def cross_validate(
                 )
                 user_cols.append(j)
         user_tagger = Tagger(users, text_encoder, calibration=calib, cache_dir=cache_dir)
-        test_y = y[test_rows][:, user_cols]
-        blended_user = np.hstack(
-            [
-                blended_user,
-                counts(user_tagger.scores(vectors[test_rows]), test_y, fit.default_threshold),
-            ]
-        )
-        text_user = np.hstack(
-            [text_user, counts(scores[:, user_cols], test_y, fit.default_threshold)]
-        )
+        user_y = test_y[:, user_cols]
+        blended = user_tagger.scores(vectors[test_rows])
+        blended_user = np.hstack([blended_user, counts(blended, user_y, 0.5)])
+        names_only = test_cos[:, user_cols]
+        text_user = np.hstack([text_user, counts(names_only, user_y, fit.default_threshold)])
     return {
         "per_tag_thresholds": summary(per_tag, beta),
         "default_threshold_only": summary(default_only, beta),
@@ -239,6 +237,7 @@ def main() -> None:
     )
     parser.add_argument("--beta", type=float, default=0.5)
     parser.add_argument("--min-positives", type=int, default=10)
+    parser.add_argument("--prior-positives", type=float, default=20.0)
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
     args = parser.parse_args()
 
@@ -253,12 +252,20 @@ def main() -> None:
 
     vectors, image_encoder = embed_images(records, data, args.cache_dir)
     text_encoder = get_text_encoder("offline", args.cache_dir)
-    background = Calibration.from_vectors(
-        vectors, text_encoder=text_encoder.name, image_encoder=image_encoder
-    )
+    background = Calibration.from_vectors(vectors)
     tagger = Tagger(definitions, text_encoder, calibration=background, cache_dir=args.cache_dir)
-    figures = cross_validate(tagger, text_encoder, args.cache_dir, vectors, y, eligible, args.beta)
-    fit = calibrate(tagger.z_scores(vectors), y, eligible, args.beta)
+    # A typical tag's background, for user tags that have examples but no names.
+    mu, sigma = background.spread(tagger.vectors)
+    background = dataclasses.replace(
+        background,
+        reference=(float(np.median(mu)), float(np.median(sigma))),
+        text_encoder=text_encoder.name,
+        image_encoder=image_encoder,
+    )
+    figures = cross_validate(
+        tagger, text_encoder, args.cache_dir, vectors, y, eligible, args.beta, args.prior_positives
+    )
+    fit = calibrate(tagger.cosines(vectors), y, eligible, args.beta, args.prior_positives)
 
     report = {
         "images": len(records),
@@ -266,8 +273,8 @@ def main() -> None:
         "tags_with_enough_positives": int(eligible.sum()),
         "min_positives": args.min_positives,
         "beta": args.beta,
-        "scale": round(fit.scale, 4),
-        "bias": round(fit.bias, 4),
+        "prior_positives": args.prior_positives,
+        "scale": round(fit.scale, 3),
         "default_threshold": round(fit.default_threshold, 4),
         "held_out": figures,
     }
@@ -288,10 +295,10 @@ def main() -> None:
         "text_encoder": text_encoder.name,
         "image_encoder": image_encoder,
         "scale": report["scale"],
-        "bias": report["bias"],
         "default_threshold": report["default_threshold"],
+        "reference": [round(v, 5) for v in background.reference],
         "data": "Flickr8k dev, weak labels from English captions",
-        **{k: report[k] for k in ("images", "tags_with_enough_positives", "min_positives", "beta")},
+        **{k: report[k] for k in RECORDED},
     }
     write_vocabulary(doc, PACKAGE / VOCABULARY_FILE)
     save_background(background, PACKAGE / BACKGROUND_FILE)
