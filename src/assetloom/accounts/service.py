@@ -138,10 +138,6 @@ class AccountService:
             s.flush()
             return _user(row)
 
-    def get_user(self, name: str) -> UserInfo:
-        with self._reader() as s:
-            return _user(self._user_row(s, name))
-
     def list_users(self) -> list[UserInfo]:
         with self._reader() as s:
             return [_user(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]

@@ -17,7 +17,7 @@ from assetloom.accounts.ratelimit import LoginRateLimiter
 from assetloom.api.config import ServerSettings
 from assetloom.api.gate import LibraryGate
 from assetloom.api.metrics import Metrics
-from assetloom.api.uploads import UploadLimits
+from assetloom.api.uploads import UploadLimits, uploads_root
 from assetloom.library import Library
 
 T = TypeVar("T")
@@ -64,8 +64,6 @@ class Services:
 
     @property
     def uploads_root(self) -> Path:
-        from assetloom.api.uploads import uploads_root
-
         return uploads_root(self.lib.root)
 
     @property

@@ -48,10 +48,6 @@ class PayloadTooLargeError(AssetLoomError):
     code = "too_large"
 
 
-class NotReadyError(AssetLoomError):
-    code = "not_ready"
-
-
 class ThumbnailMissingError(AssetLoomError):
     code = "thumbnail_not_found"
 
@@ -72,7 +68,6 @@ STATUS: list[tuple[type[AssetLoomError], int]] = [
     (UnsupportedMediaError, 415),
     (BadInputError, 400),
     (LibraryBusyError, 503),
-    (NotReadyError, 503),
     (ModelNotInstalledError, 503),
     (NotALibraryError, 503),
     (IntegrityError, 500),

@@ -49,7 +49,6 @@ class Upload:
 
     folder: Path
     files: list[UploadedFile] = field(default_factory=list)
-    fields: dict[str, str] = field(default_factory=dict)
 
     def paths(self) -> list[Path]:
         return [f.path for f in self.files]
@@ -146,7 +145,10 @@ class _Receiver:
         self._disposition = b""
         self._out: IO[bytes] | None = None
         self._current: UploadedFile | None = None
-        self._field: tuple[str, bytearray] | None = None
+        # Text fields are not used by any endpoint: counted and size-checked, then dropped.
+        self._text_fields = 0
+        self._text_field: str | None = None
+        self._text_bytes = 0
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -168,7 +170,7 @@ class _Receiver:
     def _part_begin(self) -> None:
         self._disposition = b""
         self._current = None
-        self._field = None
+        self._text_field = None
 
     def _on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_field += data[start:end]
@@ -186,9 +188,10 @@ class _Receiver:
         _, options = parse_options_header(self._disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" not in options:
-            if len(self.upload.fields) >= MAX_FIELDS:
+            self._text_fields += 1
+            if self._text_fields > MAX_FIELDS:
                 raise BadInputError(f"more than {MAX_FIELDS} form fields")
-            self._field = (name, bytearray())
+            self._text_field, self._text_bytes = name, 0
             return
         if name not in self.file_fields:
             raise BadInputError(
@@ -215,19 +218,17 @@ class _Receiver:
                     hint="raise max_file_bytes in assetloom.toml if this is intended",
                 )
             self._out.write(data[start:end])
-        elif self._field is not None:
-            if len(self._field[1]) + end - start > MAX_FIELD_BYTES:
-                raise PayloadTooLargeError(f"form field {self._field[0]!r} is too long")
-            self._field[1].extend(data[start:end])
+        elif self._text_field is not None:
+            self._text_bytes += end - start
+            if self._text_bytes > MAX_FIELD_BYTES:
+                raise PayloadTooLargeError(f"form field {self._text_field!r} is too long")
 
     def _part_end(self) -> None:
         if self._current is not None:
             self.close()
             self.upload.files.append(self._current)
-        elif self._field is not None:
-            self.upload.fields[self._field[0]] = self._field[1].decode("utf-8", "replace")
         self._current = None
-        self._field = None
+        self._text_field = None
 
     def _end(self) -> None:
         self.finished = True
