@@ -15,8 +15,9 @@ from typing import Any
 
 _request_id: ContextVar[str] = ContextVar("assetloom_request_id", default="")
 
-# Attributes every LogRecord has; anything else on a record is a structured field.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Attributes every LogRecord has (and uvicorn's terminal colouring); anything else on a record
+# is a structured field.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def request_id() -> str:
