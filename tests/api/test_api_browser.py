@@ -212,7 +212,7 @@ def test_search_by_image(site: Site, page) -> None:  # type: ignore[no-untyped-d
     page.goto(site.url + "/search")
     page.set_input_files("#image-input", str(site.files / "suspect.jpg"))
     page.wait_for_function(
-        "document.querySelector('#search-status').textContent.includes('results like')"
+        "/^\\d+ results? like/.test(document.querySelector('#search-status').textContent)"
     )
     top = [page.locator("#results .tile .name").nth(i).inner_text() for i in range(2)]
     assert set(top) == {"flickr0.jpg", "flickr0-small.jpg"}

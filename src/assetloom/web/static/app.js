@@ -182,7 +182,7 @@ function searchPage() {
     try {
       const doc = await upload(url, form);
       results.replaceChildren(...doc.results.map((h) => tile(h, el("span", { class: "score", text: h.score.toFixed(3) }))));
-      status.textContent = `${doc.results.length} results like ${file.name}${q ? ` and “${q}”` : ""}`;
+      status.textContent = `${doc.results.length} result${doc.results.length === 1 ? "" : "s"} like ${file.name}${q ? ` and “${q}”` : ""}`;
     } catch (e) {
       status.textContent = `Search failed: ${e.message}`;
     }
