@@ -298,7 +298,7 @@ function duplicatesPage() {
     try {
       const doc = await api("GET", `/api/v1/duplicates?similar=${$("#dup-similar").checked}`);
       out.replaceChildren(...doc.groups.map((g, i) => group(g, i, canEdit)));
-      status.textContent = doc.groups.length ? `${doc.groups.length} groups` : "No duplicates found.";
+      status.textContent = doc.groups.length ? `${doc.groups.length} group${doc.groups.length === 1 ? "" : "s"}` : "No duplicates found.";
     } catch (err) {
       status.textContent = `Failed: ${err.message}`;
     } finally {
