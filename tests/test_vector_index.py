@@ -63,8 +63,8 @@ def test_unnormalised_input_is_normalised() -> None:
     vectors = clustered(100, seed=3)
     index = VectorIndex(DIM)
     index.add(np.arange(100), vectors * 5.0)
-    (score, _), *_ = [(s, i) for i, s in index.search_one(vectors[7] * 0.1, 1)]
-    assert score == pytest.approx(1.0, abs=1e-5)
+    [(found, score)] = index.search_one(vectors[7] * 0.1, 1)
+    assert found == 7 and score == pytest.approx(1.0, abs=1e-5)
 
 
 def test_hnsw_recall_at_10(big: tuple[np.ndarray, np.ndarray, VectorIndex]) -> None:
