@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libmagic1 libimage-exiftool-perl)
+# libmagic1: content sniffing; exiftool: the metadata reference in tests; chromium: browser
+# tests of the web UI (Playwright drives the system browser); fonts-wqy-zenhei: CJK glyphs.
+APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from assetloom.cli import render
+from assetloom.cli.accounts import audit_log, token_app, user_app
 from assetloom.cli.common import (
     JsonOpt,
     emit_json,
@@ -19,6 +20,7 @@ from assetloom.cli.common import (
     state,
 )
 from assetloom.cli.ledger import ledger_app
+from assetloom.cli.serve import serve
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
 from assetloom.library import Library
@@ -37,6 +39,10 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
 app.add_typer(tags_app, name="tags")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.command("audit-log")(audit_log)
+app.command()(serve)
 app.command()(search)
 app.command()(similar)
 
