@@ -10,6 +10,8 @@ Filters apply after fusion on an over-fetched candidate set.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from assetloom.store.search_tables import TagRow
 
 if TYPE_CHECKING:
     from assetloom.library import Library
+    from assetloom.models.base import TextEncoder
 
 # How much an example image weighs against the words in a mixed query ("--image x 'warmer'").
 IMAGE_WEIGHT = 0.6
@@ -100,7 +103,7 @@ class Searcher:
         parts: list[tuple[np.ndarray, float]] = []
         visual: np.ndarray | None = None
         if q.text and q.text.strip():
-            parts.append((self.lib.text_encoder().encode_queries([q.text.strip()])[0], 1.0))
+            parts.append((encode_query(self.lib.text_encoder(), q.text.strip()), 1.0))
         if q.image is not None:
             image = _load_image(q.image)
             shared, feats = self.lib.image_encoder().encode_with_features([image])
@@ -160,6 +163,27 @@ class Searcher:
             for asset_id, tag in rows:
                 out.setdefault(asset_id, set()).add(tag)
         return out
+
+
+_query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_query_lock = threading.Lock()
+QUERY_CACHE_SIZE = 2048
+
+
+def encode_query(encoder: TextEncoder, text: str) -> np.ndarray:
+    """Query embedding, remembered per process: people repeat and refine the same searches,
+    and encoding is most of a search's CPU time."""
+    key = (encoder.name, text)
+    with _query_lock:
+        if key in _query_cache:
+            _query_cache.move_to_end(key)
+            return _query_cache[key]
+    vector = encoder.encode_queries([text])[0]
+    with _query_lock:
+        _query_cache[key] = vector
+        if len(_query_cache) > QUERY_CACHE_SIZE:
+            _query_cache.popitem(last=False)
+    return vector
 
 
 def _passes(a: Asset, q: SearchQuery) -> bool:
