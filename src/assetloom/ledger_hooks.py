@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from assetloom.core.assets import Fingerprint
-from assetloom.provenance.leaves import perceptual_hashes, register_leaf, tombstone_leaf
+from assetloom.provenance.leaves import register_leaf_for, tombstone_leaf
 from assetloom.provenance.log_store import SqlLedger
 
 if TYPE_CHECKING:
@@ -36,19 +35,10 @@ def on_library_created(lib: Library) -> None:
 
 
 def row_leaf(row: AssetRow) -> bytes:
-    registered = row.registered_at
-    if registered.tzinfo is None:
-        registered = registered.replace(tzinfo=UTC)
-    return register_leaf(
-        asset_id=row.asset_id,
-        sha256=row.sha256,
-        perceptual_hashes=perceptual_hashes(
-            Fingerprint(f.kind, f.value, f.quality) for f in row.fingerprints
-        ),
-        media_type=row.media_type,
-        size=row.size,
-        registered_at=registered,
-    )
+    """The registration leaf a catalog row implies (also what `ledger audit` recomputes)."""
+    from assetloom.library import to_asset
+
+    return register_leaf_for(to_asset(row))
 
 
 def on_assets_registered(lib: Library, s: Session, rows: list[AssetRow]) -> None:
