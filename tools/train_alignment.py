@@ -6,6 +6,7 @@ loads the head it writes. Work is split so the slow parts run once:
   extract-text    e5 `query:` embeddings of every caption        -> CACHE/text_<split>.npz
   extract-images  frozen-trunk features of augmented views -> CACHE/img_<split>_{tail,mid}.npy
   train           contrastive training of the head on the caches   -> weights .npz + report
+  evaluate        dev figures of a saved head (halves A and B, and all of dev)
   baseline        the ConSE zero-shot baseline on dev, for comparison
 
 Usage (from the repository root, shared data at ../shared):
@@ -18,6 +19,7 @@ Usage (from the repository root, shared data at ../shared):
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
 from assetloom.models.alignment import AlignmentHead
@@ -45,7 +48,7 @@ def cmd_extract_text(args: argparse.Namespace) -> None:
 
     encoder = E5TextEncoder()
     args.cache.mkdir(parents=True, exist_ok=True)
-    for split in SPLITS:
+    for split in args.splits.split(","):
         rows = load_split(args.data, split)
         out = {}
         for lang in ("en", "zh"):
@@ -107,9 +110,9 @@ def cmd_extract_images(args: argparse.Namespace) -> None:
     backbone.export_onnx(Trunk(), onnx_path, ["tail_in", "mid"])
     session = backbone.onnx_session(onnx_path)
     pool = ThreadPoolExecutor(2)
-    for split in SPLITS:
+    for split in args.splits.split(","):
         rows = load_split(args.data, split)
-        n_views = args.views if split == "train" else 1
+        n_views = args.views if split == "train" else args.dev_views
         shape = (len(rows), n_views)
         tail = np.lib.format.open_memmap(
             args.cache / f"img_{split}_tail.npy", "w+", np.float16, (*shape, 208, 7, 7)
@@ -165,17 +168,32 @@ class Inputs:
         self.head, self.cache, self.pooled = head, cache, None
         if pooled_path is not None:
             if not pooled_path.is_file():
-                np.save(pooled_path, self._pool_all(cache["tail"]))
+                pooled = self._pool_all(cache["tail"], pooled_path.with_suffix(".onnx"))
+                np.save(pooled_path, pooled)
             self.pooled = np.load(pooled_path, mmap_mode="r")
 
-    def _pool_all(self, tail: np.ndarray) -> np.ndarray:
+    def _pool_all(self, tail: np.ndarray, onnx_path: Path) -> np.ndarray:
+        """Frozen top + pooling over every view, through ONNX Runtime (3× torch on CPU)."""
+        from assetloom.models.backbone import export_onnx, onnx_session
+
+        class TopPool(torch.nn.Module):
+            def __init__(self, head: AlignmentHead) -> None:
+                super().__init__()
+                self.head = copy.deepcopy(head)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.head.global_pool(self.head.feature_map(x))
+
+        export_onnx(
+            TopPool(self.head), onnx_path, ["pooled"], example=torch.zeros(1, *tail.shape[2:])
+        )
+        session = onnx_session(onnx_path)
         n, v = tail.shape[:2]
         flat = tail.reshape(n * v, *tail.shape[2:])
-        out = []
-        with torch.no_grad():
-            for lo in range(0, len(flat), 500):
-                x = torch.from_numpy(np.asarray(flat[lo : lo + 500], dtype=np.float32))
-                out.append(self.head.global_pool(self.head.feature_map(x)).numpy())
+        out = [
+            session.run(None, {"image": np.asarray(flat[lo : lo + 256], dtype=np.float32)})[0]
+            for lo in range(0, len(flat), 256)
+        ]
         return np.concatenate(out).astype(np.float16).reshape(n, v, -1)
 
     def forward(self, idx: np.ndarray, views: np.ndarray) -> torch.Tensor:
@@ -186,18 +204,17 @@ class Inputs:
         tail = torch.from_numpy(self.cache["tail"][idx, views].astype(np.float32))
         return self.head(tail, mid)
 
-    def embed_view0(self) -> np.ndarray:
+    def embed(self, views: tuple[int, ...] = (0,)) -> np.ndarray:
+        """Head outputs per image, averaged over `views` (test-time augmentation when > 1)."""
         self.head.eval()
         n = len(self.cache["mid"])
+        out = np.zeros((n, self.head.config.out_dim), np.float32)
         with torch.no_grad():
-            return np.concatenate(
-                [
-                    self.forward(
-                        np.arange(lo, min(lo + 250, n)), np.zeros(min(250, n - lo), int)
-                    ).numpy()
-                    for lo in range(0, n, 250)
-                ]
-            )
+            for view in views:
+                for lo in range(0, n, 250):
+                    idx = np.arange(lo, min(lo + 250, n))
+                    out[idx] += self.forward(idx, np.full(len(idx), view)).numpy()
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def evaluate(image_emb: np.ndarray, data: dict[str, np.ndarray], idx: np.ndarray) -> dict:
@@ -228,8 +245,41 @@ def selection_score(metrics: dict) -> float:
     )
 
 
+def one_caption_loss(
+    img: torch.Tensor,
+    train: dict[str, np.ndarray],
+    idx: np.ndarray,
+    langs: list[str],
+    scale: torch.Tensor,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """CLIP's symmetric InfoNCE with one random caption per image, per language."""
+    target = torch.arange(len(idx))
+    loss = torch.zeros(())
+    for lang in langs:
+        pick = rng.integers(0, train[lang].shape[1], len(idx))
+        logits = scale * img @ torch.from_numpy(train[lang][idx, pick]).T
+        loss = loss + (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    return loss / len(langs)
+
+
+def all_captions_loss(img: torch.Tensor, texts: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE over every caption of every image in the batch (texts: (n, k, d)).
+
+    text→image: each caption picks its image among the n. image→text: each image's k captions
+    are all positives among the n·k (the mean of their log-likelihoods, as SupCon's L_out).
+    Captions cost nothing here (precomputed), so using all 10 per image beats sampling one.
+    """
+    n, k, d = texts.shape
+    logits = scale * texts.reshape(n * k, d) @ img.T  # (n·k, n)
+    t2i = F.cross_entropy(logits, torch.arange(n).repeat_interleave(k))
+    log_prob = logits.T.log_softmax(dim=1).reshape(n, n, k)  # image i vs captions of image j
+    i2t = -log_prob[torch.arange(n), torch.arange(n)].mean()
+    return (t2i + i2t) / 2
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    from assetloom.models.alignment import HeadConfig, save_head
+    from assetloom.models.alignment import HeadConfig, load_head, save_head
     from assetloom.models.backbone import load_efficientnet_lite2
 
     torch.manual_seed(args.seed)
@@ -248,12 +298,19 @@ def cmd_train(args: argparse.Namespace) -> None:
         use_mid=bool(args.use_mid),
         dropout=args.dropout,
     )
-    head = AlignmentHead(config, load_efficientnet_lite2())
+    net = load_efficientnet_lite2()
+    init_metadata: dict[str, object] = {}
+    if args.init:
+        head, init_metadata = load_head(args.init, net)
+        print(f"starting from {args.init} ({head.config})", flush=True)
+    else:
+        head = AlignmentHead(config, net)
+    config = head.config
     top = [*head.tail.parameters(), *head.conv_head.parameters(), *head.bn_head.parameters()]
     top_ids = {id(p) for p in top}
     for p in top:
         p.requires_grad_(args.tail_lr > 0)
-    fast = args.tail_lr == 0 and args.attn_heads == 0
+    fast = args.tail_lr == 0 and config.attn_heads == 0
     tag = f"pooled{int(config.use_max)}"
     train_in = Inputs(head, train, args.cache / f"{tag}_train.npy" if fast else None)
     dev_in = Inputs(head, dev, args.cache / f"{tag}_dev.npy" if fast else None)
@@ -288,6 +345,9 @@ def cmd_train(args: argparse.Namespace) -> None:
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.eval()
 
+    dev_views = tuple(range(min(dev["mid"].shape[1], 1 + args.tta)))
+    langs = args.langs.split(",")
+    text_bank = torch.from_numpy(np.concatenate([train[lang] for lang in langs], axis=1))
     best, best_state, best_epoch, history = -1.0, None, 0, []
     step = 0
     start = time.perf_counter()
@@ -299,26 +359,17 @@ def cmd_train(args: argparse.Namespace) -> None:
             idx = np.sort(order[b * args.batch : (b + 1) * args.batch])
             img = train_in.forward(idx, rng.integers(0, n_views, len(idx)))
             scale = logit_scale.clamp(max=np.log(100)).exp()
-            loss = torch.zeros(())
-            target = torch.arange(len(idx))
-            for lang in args.langs.split(","):
-                pick = rng.integers(0, train[lang].shape[1], len(idx))
-                logits = scale * img @ torch.from_numpy(train[lang][idx, pick]).T
-                loss = (
-                    loss
-                    + (
-                        torch.nn.functional.cross_entropy(logits, target)
-                        + torch.nn.functional.cross_entropy(logits.T, target)
-                    )
-                    / 2
-                )
+            if args.captions == "all":
+                loss = all_captions_loss(img, text_bank[idx], scale)
+            else:
+                loss = one_caption_loss(img, train, idx, langs, scale, rng)
             set_lr(step)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             step += 1
-            losses.append(float(loss))
-        metrics = evaluate(dev_in.embed_view0(), dev, dev_a)
+            losses.append(loss.item())
+        metrics = evaluate(dev_in.embed(dev_views), dev, dev_a)
         score = selection_score(metrics)
         history.append({"epoch": epoch, "dev_a": metrics, "score": score})
         print(
@@ -331,7 +382,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
     assert best_state is not None
     head.load_state_dict(best_state)
-    dev_emb = dev_in.embed_view0()
+    dev_emb = dev_in.embed(dev_views)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     settings.pop("func")
     report = {
@@ -353,9 +404,30 @@ def cmd_train(args: argparse.Namespace) -> None:
             "dev_all": report["dev_all"],
             "best_epoch": best_epoch,
             "args": settings,
+            **({"started_from": init_metadata} if init_metadata else {}),
         }
         save_head(head, args.out, metadata)
         print(f"saved {args.out}", flush=True)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    """Dev figures of a saved head, with and without the mirrored view averaged in."""
+    from assetloom.models.alignment import load_head
+    from assetloom.models.backbone import load_efficientnet_lite2
+
+    head, _ = load_head(args.head, load_efficientnet_lite2())
+    dev = _load_split_cache(args.cache, "dev")
+    tag = f"pooled{int(head.config.use_max)}"
+    fast = head.config.attn_heads == 0 and args.head_is_frozen
+    dev_in = Inputs(head, dev, args.cache / f"{tag}_dev.npy" if fast else None)
+    a, b = dev_halves(len(dev["en"]))
+    for views in [(0,), (0, 1)][: dev["mid"].shape[1]]:
+        emb = dev_in.embed(views)
+        for name, idx in (("dev-A", a), ("dev-B", b), ("dev (all)", np.arange(len(emb)))):
+            metrics = evaluate(emb, dev, idx)
+            print(f"views {views} {name} ({len(idx)} images): {brief(metrics)}")
+            if name == "dev (all)" and args.json:
+                print(json.dumps(metrics, indent=1))
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
@@ -385,17 +457,24 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/assetloom-align"))
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("extract-text").set_defaults(func=cmd_extract_text)
+    p = sub.add_parser("extract-text")
+    p.add_argument("--splits", default=",".join(SPLITS))
+    p.set_defaults(func=cmd_extract_text)
     p = sub.add_parser("extract-images")
     p.add_argument("--views", type=int, default=8)
+    p.add_argument("--dev-views", type=int, default=2, help="dev: the image and its mirror")
+    p.add_argument("--splits", default=",".join(SPLITS))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_extract_images)
     p = sub.add_parser("train")
     p.add_argument("--out", type=Path, default=Path("/tmp/assetloom-align/head.npz"))
     p.add_argument("--save", action="store_true", help="write the head (else only the report)")
+    p.add_argument("--init", type=Path, help="start from this saved head (its config wins)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--views", type=int, default=99, help="use at most this many views")
     p.add_argument("--langs", default="en,zh", help="caption languages to train on")
+    p.add_argument("--captions", choices=["all", "one"], default="all")
+    p.add_argument("--tta", type=int, default=1, help="1: average the dev image and its mirror")
     p.add_argument("--temperature", type=float, default=0.05, help="initial; it is learned")
     p.add_argument("--use-max", type=int, default=1)
     p.add_argument("--batch", type=int, default=512)
@@ -409,6 +488,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate")
+    p.add_argument("head", type=Path)
+    p.add_argument("--head-is-frozen", type=int, default=0, help="1: reuse pooled caches")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("baseline")
     p.add_argument("--top", type=int, default=10)
     p.set_defaults(func=cmd_baseline)

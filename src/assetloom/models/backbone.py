@@ -96,15 +96,23 @@ def tail_to_features(net: torch.nn.Module, tail_in: torch.Tensor) -> torch.Tenso
 
 
 def export_onnx(
-    module: torch.nn.Module, path: Path, output_names: list[str], opset: int = 17
+    module: torch.nn.Module,
+    path: Path,
+    output_names: list[str],
+    example: torch.Tensor | None = None,
+    opset: int = 17,
 ) -> None:
-    """Trace `module` (uint8 images in) to `path`, written atomically so a crash leaves no stub."""
+    """Trace `module` to `path`, written atomically so a crash leaves no stub.
+
+    The input is named "image" and defaults to a uint8 image batch; the batch axis is dynamic.
+    """
     torch = _require_torch()
     import warnings
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    dummy = torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE, 3, dtype=torch.uint8)
+    if example is None:
+        example = torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE, 3, dtype=torch.uint8)
     axes = {name: {0: "n"} for name in ["image", *output_names]}
     try:
         with warnings.catch_warnings(), torch.no_grad():
@@ -113,7 +121,7 @@ def export_onnx(
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module.eval(),
-                (dummy,),
+                (example,),
                 str(tmp),
                 input_names=["image"],
                 output_names=output_names,

@@ -13,7 +13,7 @@ import hashlib
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from filelock import FileLock
@@ -24,9 +24,31 @@ from assetloom.models.base import l2_normalise
 from assetloom.models.errors import ModelError, ModelNotInstalledError
 from assetloom.models.text_e5 import E5_DIM, E5_NAME
 
-EXPORT_FORMAT = "offline-lite2-v1"
+if TYPE_CHECKING:
+    import torch
+
+EXPORT_FORMAT = "offline-lite2-v2-mirror"
 """Bump when the exported graph changes for the same weights (inputs, outputs, preprocessing)."""
 HEAD_FILE = "alignment_head.npz"
+
+
+def mirror_averaged(
+    net: torch.nn.Module, head: torch.nn.Module, image: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Embeddings and features of each image averaged with its mirror image.
+
+    Costs a second backbone pass and buys ~1 point of recall on Flickr8k dev (see MODEL_CARD.md);
+    it also makes a mirrored copy of a picture land on the same visual features.
+    """
+    import torch
+
+    n = image.shape[0]
+    both = torch.cat([image, image.flip(2)])  # NHWC: axis 2 is the width
+    tail_in, mid = backbone.stem_to_tail(net, both)
+    emb = head(tail_in, mid)
+    features = torch.nn.functional.normalize(backbone.tail_to_features(net, tail_in), dim=-1)
+    emb = torch.nn.functional.normalize(emb[:n] + emb[n:], dim=-1)
+    return emb, torch.nn.functional.normalize(features[:n] + features[n:], dim=-1)
 
 
 def default_head_path() -> Path:
@@ -103,9 +125,7 @@ class OfflineImageEncoder:
                 self.net, self.head = net, head
 
             def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-                tail_in, mid = backbone.stem_to_tail(self.net, image)
-                features = backbone.tail_to_features(self.net, tail_in)
-                return self.head(tail_in, mid), torch.nn.functional.normalize(features, dim=-1)
+                return mirror_averaged(self.net, self.head, image)
 
         backbone.export_onnx(Graph(), path, ["embedding", "features"])
 
