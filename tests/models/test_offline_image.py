@@ -46,7 +46,9 @@ def test_onnx_graph_matches_torch(tmp_path: Path) -> None:
     net = load_efficientnet_lite2()
     torch.manual_seed(0)
     head_path = tmp_path / "head.npz"
-    save_head(AlignmentHead(HeadConfig(hidden=64), net), head_path, {"note": "random"})
+    save_head(
+        AlignmentHead(HeadConfig(hidden=64, attn_heads=2), net), head_path, {"note": "random"}
+    )
     head, meta = load_head(head_path, net)
     assert meta == {"note": "random"}
 
