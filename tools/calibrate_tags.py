@@ -14,11 +14,13 @@ Steps, all on the same image vectors (embedded once, cached under /tmp):
    at least --min-positives positives (score = sigmoid(scale * (cosine - threshold)));
 3. thresholds on the cosine, maximising F-beta. beta 0.5 counts precision double: a wrong tag is
    shown to users and pollutes keyword search and filters, while a missed one is still found by
-   vector search. The
-   default threshold, for tags with too few positives and for user tags, maximises F-beta over
-   the pooled cosines of the tags with enough. A tag's own optimum is shrunk towards the default
-   in proportion to its evidence, (n * own + k * default) / (n + k) with n its positives and
-   k = --prior-positives: optima chosen on a handful of positives overfit (docs/tags.md).
+   vector search. Rules, each measured on held-out halves (docs/tags.md):
+   - no cut may flag more images than the captions label: otherwise a tag the encoder barely
+     separates finds its F-beta optimum in flagging nearly every image;
+   - a tag whose best cut stays under --min-precision is switched off (threshold OFF);
+   - the default, for tags with fewer than --min-positives positives and for user tags, maximises
+     F-beta over the pooled cosines of the tags with enough; a built-in tag with few positives
+     also fires on at most 1% of the images (MIN_RATE), the rate its captions would allow.
 
 Figures are two-fold cross-validated (fit on one half of the images, measure on the other), so
 they say what the thresholds do on images they were not chosen on. The final fit uses all images
@@ -53,7 +55,18 @@ from assetloom.tagging.tagger import (
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "assetloom" / "tagging"
 EXAMPLES_PER_USER_TAG = 5
-RECORDED = ("images", "tags_with_enough_positives", "min_positives", "beta", "prior_positives")
+MIN_RATE = 0.01
+"""A tag with too few positives to measure may still fire on this share of the dev images."""
+OFF = 1.0
+"""A cosine no image reaches: the threshold of a tag switched off."""
+RECORDED = (
+    "images",
+    "tags_with_enough_positives",
+    "tags_switched_off",
+    "min_positives",
+    "beta",
+    "min_precision",
+)
 """Report fields kept in the vocabulary's calibration block."""
 
 
@@ -123,15 +136,39 @@ def f_beta(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float) -> np.nd
     return (1 + b2) * tp / np.maximum((1 + b2) * tp + b2 * fn + fp, 1e-12)
 
 
-def best_threshold(scores: np.ndarray, labels: np.ndarray, beta: float) -> float:
-    """The cut maximising F-beta, placed halfway to the next score so it generalises a little."""
-    order = np.argsort(-scores, kind="stable")
-    s, y = scores[order], labels[order]
+def _cut(sorted_desc: np.ndarray, k: int) -> float:
+    """A threshold that exactly the first k+1 values reach, halfway to the next one."""
+    if k + 1 < len(sorted_desc):
+        return float((sorted_desc[k] + sorted_desc[k + 1]) / 2)
+    return float(sorted_desc[k])
+
+
+def best_threshold(
+    values: np.ndarray, labels: np.ndarray, beta: float, min_precision: float = 0.0
+) -> float | None:
+    """The cut maximising F-beta among those that flag no more images than are labelled and keep
+    precision >= min_precision; None when none does (the tag has no usable skill)."""
+    order = np.argsort(-values, kind="stable")
+    s, y = values[order], labels[order]
     tp = np.cumsum(y)
-    fp = np.cumsum(~y)
-    fn = y.sum() - tp
-    k = int(np.argmax(f_beta(tp, fp, fn, beta)))
-    return float((s[k] + s[k + 1]) / 2) if k + 1 < len(s) else float(s[k])
+    flagged = np.arange(1, len(y) + 1)
+    ok = (flagged <= y.sum()) & (tp >= min_precision * flagged)
+    if not ok.any():
+        return None
+    f = np.where(ok, f_beta(tp, flagged - tp, y.sum() - tp, beta), -1.0)
+    return _cut(s, int(np.argmax(f)))
+
+
+def at_most(values: np.ndarray, m: int) -> float:
+    """The threshold at which at most m of the values fire."""
+    return _cut(np.sort(values)[::-1], m - 1)
+
+
+@dataclass(frozen=True)
+class Rules:
+    beta: float
+    min_precision: float
+    """Below this precision at its best cut a tag is switched off."""
 
 
 @dataclass
@@ -139,19 +176,23 @@ class Fit:
     scale: float
     default_threshold: float
     thresholds: np.ndarray
-    """Per tag, on the cosine; tags without enough positives carry the default."""
+    """Per tag, on the cosine; OFF for tags switched off."""
 
 
-def calibrate(
-    cosines: np.ndarray, y: np.ndarray, eligible: np.ndarray, beta: float, prior: float
-) -> Fit:
+def calibrate(cosines: np.ndarray, y: np.ndarray, eligible: np.ndarray, rules: Rules) -> Fit:
     scale, _ = fit_logistic(cosines[:, eligible], y[:, eligible])
-    default = best_threshold(cosines[:, eligible].ravel(), y[:, eligible].ravel(), beta)
-    thresholds = np.full(cosines.shape[1], default)
-    for j in np.flatnonzero(eligible):
-        n = y[:, j].sum()
-        own = best_threshold(cosines[:, j], y[:, j], beta)
-        thresholds[j] = (n * own + prior * default) / (n + prior)
+    default = best_threshold(cosines[:, eligible].ravel(), y[:, eligible].ravel(), rules.beta)
+    assert default is not None
+    positives = y.sum(axis=0)
+    floor = max(1, int(np.ceil(MIN_RATE * len(y))))
+    thresholds = np.empty(cosines.shape[1])
+    for j in range(cosines.shape[1]):
+        if eligible[j]:
+            own = best_threshold(cosines[:, j], y[:, j], rules.beta, rules.min_precision)
+            thresholds[j] = OFF if own is None else own
+        else:
+            limit = at_most(cosines[:, j], max(int(positives[j]), floor))
+            thresholds[j] = max(default, limit)
     return Fit(scale, default, thresholds)
 
 
@@ -184,8 +225,7 @@ def cross_validate(
     vectors: np.ndarray,
     y: np.ndarray,
     eligible: np.ndarray,
-    beta: float,
-    prior: float,
+    rules: Rules,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Held-out figures for per-tag thresholds, the default alone, and example-blended user tags."""
@@ -197,7 +237,7 @@ def cross_validate(
     default_only = np.zeros((3, len(cols)), int)
     text_user, blended_user = np.zeros((3, 0), int), np.zeros((3, 0), int)
     for fit_rows, test_rows in (halves, halves[::-1]):
-        fit = calibrate(cos[fit_rows], y[fit_rows], eligible, beta, prior)
+        fit = calibrate(cos[fit_rows], y[fit_rows], eligible, rules)
         test_cos, test_y = cos[test_rows], y[test_rows]
         per_tag += counts(test_cos[:, cols], test_y[:, cols], fit.thresholds[cols])
         default_only += counts(test_cos[:, cols], test_y[:, cols], fit.default_threshold)
@@ -223,10 +263,10 @@ def cross_validate(
         names_only = test_cos[:, user_cols]
         text_user = np.hstack([text_user, counts(names_only, user_y, fit.default_threshold)])
     return {
-        "per_tag_thresholds": summary(per_tag, beta),
-        "default_threshold_only": summary(default_only, beta),
-        "user_tag_names_only": summary(text_user, beta),
-        f"user_tag_names_plus_{EXAMPLES_PER_USER_TAG}_examples": summary(blended_user, beta),
+        "per_tag_thresholds": summary(per_tag, rules.beta),
+        "default_threshold_only": summary(default_only, rules.beta),
+        "user_tag_names_only": summary(text_user, rules.beta),
+        f"user_tag_names_plus_{EXAMPLES_PER_USER_TAG}_examples": summary(blended_user, rules.beta),
     }
 
 
@@ -237,7 +277,7 @@ def main() -> None:
     )
     parser.add_argument("--beta", type=float, default=0.5)
     parser.add_argument("--min-positives", type=int, default=10)
-    parser.add_argument("--prior-positives", type=float, default=20.0)
+    parser.add_argument("--min-precision", type=float, default=0.3)
     parser.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
     args = parser.parse_args()
 
@@ -262,10 +302,9 @@ def main() -> None:
         text_encoder=text_encoder.name,
         image_encoder=image_encoder,
     )
-    figures = cross_validate(
-        tagger, text_encoder, args.cache_dir, vectors, y, eligible, args.beta, args.prior_positives
-    )
-    fit = calibrate(tagger.cosines(vectors), y, eligible, args.beta, args.prior_positives)
+    rules = Rules(args.beta, args.min_precision)
+    figures = cross_validate(tagger, text_encoder, args.cache_dir, vectors, y, eligible, rules)
+    fit = calibrate(tagger.cosines(vectors), y, eligible, rules)
 
     report = {
         "images": len(records),
@@ -273,7 +312,8 @@ def main() -> None:
         "tags_with_enough_positives": int(eligible.sum()),
         "min_positives": args.min_positives,
         "beta": args.beta,
-        "prior_positives": args.prior_positives,
+        "min_precision": args.min_precision,
+        "tags_switched_off": int((fit.thresholds >= OFF).sum()),
         "scale": round(fit.scale, 3),
         "default_threshold": round(fit.default_threshold, 4),
         "held_out": figures,
