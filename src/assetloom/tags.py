@@ -17,6 +17,8 @@ from assetloom.tagging import TagDefinition
 if TYPE_CHECKING:
     from assetloom.library import Library
 
+ASSIGNED = 0.5
+"""Tagger scores are calibrated so that 0.5 is each tag's own threshold."""
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
 
@@ -121,7 +123,7 @@ def apply_tag(lib: Library, key: str) -> int:
             vectors = np.stack([np.frombuffer(v, dtype=np.float32) for _, v in part])
             scores = tagger.scores(vectors)[:, column]
             for (asset_id, _), score in zip(part, scores, strict=True):
-                if score >= tagger.thresholds[column]:
+                if score >= ASSIGNED:
                     s.add(TagRow(asset_id=asset_id, tag=key, score=float(score), source="user"))
                     _refresh_keyword_tags(lib, s, asset_id)
                     tagged += 1

@@ -206,7 +206,13 @@ def tags_define(
     name_en: str = typer.Option("", "--en", help="English name."),
     name_zh: str = typer.Option("", "--zh", help="Chinese name."),
     examples: list[str] = typer.Option([], "--example", help="An asset that has this tag."),
-    threshold: float | None = typer.Option(None, "--threshold", min=0.0, max=1.0),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        min=-1.0,
+        max=1.0,
+        help="Cosine an image needs to get the tag (typical 0.05-0.3); default: calibrated.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Define your own tag and apply it to every image in the library."""
