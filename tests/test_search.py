@@ -159,3 +159,21 @@ def test_eval_retrieval_cli(shared: Path, tmp_path: Path, understanding: None):
     for direction in ("text_to_image", "image_to_text"):
         assert set(doc[direction]) == {"R@1", "R@5", "R@10", "MRR"}
         assert 0.34 <= doc[direction]["R@10"] <= 1.0  # chance is 1/3 of queries
+
+
+def test_user_tag_definition(dev_library):
+    from assetloom.errors import BadInputError
+    from assetloom.tags import define_tag, list_tags, tags_of
+
+    lib, items, ids = dev_library
+    dogs = [ids[Path(it["image"]).name] for it in items if "dog" in " ".join(it["captions_en"])]
+    n = define_tag(lib, "good-boys", "dogs playing", "玩耍的狗", dogs[:3], None)
+    assert 0 < n < len(items), "a user tag marks some images, not all"
+    summary = {t.key: t for t in list_tags(lib)}["good-boys"]
+    assert not summary.builtin and summary.assets == n
+    tagged = lib.search(SearchQuery(text="dog", tags=["good-boys"], limit=100))
+    assert tagged and all(
+        "good-boys" in {t["key"] for t in tags_of(lib, h.asset.asset_id)} for h in tagged
+    )
+    with pytest.raises(BadInputError, match="not valid"):
+        define_tag(lib, "Bad Key!", "x", "", [], None)
