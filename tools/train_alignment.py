@@ -35,9 +35,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageEnhance
+from PIL import Image
 
 from assetloom.models.alignment import AlignmentHead
+from assetloom.models.finetune import (
+    clamped_scale,
+    learnable_logit_scale,
+    lr_factor,
+    multi_positive_loss,
+    top_parameters,
+    train_mode,
+    training_views,
+)
 
 DEFAULT_DATA = Path(os.environ.get("ASSETLOOM_SHARED", "../shared")) / "data" / "flickr8k"
 SPLITS = ("train", "dev")
@@ -69,33 +78,8 @@ def cmd_extract_text(args: argparse.Namespace) -> None:
         np.savez(args.cache / f"text_{split}.npz", **out)
 
 
-def _augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """A random resized crop (40–100 % of the area), flip and mild colour change."""
-    w, h = img.size
-    for _ in range(10):
-        area = w * h * rng.uniform(0.4, 1.0)
-        ratio = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
-        cw, ch = round(np.sqrt(area * ratio)), round(np.sqrt(area / ratio))
-        if cw <= w and ch <= h:
-            x, y = rng.integers(0, w - cw + 1), rng.integers(0, h - ch + 1)
-            img = img.crop((x, y, x + cw, y + ch))
-            break
-    if rng.random() < 0.5:
-        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    for enhance in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
-        img = enhance(img).enhance(rng.uniform(0.75, 1.25))
-    return img
-
-
 def _views(path: Path, n_views: int, seed: int) -> list[np.ndarray]:
-    """View 0 is the image itself, view 1 its mirror, the rest random augmentations."""
-    from assetloom.models.backbone import to_input
-
-    img = Image.open(path).convert("RGB")
-    rng = np.random.default_rng(seed)
-    views = [img, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)][:n_views]
-    views += [_augment(img, rng) for _ in range(n_views - len(views))]
-    return [to_input(v) for v in views]
+    return training_views(Image.open(path), n_views, np.random.default_rng(seed))
 
 
 def cmd_extract_images(args: argparse.Namespace) -> None:
@@ -272,16 +256,11 @@ def one_caption_loss(
 def all_captions_loss(img: torch.Tensor, texts: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE over every caption of every image in the batch (texts: (n, k, d)).
 
-    text→image: each caption picks its image among the n. image→text: each image's k captions
-    are all positives among the n·k (the mean of their log-likelihoods, as SupCon's L_out).
     Captions cost nothing here (precomputed), so using all 10 per image beats sampling one.
     """
     n, k, d = texts.shape
-    logits = scale * texts.reshape(n * k, d) @ img.T  # (n·k, n)
-    t2i = F.cross_entropy(logits, torch.arange(n).repeat_interleave(k))
-    log_prob = logits.T.log_softmax(dim=1).reshape(n, n, k)  # image i vs captions of image j
-    i2t = -log_prob[torch.arange(n), torch.arange(n)].mean()
-    return (t2i + i2t) / 2
+    positive = torch.arange(n).repeat_interleave(k)[:, None] == torch.arange(n)[None, :]
+    return multi_positive_loss(img, texts.reshape(n * k, d), positive, scale)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -312,7 +291,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         head = AlignmentHead(config, net)
     config = head.config
-    top = [*head.tail.parameters(), *head.conv_head.parameters(), *head.bn_head.parameters()]
+    top = top_parameters(head)
     top_ids = {id(p) for p in top}
     for p in top:
         p.requires_grad_(args.tail_lr > 0)
@@ -324,9 +303,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         print("loading train feature maps into memory", flush=True)
         train["tail"] = np.ascontiguousarray(train["tail"][:, :n_views])
 
-    logit_scale = torch.nn.Parameter(
-        torch.tensor(np.log(1 / args.temperature), dtype=torch.float32)
-    )
+    logit_scale = learnable_logit_scale(args.temperature)
     groups = [
         {"params": [p for p in head.parameters() if id(p) not in top_ids], "lr": args.lr},
         {"params": [logit_scale], "lr": args.lr, "weight_decay": 0.0},
@@ -340,16 +317,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     warmup = steps_per_epoch
 
     def set_lr(step: int) -> None:
-        scale = step / warmup if step < warmup else 0.5 * (1 + np.cos(np.pi * step / total))
         for group, base in zip(optimiser.param_groups, base_lrs, strict=True):
-            group["lr"] = base * scale
-
-    def train_mode() -> None:
-        head.train()
-        # BatchNorm keeps its ImageNet statistics: 6,000 images are too few to re-estimate them.
-        for module in head.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.eval()
+            group["lr"] = base * lr_factor(step, warmup, total)
 
     dev_views = tuple(range(min(dev["mid"].shape[1], 1 + args.tta)))
     langs = args.langs.split(",")
@@ -358,13 +327,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     step = 0
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        train_mode()
+        train_mode(head)
         order = rng.permutation(n_images)
         losses = []
         for b in range(steps_per_epoch):
             idx = np.sort(order[b * args.batch : (b + 1) * args.batch])
             img = train_in.forward(idx, rng.integers(0, n_views, len(idx)))
-            scale = logit_scale.clamp(max=np.log(100)).exp()
+            scale = clamped_scale(logit_scale)
             if args.captions == "all":
                 loss = all_captions_loss(img, text_bank[idx], scale)
             else:
