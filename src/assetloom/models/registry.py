@@ -2,6 +2,7 @@
 
 Setting strings (one per library; switching re-embeds it, because the spaces differ):
   "offline"             e5-small text + EfficientNet-Lite2 with the shipped alignment head
+  "offline:<head.npz>"  the same with a library's own head (`assetloom align train`)
   "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
 
 Encoders are keyed by (task, backend, spec, cache dir) and built on first request; building is
@@ -29,10 +30,14 @@ def parse_model_setting(setting: str) -> tuple[str, str]:
     """'offline' → ("offline", ""); 'clip:/models/ViT-B-32' → ("clip", "/models/ViT-B-32")."""
     backend, _, spec = setting.strip().partition(":")
     backend = backend.lower()
-    if backend not in _BACKENDS or (backend == "clip") != bool(spec):
+    if backend == "clip":
+        valid = bool(spec)
+    else:
+        valid = backend == "offline" and (not spec or spec.endswith(".npz"))
+    if not valid:
         raise UnknownBackendError(
             f"Unknown model setting {setting!r}",
-            hint="use 'offline' or 'clip:<folder or hub id>'",
+            hint="use 'offline', 'offline:<alignment head .npz>' or 'clip:<folder or hub id>'",
         )
     return backend, spec
 
@@ -40,15 +45,16 @@ def parse_model_setting(setting: str) -> tuple[str, str]:
 def _offline_text(_spec: str, _cache: Path | None) -> TextEncoder:
     from assetloom.models.text_e5 import E5TextEncoder
 
-    return E5TextEncoder()
+    # One engine whatever the head: they all share e5's space.
+    return _get((TEXT, "offline", "", ""), E5TextEncoder)
 
 
-def _offline_image(_spec: str, cache: Path | None) -> ImageEncoder:
+def _offline_image(spec: str, cache: Path | None) -> ImageEncoder:
     from assetloom.models.offline import OfflineImageEncoder
 
     if cache is None:
         raise ValueError("the offline image encoder needs a cache folder for its ONNX graph")
-    return OfflineImageEncoder(cache)
+    return OfflineImageEncoder(cache, head_path=Path(spec) if spec else None)
 
 
 def _clip_model(spec: str, cache: Path | None) -> Any:
