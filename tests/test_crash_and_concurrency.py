@@ -37,6 +37,7 @@ def test_kill_9_mid_add_then_rerun_finishes(tmp_path: Path):
         _cli("--library", str(lib_dir), "add", str(src), "--json"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the kill takes its workers too
     )
     deadline = time.monotonic() + 120
     committed = 0
@@ -50,7 +51,7 @@ def test_kill_9_mid_add_then_rerun_finishes(tmp_path: Path):
             continue
         if committed >= 100:
             break
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # like a power cut: the whole process tree dies
     proc.wait()
     assert 0 < committed < 500, "the kill must land part-way through"
 

@@ -9,6 +9,7 @@ asset row without its blob, and never a blob nobody can find.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -243,7 +244,11 @@ def parallel_prepare(
     if opts.embed:
         warm_up_models(opts)
     window = workers * _IN_FLIGHT_PER_WORKER
-    with ProcessPoolExecutor(workers, initializer=init_worker) as pool:
+    # Workers come from a fork server, never from this process: a fork of a process whose
+    # model runtimes already started their thread pools deadlocks in the child.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["assetloom.ingest.prepare"])
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
         queue: deque[Future[list[Prepared | Skipped]]] = deque()
         for chunk in chunks:
             queue.append(pool.submit(fn, chunk, opts))
