@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -211,9 +212,8 @@ def test_search_by_image(site: Site, page) -> None:  # type: ignore[no-untyped-d
         pytest.skip("image search needs the image encoder, alignment head and tag calibration")
     page.goto(site.url + "/search")
     page.set_input_files("#image-input", str(site.files / "suspect.jpg"))
-    page.wait_for_function(
-        "/^\\d+ results? like/.test(document.querySelector('#search-status').textContent)"
-    )
+    status = page.locator("#search-status")
+    status.filter(has_text=re.compile(r"^\d+ results? like")).wait_for()
     top = [page.locator("#results .tile .name").nth(i).inner_text() for i in range(2)]
     assert set(top) == {"flickr0.jpg", "flickr0-small.jpg"}
     _shot(page, "05-search-image")
