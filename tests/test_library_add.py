@@ -125,3 +125,17 @@ def test_unchanged_files_are_not_reread(library: Library, tmp_path: Path):
         assert len(report.present) == 1 and report.skipped == []
     else:  # root reads anyway; the answer is the same
         assert len(report.present) == 1
+
+
+def test_heic_is_added_and_matches_its_jpeg(library: Library, tmp_path: Path):
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    jpeg = make_photo(tmp_path / "phone.jpg", 31, size=(640, 480))
+    heic = tmp_path / "IMG_0001.HEIC"
+    with Image.open(jpeg) as im:
+        im.save(heic, format="HEIF", quality=80)
+    asset = library.get(library.add([heic]).added[0].asset_id)
+    assert asset.mime == "image/heic" and (asset.width, asset.height) == (640, 480)
+    (result,) = library.verify([jpeg])
+    assert result.matches and result.matches[0].asset_id == asset.asset_id
