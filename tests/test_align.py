@@ -63,6 +63,10 @@ def aligned(tmp_path_factory: pytest.TempPathFactory, shared: Path):
     stages: set[str] = set()
     report = align_train(lib, epochs=2, progress=lambda stage, done, total: stages.add(stage))
     yield lib, report, name_before, stages
+    # Each run's head is new, and so is its ~37 MB graph in the shared model cache.
+    graph = lib.image_encoder().onnx_path
+    for path in (graph, graph.with_name(graph.name + ".lock")):
+        path.unlink(missing_ok=True)
     lib.close()
     mp.undo()
 
