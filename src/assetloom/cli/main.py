@@ -9,6 +9,7 @@ from rich.table import Table
 
 from assetloom.cli import render
 from assetloom.cli.accounts import audit_log, token_app, user_app
+from assetloom.cli.align import align_app
 from assetloom.cli.common import (
     JsonOpt,
     emit_json,
@@ -36,6 +37,7 @@ app = typer.Typer(
 
 
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(align_app, name="align")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
 app.add_typer(tags_app, name="tags")

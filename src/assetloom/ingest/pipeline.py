@@ -248,7 +248,9 @@ def parallel_prepare(
     # model runtimes already started their thread pools deadlocks in the child.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["assetloom.ingest.prepare"])
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=init_worker, initargs=(True,)
+    ) as pool:
         queue: deque[Future[list[Prepared | Skipped]]] = deque()
         for chunk in chunks:
             queue.append(pool.submit(fn, chunk, opts))

@@ -77,11 +77,15 @@ class Skipped:
     reason: str
 
 
-def init_worker() -> None:
-    """Register HEIF/AVIF decoding in each worker process."""
+def init_worker(in_pool: bool = False) -> None:
+    """Register HEIF/AVIF decoding; in a pool worker, models run on one thread each."""
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
+    if in_pool:
+        from assetloom.models.registry import set_threads
+
+        set_threads(1)
 
 
 def prepare_files(paths: list[str], opts: Options) -> list[Prepared | Skipped]:

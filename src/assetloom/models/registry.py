@@ -24,6 +24,17 @@ TEXT, IMAGE = "text", "image"
 
 _lock = threading.Lock()
 _instances: dict[tuple[str, str, str, str], Any] = {}
+_threads: int | None = None
+
+
+def set_threads(threads: int | None) -> None:
+    """Threads per model runtime for encoders built from now on in this process.
+
+    Ingest workers set 1: the parallelism comes from one worker per core, and runtimes that
+    each also take every core only fight over them.
+    """
+    global _threads
+    _threads = threads
 
 
 def parse_model_setting(setting: str) -> tuple[str, str]:
