@@ -102,7 +102,7 @@ class Searcher:
         """(vector in the shared space, vector in the backbone space) for this query."""
         parts: list[tuple[np.ndarray, float]] = []
         visual: np.ndarray | None = None
-        if q.text and q.text.strip():
+        if q.text and q.text.strip() and self._has_shared_vectors():
             parts.append((encode_query(self.lib.text_encoder(), q.text.strip()), 1.0))
         if q.image is not None:
             image = _load_image(q.image)
@@ -123,6 +123,12 @@ class Searcher:
             return None, visual
         mixed = sum(w * v for v, w in parts)
         return _normalise(np.asarray(mixed, dtype=np.float32)), visual
+
+    def _has_shared_vectors(self) -> bool:
+        """A library without embeddings (understanding off) answers words by keywords alone:
+        no reason to load the text encoder for vectors nothing can match."""
+        indexes = self.lib.vector_spaces().loaded()
+        return any(len(indexes[s]) for s in ("visual", "text") if s in indexes)
 
     def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
         from assetloom.copies import stored_vectors
