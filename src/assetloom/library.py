@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, noload, sessionmaker
 
 from assetloom.blobs.local import LocalBlobStore, remove_tree, write_atomic
 from assetloom.core.assets import Asset, Fingerprint, MediaType
@@ -140,7 +140,11 @@ class Library:
         self, *, media_type: MediaType | None = None, limit: int = 100, offset: int = 0
     ) -> list[Asset]:
         with self.read_session() as s:
-            q = select(AssetRow).order_by(AssetRow.registered_at, AssetRow.asset_id)
+            q = (
+                select(AssetRow)
+                .options(noload(AssetRow.fingerprints))
+                .order_by(AssetRow.registered_at, AssetRow.asset_id)
+            )
             if media_type:
                 q = q.where(AssetRow.media_type == media_type.value)
             rows = s.scalars(q.limit(limit).offset(offset)).all()
@@ -150,13 +154,18 @@ class Library:
         with self.read_session() as s:
             return to_asset(self._row(s, asset_id))
 
-    def get_many(self, asset_ids: Iterable[str]) -> dict[str, Asset]:
+    def get_many(
+        self, asset_ids: Iterable[str], *, fingerprints: bool = False
+    ) -> dict[str, Asset]:
+        """Assets by id; fingerprints only when asked (search results never show them)."""
         ids = list(set(asset_ids))
         out: dict[str, Asset] = {}
         with self.read_session() as s:
             for i in range(0, len(ids), 500):
-                rows = s.scalars(select(AssetRow).where(AssetRow.asset_id.in_(ids[i : i + 500])))
-                out.update({r.asset_id: to_asset(r) for r in rows})
+                q = select(AssetRow).where(AssetRow.asset_id.in_(ids[i : i + 500]))
+                if not fingerprints:
+                    q = q.options(noload(AssetRow.fingerprints))
+                out.update({r.asset_id: to_asset(r) for r in s.scalars(q)})
         return out
 
     def _row(self, s: Session, asset_id: str) -> AssetRow:
