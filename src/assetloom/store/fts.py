@@ -88,6 +88,6 @@ def _run(s: Session, expr: str, limit: int) -> list[KeywordHit]:
     ).all()
     hits = []
     for row in rows:
-        fields = tuple(f for f, marked in zip(FIELDS, row[2:], strict=True) if "\x02" in marked)
+        fields = tuple(f for f, m in zip(FIELDS, row[2:], strict=True) if m and "\x02" in m)
         hits.append(KeywordHit(row[0], float(row[1]), fields))
     return hits
