@@ -11,6 +11,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageOps
 
 from assetloom.library import Library
+from assetloom.search import SearchQuery
 
 Log = Callable[[str], None] | None
 
@@ -47,6 +48,14 @@ def run_demo(path: Path | None, log: Log = None) -> dict[str, Any]:
         Image.radial_gradient("L").resize((300, 300)).save(unrelated)
         say("Verifying an edited copy, an exact copy and an unrelated picture")
         results = lib.verify([edited, photos[1], unrelated])
+        searches = []
+        if lib.settings.understanding:
+            for query in ("a cat", "一杯咖啡", "a rocket launch"):
+                say(f"Searching for {query!r}")
+                hits = lib.search(SearchQuery(text=query, limit=1))
+                searches.append(
+                    {"query": query, "top": hits[0].asset.original_name if hits else None}
+                )
     checks = []
     for r in results:
         best = r.matches[0] if r.matches else None
@@ -57,4 +66,9 @@ def run_demo(path: Path | None, log: Log = None) -> dict[str, Any]:
                 "asset": f"{best.original_name} ({best.asset_id[:12]})" if best else "",
             }
         )
-    return {"library": str(root), "added": len(report.added), "checks": checks}
+    return {
+        "library": str(root),
+        "added": len(report.added),
+        "checks": checks,
+        "searches": searches,
+    }

@@ -100,4 +100,6 @@ def demo_summary(result: dict[str, Any]) -> None:
     out.print(f"Added {result['added']} example photos.")
     for check in result["checks"]:
         out.print(f"  {check['file']}: [bold]{check['tier']}[/] {check.get('asset', '')}")
-    out.print(f"Try: assetloom --library {result['library']} list")
+    for search in result.get("searches", []):
+        out.print(f"  search {search['query']!r}: best match [bold]{search['top']}[/]")
+    out.print(f"Try: assetloom --library {result['library']} search \"星空\"")
