@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from assetloom.errors import BadInputError
@@ -62,20 +61,8 @@ class LocalBlobStore:
             tmp.unlink(missing_ok=True)
         return dest
 
-    def put_bytes(self, data: bytes, sha256: str) -> Path:
-        dest = self.path_for(sha256)
-        if dest.is_file():
-            return dest
-        write_atomic(dest, data)
-        return dest
-
     def delete(self, sha256: str) -> None:
         self.path_for(sha256).unlink(missing_ok=True)
-
-    def iter_hashes(self) -> Iterator[str]:
-        for path in self.root.glob("??/??/*"):
-            if not path.name.startswith(".tmp-"):
-                yield path.name
 
 
 def write_atomic(dest: Path, data: bytes, *, durable: bool = True) -> None:
