@@ -154,9 +154,7 @@ class Library:
         with self.read_session() as s:
             return to_asset(self._row(s, asset_id))
 
-    def get_many(
-        self, asset_ids: Iterable[str], *, fingerprints: bool = False
-    ) -> dict[str, Asset]:
+    def get_many(self, asset_ids: Iterable[str], *, fingerprints: bool = False) -> dict[str, Asset]:
         """Assets by id; fingerprints only when asked (search results never show them)."""
         ids = list(set(asset_ids))
         out: dict[str, Asset] = {}

@@ -102,4 +102,4 @@ def demo_summary(result: dict[str, Any]) -> None:
         out.print(f"  {check['file']}: [bold]{check['tier']}[/] {check.get('asset', '')}")
     for search in result.get("searches", []):
         out.print(f"  search {search['query']!r}: best match [bold]{search['top']}[/]")
-    out.print(f"Try: assetloom --library {result['library']} search \"星空\"")
+    out.print(f'Try: assetloom --library {result["library"]} search "星空"')
