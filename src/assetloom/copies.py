@@ -6,7 +6,6 @@ decided by the pure rules in `core.copy_rules` (images) and `core.text_match` (t
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,7 +38,7 @@ def verify_files(
 ) -> list[VerifyResult]:
     s = lib.settings
     opts = Options.from_settings(s)
-    workers = s.workers or os.cpu_count() or 1
+    workers = s.worker_count
     results: list[VerifyResult] = []
     finder = CopyFinder(lib)
     proofs = ProofCache(lib)
@@ -224,7 +223,7 @@ def find_duplicates(
             probes.append(probe)
             probe_owner[display_path(probe)] = a.asset_id
     pairs: list[tuple[str, str, Tier, float]] = []
-    workers = s.workers or os.cpu_count() or 1
+    workers = s.worker_count
     for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
         if isinstance(rec, Prepared):
             owner = probe_owner[display_path(rec.path)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,6 +36,11 @@ class Settings(BaseSettings):
         default=Path.home() / ".cache" / "assetloom" / "models",
         description="Exported model graphs, shared by all libraries (keyed by content digest)",
     )
+
+    @property
+    def worker_count(self) -> int:
+        """Processes for decoding, hashing and embedding: `workers`, or one per core."""
+        return self.workers or os.cpu_count() or 1
 
     @classmethod
     def settings_customise_sources(

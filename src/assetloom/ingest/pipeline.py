@@ -47,7 +47,7 @@ class Ingestor:
         self.lib = lib
         s = lib.settings
         self.opts = Options.from_settings(s)
-        self.workers = s.workers or os.cpu_count() or 1
+        self.workers = s.worker_count
 
     def run(
         self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None = None
@@ -197,7 +197,7 @@ def embed_missing(lib: Library, progress: Progress | None = None) -> int:
             select(AssetRow.asset_id, AssetRow.sha256).where(AssetRow.asset_id.not_in(has_current))
         ).all()
     opts = replace(Options.from_settings(lib.settings), embed=True)
-    workers = lib.settings.workers or os.cpu_count() or 1
+    workers = lib.settings.worker_count
     blobs = [lib.blobs.path_for(sha) for _, sha in todo]
     by_blob = {str(path): asset_id for path, (asset_id, _) in zip(blobs, todo, strict=True)}
     done = 0
