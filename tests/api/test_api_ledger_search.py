@@ -94,6 +94,34 @@ def test_metrics_count_requests_per_route(env: Env) -> None:
     assert asset_id not in text, "series are per route template, never per id"
 
 
+def _sample(metrics: str, series: str) -> float:
+    found = re.search(rf"^{re.escape(series)} (\S+)$", metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_metrics_time_model_inference_per_model_and_task(make_env, understanding: None) -> None:  # type: ignore[no-untyped-def]
+    """Embedding a stored text at upload and a query at search both show up in /metrics."""
+    env = make_env(warm_models=False)  # only the calls below
+    text = b"Lighthouse keeper's log: the lamp was relit at dusk after the storm.\n"
+    r = env.client.post(
+        "/api/v1/assets",
+        headers=env.auth("editor"),
+        files=[("files", ("lighthouse.txt", text, "text/plain"))],
+    )
+    if r.status_code == 503:
+        pytest.skip(f"models not installed here: {r.json()['message']}")
+    assert r.status_code == 200 and r.json()["added"], r.text
+    # A query no other test asks: query vectors are cached per process.
+    q = "inference metrics probe: who relit the lamp"
+    r = env.client.get("/api/v1/search", params={"q": q}, headers=env.auth("viewer"))
+    assert r.status_code == 200 and r.json()["results"], r.text
+    metrics = env.client.get("/metrics").text
+    for task in ("text_passage", "text_query"):
+        labels = f'{{model="e5-small",task="{task}"}}'
+        assert _sample(metrics, f"assetloom_model_inference_seconds_count{labels}") > 0, task
+        assert _sample(metrics, f"assetloom_model_inference_items_total{labels}") >= 1, task
+
+
 def test_grafana_dashboard_uses_only_exported_metrics(env: Env) -> None:
     dashboard = json.loads((REPO / "deploy/grafana/assetloom.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]

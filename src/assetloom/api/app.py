@@ -51,13 +51,14 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(
-            target=_warm_up, args=(svc,), name="assetloom-warm-up", daemon=True
-        ).start()
-        try:
-            yield
-        finally:
-            lib.close()
+        with svc.metrics.observing_inference():
+            threading.Thread(
+                target=_warm_up, args=(svc,), name="assetloom-warm-up", daemon=True
+            ).start()
+            try:
+                yield
+            finally:
+                lib.close()
 
     app = FastAPI(
         title="AssetLoom",

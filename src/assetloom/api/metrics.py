@@ -7,18 +7,23 @@ number of series bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from assetloom.models import timing
+
 if TYPE_CHECKING:
     from assetloom.api.context import Services
     from assetloom.reports import AddReport
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 30, 60)
+# One encode call: a cached-engine query takes milliseconds, an image batch up to seconds.
+_INFERENCE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
 class Metrics:
@@ -57,6 +62,19 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.inference = Histogram(
+            "assetloom_model_inference_seconds",
+            "Encode calls by model and task (text_query, text_passage, image)",
+            ["model", "task"],
+            buckets=_INFERENCE_BUCKETS,
+            registry=r,
+        )
+        self.inference_items = Counter(
+            "assetloom_model_inference_items",
+            "Texts or images encoded, by model and task",
+            ["model", "task"],
+            registry=r,
+        )
         self.login_failures = Counter("assetloom_login_failures", "Failed web sign-ins", registry=r)
 
     def record_ingest(self, report: AddReport, received_bytes: int) -> None:
@@ -67,6 +85,22 @@ class Metrics:
 
     def watch(self, services: Services) -> None:
         self.registry.register(_LibraryCollector(services))
+
+    def observe_inference(self, model: str, task: str, batch: int, seconds: float) -> None:
+        """A `timing` observer: one encode call of `batch` items."""
+        self.inference.labels(model, task).observe(seconds)
+        self.inference_items.labels(model, task).inc(batch)
+
+    @contextmanager
+    def observing_inference(self) -> Iterator[None]:
+        """Record this process's encode calls while the app runs (its lifespan), and stop
+        after, so apps that come and go (tests) leave no observer behind. Observers are per
+        process: two apps in one process both see every call."""
+        timing.add_observer(self.observe_inference)
+        try:
+            yield
+        finally:
+            timing.remove_observer(self.observe_inference)
 
 
 class _LibraryCollector(Collector):

@@ -6,7 +6,9 @@ Setting strings (one per library; switching re-embeds it, because the spaces dif
   "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
 
 Encoders are keyed by (task, backend, spec, cache dir) and built on first request; building is
-cheap, the weights themselves load on first encode.
+cheap, the weights themselves load on first encode. What is handed out is the backend's encoder
+behind a thin proxy that times each public encode call (see `timing`); every other attribute is
+the backend's own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
+from assetloom.models import timing
 from assetloom.models.base import ImageEncoder, TextEncoder
 from assetloom.models.errors import UnknownBackendError
 
@@ -94,6 +100,58 @@ _BACKENDS: dict[str, dict[str, Callable[[str, Path | None], Any]]] = {
 }
 
 
+class _Timed:
+    """Delegates every attribute (reads and writes) to the wrapped encoder, `__wrapped__`."""
+
+    def __init__(self, encoder: Any) -> None:
+        object.__setattr__(self, "__wrapped__", encoder)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            encoder = object.__getattribute__(self, "__wrapped__")
+        except AttributeError:  # half-built (copy, pickle): no recursion through __getattr__
+            raise AttributeError(name) from None
+        return getattr(encoder, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.__wrapped__, name, value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__wrapped__!r})"
+
+
+class _TimedText(_Timed):
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        enc = self.__wrapped__
+        return timing.timed(
+            enc.name, timing.TEXT_QUERY, len(texts), lambda: enc.encode_queries(texts)
+        )
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        enc = self.__wrapped__
+        return timing.timed(
+            enc.name, timing.TEXT_PASSAGE, len(texts), lambda: enc.encode_passages(texts)
+        )
+
+
+class _TimedImage(_Timed):
+    def encode(self, images: list[Image.Image]) -> np.ndarray:
+        enc = self.__wrapped__
+        return timing.timed(enc.name, timing.IMAGE, len(images), lambda: enc.encode(images))
+
+    def backbone_features(self, images: list[Image.Image]) -> np.ndarray:
+        enc = self.__wrapped__
+        return timing.timed(
+            enc.name, timing.IMAGE, len(images), lambda: enc.backbone_features(images)
+        )
+
+    def encode_with_features(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        enc = self.__wrapped__
+        return timing.timed(
+            enc.name, timing.IMAGE, len(images), lambda: enc.encode_with_features(images)
+        )
+
+
 def _get(key: tuple[str, str, str, str], build: Callable[[], Any]) -> Any:
     # Build outside the lock: a builder may itself call _get (both CLIP towers share one model).
     # Two threads racing to build is harmless, since loading is lazy; the first one stored wins.
@@ -109,14 +167,16 @@ def get_text_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None
     """The text encoder that defines the shared space for `setting`."""
     backend, spec = parse_model_setting(setting)
     factory = _BACKENDS[backend][TEXT]
-    return _get((TEXT, backend, spec, str(cache_dir)), lambda: factory(spec, cache_dir))
+    return _get((TEXT, backend, spec, str(cache_dir)), lambda: _TimedText(factory(spec, cache_dir)))
 
 
 def get_image_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> ImageEncoder:
     """The image encoder into that space; `cache_dir` holds exported graphs and downloads."""
     backend, spec = parse_model_setting(setting)
     factory = _BACKENDS[backend][IMAGE]
-    return _get((IMAGE, backend, spec, str(cache_dir)), lambda: factory(spec, cache_dir))
+    return _get(
+        (IMAGE, backend, spec, str(cache_dir)), lambda: _TimedImage(factory(spec, cache_dir))
+    )
 
 
 def clear_cache() -> None:
