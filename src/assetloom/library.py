@@ -7,9 +7,12 @@ A library is a folder (see docs/architecture.md): `catalog.db` (SQLite, WAL), `b
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 import tomllib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +28,7 @@ from assetloom.errors import (
     LibraryExistsError,
     NotALibraryError,
 )
+from assetloom.index.rwlock import ReadWriteLock
 from assetloom.settings import Settings, load_settings
 from assetloom.store import fts
 from assetloom.store.db import make_engine, migrate, session_factory, sqlite_url
@@ -65,6 +69,17 @@ class Library:
         self._fp_index: FingerprintIndex | None = None
         self._vectors: VectorSpaces | None = None
         self._tagger: Tagger | None = None
+        self.index_lock = ReadWriteLock()
+        """Held for writing while the in-memory indexes change; readers in other threads
+        (the server's searches) hold it for reading."""
+        self.defer_index_saves = False
+        """True in a long-running process that saves indexes on its own schedule."""
+        self._save_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._ingest_lock = threading.Lock()
+        self._ingests = 0
+        self._watch: sqlite3.Connection | None = None
+        self._catalog_version: int | None = None
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -113,6 +128,10 @@ class Library:
         return lib
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+            self._catalog_version = None
         self._reader.dispose()
         self._writer.dispose()
 
@@ -234,20 +253,37 @@ class Library:
         if not still_used:
             self.blobs.delete(asset.sha256)
             remove_tree(self.derived_dir(asset.sha256))
-        self.fingerprint_index().remove_rows(fp_rows)
-        self.fingerprint_index().save()
-        if vector_rows:
-            self.vector_spaces().remove_rows(vector_rows)
-            self.vector_spaces().save()
+        with self.index_lock.writing():
+            self.fingerprint_index().remove_rows(fp_rows)
+            if vector_rows:
+                self.vector_spaces().remove_rows(vector_rows)
+        self.indexes_changed()
         return asset
 
-    def sweep_pending(self) -> int:
+    @contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Around one `add`: sweeps what dead runs left, never what a live one is writing.
+
+        Rows of this process are swept only when no other add runs in it (the server runs
+        several at once, each with pending blobs of its own).
+        """
+        with self._ingest_lock:
+            self.sweep_pending(include_own=self._ingests == 0)
+            self._ingests += 1
+        try:
+            yield
+        finally:
+            with self._ingest_lock:
+                self._ingests -= 1
+
+    def sweep_pending(self, *, include_own: bool = True) -> int:
         """Remove blobs left by runs that died between writing a blob and committing its row."""
         swept = 0
         with self.write_session() as s, s.begin():
             pending = s.scalars(select(PendingBlobRow)).all()
             for p in pending:
-                if p.owner_pid != os.getpid() and _alive(p.owner_pid):
+                own = p.owner_pid == os.getpid()
+                if (own and not include_own) or (not own and _alive(p.owner_pid)):
                     continue
                 registered = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == p.sha256))
                 if registered is None:
@@ -257,7 +293,7 @@ class Library:
                 s.delete(p)
         return swept
 
-    # ----------------------------------------------------------------- fingerprints
+    # ----------------------------------------------------------------- indexes
     def fingerprint_index(self) -> FingerprintIndex:
         from assetloom.index.fingerprint_index import FingerprintIndex
 
@@ -271,6 +307,53 @@ class Library:
         if self._vectors is None:
             self._vectors = VectorSpaces(self.root / "index", self.read_session)
         return self._vectors
+
+    def indexes_changed(self) -> None:
+        """After a write: save the changed indexes now, unless this process saves later."""
+        if not self.defer_index_saves:
+            self.save_indexes()
+
+    def save_indexes(self) -> None:
+        """Write changed in-memory indexes to `index/` (a cache: losing it costs a rebuild)."""
+        with self._save_lock, self.index_lock.reading():
+            for cache in (self._fp_index, self._vectors):
+                if cache is not None and cache.dirty:
+                    cache.save()
+
+    def refresh_indexes(self) -> dict[str, int]:
+        """Catch loaded indexes up with catalog writes made by other processes (a CLI `add`
+        or `rm` while the server runs); returns index -> entries for each one that changed.
+
+        Cheap when nothing happened: SQLite's data_version tells whether any other connection
+        committed since the last call. The catalog is read without the index lock; only the
+        swap holds it for writing.
+        """
+        with self._refresh_lock:
+            return self._refresh_indexes()
+
+    def _refresh_indexes(self) -> dict[str, int]:
+        version = self._data_version()
+        if version == self._catalog_version:
+            return {}
+        self._catalog_version = version  # writes from now on trigger another round
+        caches = {
+            name: cache
+            for name, cache in (("fingerprints", self._fp_index), ("vectors", self._vectors))
+            if cache is not None and cache.is_loaded
+        }
+        plans = {name: cache.plan_catch_up() for name, cache in caches.items()}
+        changed: dict[str, int] = {}
+        if any(plans.values()):
+            with self.index_lock.writing():
+                for name, cache in caches.items():
+                    for key, n in cache.apply(plans[name]).items():
+                        changed[f"{name}/{key}"] = n
+        return changed
+
+    def _data_version(self) -> int:
+        if self._watch is None:
+            self._watch = sqlite3.connect(self.root / CATALOG, check_same_thread=False)
+        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
 
     # ----------------------------------------------------------------- understanding
     def text_encoder(self) -> TextEncoder:

@@ -36,7 +36,11 @@ def test_concurrent_writers_and_readers(live_server: LiveServer) -> None:
         with httpx.Client(base_url=live_server.url, headers=env.auth("editor"), timeout=120) as c:
             for i in range(UPLOADS_EACH):
                 files = [("files", (f"w{w}-{i}.jpg", payloads[w, i], "image/jpeg"))]
-                check(c.post("/api/v1/assets", files=files), "upload")
+                r = c.post("/api/v1/assets", files=files)
+                check(r, "upload")
+                if r.status_code == 200 and len(r.json()["added"]) != 1:
+                    with lock:
+                        failures.append(f"upload not added: {r.text[:300]}")
 
     def reader(n: int) -> None:
         with httpx.Client(base_url=live_server.url, headers=env.auth("viewer"), timeout=120) as c:

@@ -1,7 +1,8 @@
 """The FastAPI application: the library as a service (JSON API, web UI, metrics).
 
 `create_app(library_path)` opens the library once per process; requests share it. Sync
-routes run in Starlette's thread pool; the `LibraryGate` keeps index writes exclusive.
+routes run in Starlette's thread pool; searches hold the library's index lock for reading, and
+an `IndexKeeper` thread catches the indexes up with writes from other processes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from assetloom.accounts import AccountService
 from assetloom.api import errors, uploads
 from assetloom.api.config import ServerSettings
 from assetloom.api.context import Services
+from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, search, system, tags
 from assetloom.errors import AssetLoomError
@@ -48,6 +50,7 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     svc = Services(lib, AccountService.of(lib), settings)
     svc.metrics.watch(svc)
     uploads.sweep_stale(svc.uploads_root)
+    keeper = IndexKeeper(lib, refresh_s=settings.index_refresh_s, save_s=settings.index_save_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,9 +58,11 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
             threading.Thread(
                 target=_warm_up, args=(svc,), name="assetloom-warm-up", daemon=True
             ).start()
+            keeper.start()
             try:
                 yield
             finally:
+                keeper.stop()
                 lib.close()
 
     app = FastAPI(
@@ -88,9 +93,8 @@ def _warm_up(svc: Services) -> None:
     """Load indexes (and models, if understanding is on) before /readyz says yes."""
     lib = svc.lib
     try:
-        with svc.gate.writing():
-            lib.fingerprint_index().loaded()
-            lib.vector_spaces().loaded()
+        lib.fingerprint_index().loaded()
+        lib.vector_spaces().loaded()
         if lib.settings.understanding and svc.settings.warm_models:
             from PIL import Image
 

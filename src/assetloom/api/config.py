@@ -38,6 +38,18 @@ class ServerSettings(BaseModel):
         ge=1,
         description="Searches and verifies run at once (more wait their turn)",
     )
+    index_refresh_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the server looks for catalog writes by other processes "
+        "(a CLI `add` or `rm`) and catches its in-memory indexes up",
+    )
+    index_save_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often changed indexes are written to `index/` (also at shutdown); "
+        "they are a cache, so a crash costs a rebuild at the next start, never data",
+    )
     warm_models: bool = Field(
         default=True, description="Load the models at start-up when understanding is on"
     )

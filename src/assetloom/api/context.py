@@ -15,9 +15,9 @@ from fastapi import Depends, Request
 from assetloom.accounts import AccountService
 from assetloom.accounts.ratelimit import LoginRateLimiter
 from assetloom.api.config import ServerSettings
-from assetloom.api.gate import LibraryGate
 from assetloom.api.metrics import Metrics
 from assetloom.api.uploads import UploadLimits, uploads_root
+from assetloom.index.rwlock import ReadWriteLock
 from assetloom.library import Library
 
 T = TypeVar("T")
@@ -28,7 +28,6 @@ class Services:
     lib: Library
     accounts: AccountService
     settings: ServerSettings
-    gate: LibraryGate = field(default_factory=LibraryGate)
     metrics: Metrics = field(default_factory=Metrics)
     ready: threading.Event = field(default_factory=threading.Event)
     warm_up_error: str | None = None
@@ -53,6 +52,11 @@ class Services:
         if self._compute is None:
             self._compute = anyio.CapacityLimiter(self.settings.compute_slots)
         return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._compute)
+
+    @property
+    def gate(self) -> ReadWriteLock:
+        """The library's index lock: request threads that search hold it for reading."""
+        return self.lib.index_lock
 
     @property
     def compute_queue(self) -> int:

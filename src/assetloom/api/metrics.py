@@ -129,10 +129,11 @@ class _LibraryCollector(Collector):
         entries = GaugeMetricFamily(
             "assetloom_index_entries", "Entries per search index", labels=["index"]
         )
-        for group, cache in (
-            ("fingerprints", lib.fingerprint_index()),
-            ("vectors", lib.vector_spaces()),
-        ):
-            for key, index in cache.loaded().items():
-                entries.add_metric([f"{group}/{key}"], len(index))
+        with lib.index_lock.reading():
+            for group, cache in (
+                ("fingerprints", lib.fingerprint_index()),
+                ("vectors", lib.vector_spaces()),
+            ):
+                for key, index in cache.loaded().items():
+                    entries.add_metric([f"{group}/{key}"], len(index))
         yield entries

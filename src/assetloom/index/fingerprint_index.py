@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select
 
-from assetloom.index.catalog_cache import CatalogCache
+from assetloom.index.catalog_cache import CatalogCache, Row, figures
 from assetloom.index.hamming import HammingIndex
 from assetloom.store.schema import FingerprintRow
 
@@ -31,22 +31,29 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
     suffix = ".faissbin"
 
     def catalog_stats(self) -> dict[str, list[int]]:
-        stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         with self.sessions() as s:
             rows = s.execute(
                 select(FingerprintRow.kind, func.count(), func.max(FingerprintRow.id)).group_by(
                     FingerprintRow.kind
                 )
             ).all()
-        for kind, count, max_id in rows:
-            family = family_of(kind)
-            if family:
-                stats[family][0] += int(count)
-                stats[family][1] = max(stats[family][1], int(max_id or 0))
-        return dict(stats)
+            for kind, count, max_id in rows:
+                family = family_of(kind)
+                if family:
+                    counts[family][0] += int(count)
+                    counts[family][1] = max(counts[family][1], int(max_id or 0))
+            newest = dict(
+                s.execute(
+                    select(FingerprintRow.id, FingerprintRow.value).where(
+                        FingerprintRow.id.in_([m for _, m in counts.values()])
+                    )
+                ).all()
+            )
+        return {f: figures(n, m, newest.get(m)) for f, (n, m) in counts.items()}
 
     def build(self, key: str) -> HammingIndex:
-        prefixes = tuple(p for p, f in FAMILY_PREFIXES.items() if f == key)
+        prefixes = _prefixes(key)
         ids: list[int] = []
         codes: list[bytes] = []
         with self.sessions() as s:
@@ -60,27 +67,32 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
             index.add(np.asarray(ids, dtype=np.int64), _as_codes(codes))
         return index
 
+    def rows_between(self, key: str, after_id: int, up_to_id: int) -> list[Row]:
+        prefixes = _prefixes(key)
+        with self.sessions() as s:
+            rows = s.execute(
+                select(FingerprintRow.id, FingerprintRow.kind, FingerprintRow.value)
+                .where(FingerprintRow.id > after_id, FingerprintRow.id <= up_to_id)
+                .order_by(FingerprintRow.id)
+            ).all()
+        return [(i, k, v) for i, k, v in rows if k.startswith(prefixes)]
+
     def load_file(self, path: Path) -> HammingIndex:
         return HammingIndex.load(path)
 
     def save_file(self, index: HammingIndex, path: Path) -> None:
         index.save(path)
 
-    def add_rows(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
-        by_family: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
-        for row_id, kind, value in rows:
-            family = family_of(kind)
-            if family:
-                by_family[family].append((row_id, value))
-        if not by_family:
-            return
-        indexes = self.loaded()
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        rows = list(rows)
+        indexes = self.loaded()  # first: loading reads rows the catalog already holds
+        by_family = self.new_rows(rows, {kind: f for _, kind, _ in rows if (f := family_of(kind))})
         for family, items in by_family.items():
             if family not in indexes:
                 indexes[family] = HammingIndex(_WIDTHS[family])
-            ids = np.asarray([i for i, _ in items], dtype=np.int64)
-            indexes[family].add(ids, _as_codes([v for _, v in items]))
-            self.note_added(family, len(items), int(ids.max()))
+            ids = np.asarray([i for i, _, _ in items], dtype=np.int64)
+            indexes[family].add(ids, _as_codes([v for _, _, v in items]))
+            self.note_added(family, items)
 
     def remove_rows(self, rows: Iterable[tuple[int, str]]) -> None:
         by_family: dict[str, list[int]] = defaultdict(list)
@@ -100,6 +112,10 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
         if index is None or len(index) == 0 or not codes:
             return [[] for _ in codes]
         return index.range_search(_as_codes(codes), radius)
+
+
+def _prefixes(family: str) -> tuple[str, ...]:
+    return tuple(p for p, f in FAMILY_PREFIXES.items() if f == family)
 
 
 def _as_codes(values: list[bytes]) -> np.ndarray:

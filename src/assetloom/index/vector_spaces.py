@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from assetloom.index.catalog_cache import CatalogCache
+from assetloom.index.catalog_cache import CatalogCache, Row, figures
 from assetloom.index.vector_index import VectorIndex
 from assetloom.store.search_tables import EmbeddingRow
 
@@ -26,7 +26,14 @@ class VectorSpaces(CatalogCache[VectorIndex]):
                     EmbeddingRow.space
                 )
             ).all()
-        return {space: [int(n), int(m or 0)] for space, n, m in rows}
+            newest = dict(
+                s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.vector).where(
+                        EmbeddingRow.id.in_([int(m or 0) for _, _, m in rows])
+                    )
+                ).all()
+            )
+        return {space: figures(int(n), int(m or 0), newest.get(m)) for space, n, m in rows}
 
     def build(self, key: str) -> VectorIndex:
         ids: list[int] = []
@@ -38,25 +45,37 @@ class VectorSpaces(CatalogCache[VectorIndex]):
                 vectors.append(vector)
         return VectorIndex.build(np.asarray(ids, dtype=np.int64), _as_matrix(vectors), space=key)
 
+    def rows_between(self, key: str, after_id: int, up_to_id: int) -> list[Row]:
+        with self.sessions() as s:
+            rows = s.execute(
+                select(EmbeddingRow.id, EmbeddingRow.space, EmbeddingRow.vector)
+                .where(
+                    EmbeddingRow.space == key,
+                    EmbeddingRow.id > after_id,
+                    EmbeddingRow.id <= up_to_id,
+                )
+                .order_by(EmbeddingRow.id)
+            ).all()
+        return [(i, space, v) for i, space, v in rows]
+
     def load_file(self, path: Path) -> VectorIndex:
         return VectorIndex.load(path)
 
     def save_file(self, index: VectorIndex, path: Path) -> None:
         index.save(path)
 
-    def add_rows(self, rows: Iterable[tuple[int, str, bytes]]) -> None:
-        by_space: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
-        for row_id, space, vector in rows:
-            by_space[space].append((row_id, vector))
-        indexes = self.loaded()
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        rows = list(rows)
+        indexes = self.loaded()  # first: loading reads rows the catalog already holds
+        by_space = self.new_rows(rows, {space: space for _, space, _ in rows})
         for space, items in by_space.items():
-            ids = np.asarray([i for i, _ in items], dtype=np.int64)
-            matrix = _as_matrix([v for _, v in items])
+            ids = np.asarray([i for i, _, _ in items], dtype=np.int64)
+            matrix = _as_matrix([v for _, _, v in items])
             if space not in indexes:
                 indexes[space] = VectorIndex.build(ids, matrix, space=space)
             else:
                 indexes[space].add(ids, matrix)
-            self.note_added(space, len(items), int(ids.max()))
+            self.note_added(space, items)
 
     def remove_rows(self, rows: Iterable[tuple[int, str]]) -> None:
         by_space: dict[str, list[int]] = defaultdict(list)

@@ -52,7 +52,12 @@ class Ingestor:
     def run(
         self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None = None
     ) -> AddReport:
-        self.lib.sweep_pending()
+        with self.lib.ingesting():
+            return self._run(paths, recursive=recursive, progress=progress)
+
+    def _run(
+        self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None
+    ) -> AddReport:
         report = AddReport()
         files: list[Path] = []
         for item in discover(list(paths), recursive=recursive):
@@ -86,7 +91,7 @@ class Ingestor:
                 progress(done, total)
         if batch:
             self._commit(batch, report)
-        self.lib.fingerprint_index().save()
+        self.lib.indexes_changed()
         return report
 
     # ------------------------------------------------------------------ preparing
@@ -182,9 +187,10 @@ class Ingestor:
                 report.added.append(outcome)
             else:
                 report.present.append(outcome)
-        lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
-        if new_vectors:
-            lib.vector_spaces().add_rows((e.id, e.space, e.vector) for e in new_vectors)
+        with lib.index_lock.writing():
+            lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
+            if new_vectors:
+                lib.vector_spaces().add_rows((e.id, e.space, e.vector) for e in new_vectors)
 
 
 def embed_missing(lib: Library, progress: Progress | None = None) -> int:
@@ -220,7 +226,8 @@ def embed_missing(lib: Library, progress: Progress | None = None) -> int:
         if progress:
             progress(done, len(blobs))
     if todo:
-        lib.vector_spaces().rebuild()
+        with lib.index_lock.writing():
+            lib.vector_spaces().rebuild()
     return len(todo)
 
 

@@ -1,9 +1,10 @@
-"""One writer path for the library inside the server.
+"""A readers-writer lock for a library's in-memory indexes.
 
-The in-memory indexes (FAISS) are not safe to search while another thread adds to them, and
-SQLite serialises writers anyway, so writes (add, remove, tag definitions) take the gate
-exclusively while searches, verifies and similar lookups share it. Waiting writers block new
-readers, so a steady stream of searches cannot starve uploads.
+FAISS indexes are not safe to search while another thread changes them. The library takes
+the lock for writing only around the moment it changes an index (after the catalog commit),
+so slow work (decoding, fingerprints, embeddings) never blocks searches; threads that search
+(the server) share it for reading. Waiting writers block new readers, so a steady stream of
+searches cannot starve index updates. Not re-entrant: never take it twice in one thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class LibraryGate:
+class ReadWriteLock:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._readers = 0
@@ -22,7 +23,7 @@ class LibraryGate:
 
     @property
     def write_queue(self) -> int:
-        """Writers holding or waiting for the gate (the metric `write_queue_depth`)."""
+        """Writers holding or waiting for the lock (the metric `write_queue_depth`)."""
         return self._writers_waiting + int(self._writing)
 
     @contextmanager
