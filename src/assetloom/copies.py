@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -61,6 +61,18 @@ def verify_files(
         if progress:
             progress(done, len(paths))
     return results
+
+
+def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
+    """Copies and look-alikes of one asset (`asset_id` or a unique prefix): its own original
+    put through `verify`, so the answer matches what `verify` and `duplicates` say about the
+    same pair. The API's `/assets/{id}/copies` and the web asset page show this document."""
+    asset = lib.get(asset_id)
+    result = verify_files(lib, [lib.blob_path(asset)])[0].to_json()
+    return {
+        "asset_id": asset.asset_id,
+        "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
+    }
 
 
 class ProofCache:

@@ -45,17 +45,6 @@ def search_doc(hits: list[SearchHit]) -> dict[str, Any]:
     return {"results": [h.to_json() for h in hits]}
 
 
-def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
-    """Copies and look-alikes of one asset: its own original put through `verify`, so the
-    answer matches what `verify` and `duplicates` say about the same pair."""
-    asset = lib.get(asset_id)
-    result = lib.verify([lib.blob_path(asset)])[0].to_json()
-    return {
-        "asset_id": asset.asset_id,
-        "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
-    }
-
-
 def with_client_names(doc: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """Report uploaded files under the names the client sent, never the server's paths."""
 

@@ -25,7 +25,7 @@ from assetloom.api.schemas import (
     SearchOut,
     errors,
 )
-from assetloom.api.views import asset_doc, asset_list, copies_of, search_doc, with_client_names
+from assetloom.api.views import asset_doc, asset_list, search_doc, with_client_names
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
 from assetloom.search import SearchQuery
@@ -213,6 +213,8 @@ async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
 
 
 def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
+    from assetloom.copies import copies_of
+
     with svc.gate.reading(), svc.metrics.operation.labels("copies").time():
         return copies_of(svc.lib, asset_id)
 
