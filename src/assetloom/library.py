@@ -217,11 +217,25 @@ class Library:
 
     # ----------------------------------------------------------------- writing
     def add(
-        self, paths: Sequence[Path], *, recursive: bool = False, progress: Progress | None = None
+        self,
+        paths: Sequence[Path],
+        *,
+        recursive: bool = False,
+        progress: Progress | None = None,
+        sources: dict[Path, str] | None = None,
     ) -> AddReport:
+        """Register files and folders. Each new asset's `source_path` is the file's path, and
+        (path, size, mtime) is remembered so a re-run skips unchanged files without reading
+        them.
+
+        `sources` names where some files really came from when their path means nothing
+        later, as for uploads staged in a temporary folder: it maps a file (as given in
+        `paths`) to a label such as "upload by alice: beach.jpg". A labelled file's asset
+        records the label as its `source_path`, and the path is not remembered.
+        """
         from assetloom.ingest.pipeline import Ingestor
 
-        return Ingestor(self).run(paths, recursive=recursive, progress=progress)
+        return Ingestor(self).run(paths, recursive=recursive, progress=progress, sources=sources)
 
     def embed_missing(self, progress: Progress | None = None) -> int:
         from assetloom.ingest.pipeline import embed_missing

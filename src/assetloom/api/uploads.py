@@ -53,6 +53,11 @@ class Upload:
     def paths(self) -> list[Path]:
         return [f.path for f in self.files]
 
+    def sources(self, uploader: str) -> dict[Path, str]:
+        """Server path -> what the library records as the asset's source (`Library.add`): the
+        staging path is gone once the request ends, so say who uploaded which file instead."""
+        return {f.path: f"upload by {uploader}: {f.name}" for f in self.files}
+
     def client_names(self) -> dict[str, str]:
         """Server path -> client file name, to report results under the names clients know."""
         return {str(f.path): f.name for f in self.files}

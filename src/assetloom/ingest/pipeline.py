@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -50,13 +50,26 @@ class Ingestor:
         self.workers = s.worker_count
 
     def run(
-        self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None = None
+        self,
+        paths: Sequence[Path],
+        *,
+        recursive: bool,
+        progress: Progress | None = None,
+        sources: Mapping[Path, str] | None = None,
     ) -> AddReport:
+        """`sources`: labels for files whose path is not where they came from (uploads in a
+        temporary folder); see `Library.add`."""
+        labels = {str(Path(p).absolute()): label for p, label in (sources or {}).items()}
         with self.lib.ingesting():
-            return self._run(paths, recursive=recursive, progress=progress)
+            return self._run(paths, recursive=recursive, progress=progress, labels=labels)
 
     def _run(
-        self, paths: Sequence[Path], *, recursive: bool, progress: Progress | None
+        self,
+        paths: Sequence[Path],
+        *,
+        recursive: bool,
+        progress: Progress | None,
+        labels: dict[str, str],
     ) -> AddReport:
         report = AddReport()
         files: list[Path] = []
@@ -66,7 +79,7 @@ class Ingestor:
             else:
                 files.append(item.absolute())
         total = len(files) + len(report.skipped)
-        known = self._unchanged_known(files)
+        known = self._unchanged_known([f for f in files if str(f) not in labels])
         todo = []
         for f in files:
             asset_id = known.get(display_path(f))
@@ -84,13 +97,13 @@ class Ingestor:
             else:
                 batch.append(result)
             if len(batch) >= BATCH:
-                self._commit(batch, report)
+                self._commit(batch, report, labels)
                 batch = []
             done += 1
             if progress:
                 progress(done, total)
         if batch:
-            self._commit(batch, report)
+            self._commit(batch, report, labels)
         self.lib.indexes_changed()
         return report
 
@@ -124,7 +137,7 @@ class Ingestor:
         return out
 
     # ------------------------------------------------------------------ committing
-    def _commit(self, batch: list[Prepared], report: AddReport) -> None:
+    def _commit(self, batch: list[Prepared], report: AddReport, labels: dict[str, str]) -> None:
         from assetloom.library import new_asset_id, utcnow
 
         lib = self.lib
@@ -164,7 +177,7 @@ class Ingestor:
             for sha, rec in stored.items():
                 if sha in existing:
                     continue
-                row = _asset_row(rec, new_asset_id(), utcnow())
+                row = _asset_row(rec, new_asset_id(), utcnow(), labels.get(rec.path))
                 s.add(row)
                 rows.append(row)
                 pairs.append((row, rec))
@@ -175,7 +188,9 @@ class Ingestor:
             on_assets_registered(lib, s, rows)
             if new:
                 s.execute(delete(PendingBlobRow).where(PendingBlobRow.sha256.in_(list(new))))
-            _remember_seen(s, [r for r in batch if r.sha256 in existing])
+            # A labelled file's path is a staging copy: remembering it would only add a row
+            # that no later run can match.
+            _remember_seen(s, [r for r in batch if r.sha256 in existing and r.path not in labels])
         added_ids = {r.asset_id for r in rows}
         for rec in batch:
             asset_id = existing.get(rec.sha256)
@@ -283,7 +298,7 @@ def _registered(s: Session, shas: set[str]) -> dict[str, str]:
     return {sha: asset_id for sha, asset_id in rows}
 
 
-def _asset_row(rec: Prepared, asset_id: str, now: object) -> AssetRow:
+def _asset_row(rec: Prepared, asset_id: str, now: object, source: str | None) -> AssetRow:
     path = Path(rec.path)
     return AssetRow(
         asset_id=asset_id,
@@ -292,7 +307,7 @@ def _asset_row(rec: Prepared, asset_id: str, now: object) -> AssetRow:
         mime=rec.mime,
         size=rec.size,
         original_name=display_path(path.name),
-        source_path=display_path(path),
+        source_path=display_path(path) if source is None else source,
         width=rec.width,
         height=rec.height,
         metadata_json=rec.metadata,

@@ -83,7 +83,7 @@ def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload
         raise BadInputError("no files in the request", hint="send them in the `files` field")
     with audited(request, svc, who, "asset.add", f"{len(upload.files)} files") as detail:
         with svc.metrics.operation.labels("add").time():
-            report = svc.lib.add(upload.paths())
+            report = svc.lib.add(upload.paths(), sources=upload.sources(who.name))
         svc.metrics.record_ingest(report, sum(f.size for f in upload.files))
         doc = with_client_names(report.to_json(), upload.client_names())
         detail.update(
