@@ -42,3 +42,16 @@ def test_query_and_passage_prefixes_differ(e5: TextEncoder) -> None:
 
 def test_single_text_keeps_batch_shape() -> None:
     assert E5TextEncoder().encode_passages(["only one"]).shape == (1, 384)
+
+
+def test_concurrent_calls_borrow_engines_of_their_own() -> None:
+    """Threads encoding at once get the same vectors as one caller, on at most `engines`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    enc = E5TextEncoder(engines=2)
+    texts = [f"a photo of {n} red bicycles" for n in range(12)]
+    alone = np.vstack([E5TextEncoder(engines=1).encode_queries([t]) for t in texts])
+    with ThreadPoolExecutor(6) as pool:
+        together = np.vstack(list(pool.map(lambda t: enc.encode_queries([t]), texts)))
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert 1 <= enc._made <= 2

@@ -62,8 +62,8 @@ def parse_model_setting(setting: str) -> tuple[str, str]:
 def _offline_text(_spec: str, _cache: Path | None) -> TextEncoder:
     from assetloom.models.text_e5 import E5TextEncoder
 
-    # One engine whatever the head: they all share e5's space.
-    return _get((TEXT, "offline", "", ""), E5TextEncoder)
+    # One encoder whatever the head: they all share e5's space.
+    return _get((TEXT, "offline", "", ""), lambda: E5TextEncoder(num_threads=_threads))
 
 
 def _offline_image(spec: str, cache: Path | None) -> ImageEncoder:
@@ -71,14 +71,15 @@ def _offline_image(spec: str, cache: Path | None) -> ImageEncoder:
 
     if cache is None:
         raise ValueError("the offline image encoder needs a cache folder for its ONNX graph")
-    return OfflineImageEncoder(cache, head_path=Path(spec) if spec else None)
+    return OfflineImageEncoder(cache, head_path=Path(spec) if spec else None, threads=_threads)
 
 
 def _clip_model(spec: str, cache: Path | None) -> Any:
     from assetloom.models.clip_onnx import ClipModel, resolve_model_dir
 
     return _get(
-        ("model", "clip", spec, str(cache)), lambda: ClipModel(resolve_model_dir(spec, cache))
+        ("model", "clip", spec, str(cache)),
+        lambda: ClipModel(resolve_model_dir(spec, cache), threads=_threads),
     )
 
 
