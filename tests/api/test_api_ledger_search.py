@@ -89,6 +89,7 @@ def test_metrics_count_requests_per_route(env: Env) -> None:
     assert 'assetloom_ingest_files_total{outcome="added"}' in text
     assert "assetloom_write_queue_depth 0.0" in text
     assert "assetloom_compute_queue_depth" in text
+    assert "assetloom_ingest_queue_depth" in text
     assert 'assetloom_index_entries{index="fingerprints/pdq"}' in text
     assert 'assetloom_operation_duration_seconds_count{operation="add"}' in text
     assert asset_id not in text, "series are per route template, never per id"

@@ -38,6 +38,12 @@ class ServerSettings(BaseModel):
         ge=1,
         description="Searches and verifies run at once (more wait their turn)",
     )
+    ingest_slots: int = Field(
+        default=1,
+        ge=1,
+        description="Uploads ingested at once (more wait their turn): on a small machine one "
+        "at a time leaves cores for searches, and SQLite commits them one by one anyway",
+    )
     index_refresh_s: float = Field(
         default=1.0,
         gt=0,

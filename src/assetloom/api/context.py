@@ -35,7 +35,7 @@ class Services:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self._compute: anyio.CapacityLimiter | None = None
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self.limiter = LoginRateLimiter(
             per_user=s.login_failures_per_user,
             per_client=s.login_failures_per_client,
@@ -43,28 +43,36 @@ class Services:
         )
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run CPU-heavy library work (query encoding, verify) in a thread of its own pool.
+        """Run CPU-heavy library reads (query encoding, verify) in a thread of their own.
 
         At most `compute_slots` run at once, about one per core: dozens at once on a small
         machine only make each slower. Waiting happens in the event loop, holding no thread,
         so cheap requests (thumbnails, lists) are never stuck behind queued searches.
         """
-        if self._compute is None:
-            self._compute = anyio.CapacityLimiter(self.settings.compute_slots)
-        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._compute)
+        return await self._run("compute", self.settings.compute_slots, fn, *args)
+
+    async def ingest(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run an upload's ingest (decode, fingerprints, embeddings, commit), `ingest_slots`
+        at once, so a burst of uploads cannot take every core from searches."""
+        return await self._run("ingest", self.settings.ingest_slots, fn, *args)
+
+    async def _run(self, pool: str, slots: int, fn: Callable[..., T], *args: Any) -> T:
+        if pool not in self._limiters:
+            self._limiters[pool] = anyio.CapacityLimiter(slots)
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self._limiters[pool])
+
+    def queue_depth(self, pool: str) -> int:
+        """Jobs running or waiting in `pool` ("compute" or "ingest"), for /metrics."""
+        limiter = self._limiters.get(pool)
+        if limiter is None:
+            return 0
+        stats = limiter.statistics()
+        return stats.borrowed_tokens + stats.tasks_waiting
 
     @property
     def gate(self) -> ReadWriteLock:
         """The library's index lock: request threads that search hold it for reading."""
         return self.lib.index_lock
-
-    @property
-    def compute_queue(self) -> int:
-        """Compute jobs running or waiting (the metric `compute_queue_depth`)."""
-        if self._compute is None:
-            return 0
-        stats = self._compute.statistics()
-        return stats.borrowed_tokens + stats.tasks_waiting
 
     @property
     def uploads_root(self) -> Path:

@@ -118,8 +118,13 @@ class _LibraryCollector(Collector):
         compute = GaugeMetricFamily(
             "assetloom_compute_queue_depth", "Searches and verifies running or waiting"
         )
-        compute.add_metric([], self.svc.compute_queue)
+        compute.add_metric([], self.svc.queue_depth("compute"))
         yield compute
+        ingest = GaugeMetricFamily(
+            "assetloom_ingest_queue_depth", "Uploads being ingested or waiting their turn"
+        )
+        ingest.add_metric([], self.svc.queue_depth("ingest"))
+        yield ingest
         assets = GaugeMetricFamily("assetloom_assets", "Assets in the library")
         lib = self.svc.lib
         assets.add_metric([], lib.count())

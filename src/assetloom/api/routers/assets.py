@@ -72,7 +72,7 @@ async def upload_assets(request: Request, svc: Svc, who: Editor) -> JSONResponse
         request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
     )
     try:
-        doc = await run_in_threadpool(_add, request, svc, who, upload)
+        doc = await svc.ingest(_add, request, svc, who, upload)
     finally:
         await run_in_threadpool(upload.discard)
     return JSONResponse(doc)
