@@ -2,12 +2,16 @@
 
     python bench/api_load.py                      # 50 clients, 60 s, library of 1,000 dev images
     python bench/api_load.py --clients 20 --duration 30 --json
+    python bench/api_load.py --think-ms 1000     # people, not scripts: ~1 s between clicks
 
 Builds (once, cached under --work) a library of the 1,000 Flickr8k dev images from
 $ASSETLOOM_SHARED (default /work/shared), starts the server in its own process on a free
 127.0.0.1 port, and runs the clients from one asyncio loop: each picks search (captions, en and
 zh, half the requests), a thumbnail read (two fifths) or an upload of a train-split image it
 has not sent before (one tenth). Reports QPS, p50/p95 latency per route and the error count.
+By default clients send their next request as soon as the last one returns (a saturation
+test: latency is then clients / throughput); `--think-ms` makes each client pause a random
+time (exponential, that mean) between requests, as people using the web UI do.
 Goal: zero errors, search p95 under 200 ms. Understanding (embeddings, tags) is used when this
 machine can ingest with it; otherwise search is keyword + query encoding only, as the report says.
 """
@@ -112,7 +116,9 @@ async def wait_ready(client: httpx.AsyncClient, deadline: float) -> None:
     raise SystemExit("server did not become ready")
 
 
-async def run_load(url: str, token: str, clients: int, duration: float, seed: int) -> dict:
+async def run_load(
+    url: str, token: str, clients: int, duration: float, seed: int, think_s: float = 0.0
+) -> dict:
     rng = random.Random(seed)
     dev = read_split("dev")
     queries = [q for it in dev for q in (it["captions_en"][0], it["captions_zh"][0])]
@@ -156,6 +162,8 @@ async def run_load(url: str, token: str, clients: int, duration: float, seed: in
                     errors[f"{route} {type(exc).__name__}"] += 1
                 if ok:
                     latencies[route].append(time.perf_counter() - started)
+                if think_s:
+                    await asyncio.sleep(min(local.expovariate(1 / think_s), 10 * think_s))
 
         began = time.perf_counter()
         await asyncio.gather(*(one_client(n) for n in range(clients)))
@@ -198,6 +206,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     parser.add_argument("--work", type=Path, default=Path("/tmp/assetloom-bench-api"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--think-ms", type=float, default=0.0, help="mean pause between a client's requests"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.duration <= MAX_DURATION_S:
@@ -221,13 +232,21 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     try:
         result = asyncio.run(
-            run_load(f"http://127.0.0.1:{port}", token, args.clients, args.duration, args.seed)
+            run_load(
+                f"http://127.0.0.1:{port}",
+                token,
+                args.clients,
+                args.duration,
+                args.seed,
+                args.think_ms / 1000,
+            )
         )
     finally:
         server.terminate()
         server.wait(timeout=30)
     result.update(
         clients=args.clients,
+        think_ms=args.think_ms,
         duration_s=args.duration,
         understanding=understanding,
         cores=os.cpu_count(),
@@ -238,7 +257,8 @@ def main() -> None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     print(
-        f"{result['clients']} clients, {result['elapsed_s']} s, understanding "
+        f"{result['clients']} clients (think {args.think_ms:g} ms), {result['elapsed_s']} s, "
+        "understanding "
         f"{'on' if understanding else 'off (keyword search + query encoding)'}, "
         f"{result['cores']} cores, load average {result['load_avg_before']} -> "
         f"{result['load_avg_after']}"
