@@ -19,6 +19,7 @@ from assetloom.align import (
     clean_captions,
     collect_captioned,
     metadata_captions,
+    sidecar_captions,
     split_heldout,
 )
 from assetloom.cli.align import align_app
@@ -146,6 +147,15 @@ def test_captions_from_metadata_and_sidecars(tmp_path: Path, shared: Path) -> No
     meta = {"title": "Harbour", "description": "Boats at dawn", "keywords": ["boat", "sea"]}
     assert metadata_captions(meta) == ["Harbour", "Boats at dawn", "boat, sea"]
     assert clean_captions(["  A  dog ", "a dog", "", "cat"]) == ("A dog", "cat")
+
+
+def test_upload_labels_are_not_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An uploaded asset's source is "upload by NAME: FILE"; never read a file named like it."""
+    monkeypatch.chdir(tmp_path)
+    Path("upload by alice: beach.txt").write_text("a caption nobody wrote for this asset")
+    assert sidecar_captions("upload by alice: beach.jpg") == []
+    (tmp_path / "beach.txt").write_text("a real sidecar")
+    assert sidecar_captions(str(tmp_path / "beach.jpg")) == ["a real sidecar"]
 
 
 def test_heldout_split_is_seeded_and_mostly_stable_as_the_library_grows() -> None:

@@ -101,8 +101,11 @@ def metadata_captions(metadata: dict[str, Any]) -> list[str]:
 
 
 def sidecar_captions(source_path: str | None) -> list[str]:
-    """Lines of `<stem>.txt` / `<stem>.caption` beside the original, where they still exist."""
-    if not source_path:
+    """Lines of `<stem>.txt` / `<stem>.caption` beside the original, where they still exist.
+
+    Uploads have a label ("upload by ...") instead of a path: nothing lies beside them.
+    """
+    if not source_path or not Path(source_path).is_absolute():
         return []
     source = Path(source_path)
     out: list[str] = []
