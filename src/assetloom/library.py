@@ -349,7 +349,6 @@ class Library:
         version = self._data_version()
         if version == self._catalog_version:
             return {}
-        self._catalog_version = version  # writes from now on trigger another round
         caches = {
             name: cache
             for name, cache in (("fingerprints", self._fp_index), ("vectors", self._vectors))
@@ -357,11 +356,15 @@ class Library:
         }
         plans = {name: cache.plan_catch_up() for name, cache in caches.items()}
         changed: dict[str, int] = {}
+        complete = True
         if any(plans.values()):
             with self.index_lock.writing():
                 for name, cache in caches.items():
-                    for key, n in cache.apply(plans[name]).items():
-                        changed[f"{name}/{key}"] = n
+                    done = cache.apply(plans[name])
+                    complete = complete and len(done) == len(plans[name])
+                    changed.update({f"{name}/{key}": n for key, n in done.items()})
+        if complete:  # a plan overtaken by this process's own write is redone next round
+            self._catalog_version = version
         return changed
 
     def _data_version(self) -> int:
