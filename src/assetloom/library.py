@@ -329,10 +329,16 @@ class Library:
 
     def save_indexes(self) -> None:
         """Write changed in-memory indexes to `index/` (a cache: losing it costs a rebuild)."""
-        with self._save_lock, self.index_lock.reading():
-            for cache in (self._fp_index, self._vectors):
-                if cache is not None and cache.dirty:
-                    cache.save()
+        with self._save_lock:
+            with self.index_lock.reading():  # a memory copy; writes wait only for that
+                snapshots = [
+                    cache.snapshot()
+                    for cache in (self._fp_index, self._vectors)
+                    if cache is not None and cache.dirty
+                ]
+            for snap in snapshots:
+                if snap is not None:
+                    snap.write()
 
     def refresh_indexes(self) -> dict[str, int]:
         """Catch loaded indexes up with catalog writes made by other processes (a CLI `add`

@@ -48,6 +48,20 @@ class CatchUp(Generic[I]):
     index: I | None = None
 
 
+@dataclass
+class Snapshot:
+    files: dict[Path, bytes]
+    manifest_path: Path
+    manifest: bytes
+
+    def write(self) -> None:
+        """Index files first, the manifest naming their figures last: a crash in between
+        leaves a manifest that does not match, so the next load rebuilds."""
+        for path, data in self.files.items():
+            write_atomic(path, data)
+        write_atomic(self.manifest_path, self.manifest)
+
+
 class CatalogCache(ABC, Generic[I]):
     manifest_name: str
     suffix: str
@@ -80,7 +94,8 @@ class CatalogCache(ABC, Generic[I]):
     def load_file(self, path: Path) -> I: ...
 
     @abstractmethod
-    def save_file(self, index: I, path: Path) -> None: ...
+    def dump(self, index: I) -> bytes:
+        """The index file's bytes (what `load_file` reads back)."""
 
     def path(self, key: str) -> Path:
         return self.folder / f"{key}{self.suffix}"
@@ -199,14 +214,20 @@ class CatalogCache(ABC, Generic[I]):
         except (OSError, ValueError):
             return {}
 
-    def save(self) -> None:
+    def snapshot(self) -> Snapshot | None:
+        """Every index's file bytes and the figures they hold (hold the index lock for reading
+        while taking it; writing it out, the slow part, needs no lock)."""
         if self._indexes is None:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for key, index in self._indexes.items():
-            self.save_file(index, self.path(key))
-        write_atomic(self.folder / self.manifest_name, json.dumps(self._stats).encode())
+            return None
+        files = {self.path(key): self.dump(index) for key, index in self._indexes.items()}
+        manifest = json.dumps(self._stats).encode()
         self.dirty = False
+        return Snapshot(files, self.folder / self.manifest_name, manifest)
+
+    def save(self) -> None:
+        snap = self.snapshot()
+        if snap is not None:
+            snap.write()
 
     def rebuild(self) -> dict[str, int]:
         """Drop the cache and rebuild every key from the catalog."""

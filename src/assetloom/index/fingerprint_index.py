@@ -80,8 +80,8 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
     def load_file(self, path: Path) -> HammingIndex:
         return HammingIndex.load(path)
 
-    def save_file(self, index: HammingIndex, path: Path) -> None:
-        index.save(path)
+    def dump(self, index: HammingIndex) -> bytes:
+        return index.to_bytes()
 
     def add_rows(self, rows: Iterable[Row]) -> None:
         rows = list(rows)

@@ -13,14 +13,14 @@ Layout, by size (bench/verify_scale.py: 100,000 assets = 500,000 PDQ codes, ~60 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from assetloom.blobs.local import write_atomic
 
 IVF_THRESHOLD = 1_000_000
 NPROBE = 64
@@ -92,20 +92,13 @@ class HammingIndex:
             for drow, irow in zip(dist, ids, strict=True)
         ]
 
+    def to_bytes(self) -> bytes:
+        """The index as FAISS writes it: a snapshot to write out without holding a lock."""
+        return faiss.serialize_index_binary(self._index).tobytes()
+
     def save(self, path: str | Path) -> None:
         """Write atomically: a temporary file in the same folder, fsync, then rename over `path`."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            os.close(fd)
-            faiss.write_index_binary(self._index, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(Path(path), self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path, *, ivf_threshold: int = IVF_THRESHOLD) -> HammingIndex:

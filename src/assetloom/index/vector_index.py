@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import struct
-import tempfile
 import threading
 from array import array
 from collections.abc import Iterable, Iterator
@@ -30,6 +28,7 @@ from typing import BinaryIO
 import faiss
 import numpy as np
 
+from assetloom.blobs.local import write_atomic
 from assetloom.errors import VectorIndexError
 
 log = logging.getLogger(__name__)
@@ -274,10 +273,8 @@ class VectorIndex:
         return x
 
     # ------------------------------------------------------------------ files
-    def save(self, path: str | Path) -> None:
-        """Write one file atomically (tmp + fsync + rename): header, row ids, tombstones, graph."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def to_bytes(self) -> bytes:
+        """Header, row ids, tombstones, graph: a snapshot to write out without holding a lock."""
         with self._lock:
             header = {
                 "dim": self.dim,
@@ -289,19 +286,18 @@ class VectorIndex:
                 "hnsw": asdict(self.hnsw),
             }
             head = json.dumps(header).encode()
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(_HEAD.pack(_MAGIC, _VERSION, len(head)) + head)
-                    out.write(self._row_ids.tobytes())
-                    out.write(np.array(sorted(self._dead), dtype=np.int64).tobytes())
-                    faiss.write_index(self._index, faiss.PyCallbackIOWriter(out.write))
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            return b"".join(
+                (
+                    _HEAD.pack(_MAGIC, _VERSION, len(head)) + head,
+                    self._row_ids.tobytes(),
+                    np.array(sorted(self._dead), dtype=np.int64).tobytes(),
+                    faiss.serialize_index(self._index).tobytes(),
+                )
+            )
+
+    def save(self, path: str | Path) -> None:
+        """Write one file atomically (tmp + fsync + rename)."""
+        write_atomic(Path(path), self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path, *, dim: int | None = None) -> VectorIndex:

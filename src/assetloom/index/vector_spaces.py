@@ -61,8 +61,8 @@ class VectorSpaces(CatalogCache[VectorIndex]):
     def load_file(self, path: Path) -> VectorIndex:
         return VectorIndex.load(path)
 
-    def save_file(self, index: VectorIndex, path: Path) -> None:
-        index.save(path)
+    def dump(self, index: VectorIndex) -> bytes:
+        return index.to_bytes()
 
     def add_rows(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
