@@ -52,6 +52,9 @@ def test_json_workflow(tmp_path: Path):
     show = json.loads(cli("show", asset_id[:10], "--json", env_library=lib).stdout)
     assert show["asset_id"] == asset_id
     assert {"sha256", "media_type", "original_name", "metadata", "fingerprints"} <= show.keys()
+    assert show["source"] == doc["added"][0]["file"] == str(src / f"{show['original_name']}")
+    assert Path(show["source"]).is_absolute()
+    assert "source" not in listing["assets"][0]
 
     suspect = tmp_path / "suspect.jpg"
     with Image.open(src / "0.jpg") as im:

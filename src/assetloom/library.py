@@ -474,6 +474,7 @@ def to_asset(row: AssetRow) -> Asset:
         height=row.height,
         metadata=dict(row.metadata_json or {}),
         fingerprints=[Fingerprint(f.kind, f.value, f.quality) for f in row.fingerprints],
+        source=row.source_path,
     )
 
 

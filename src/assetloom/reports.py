@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from assetloom.core.assets import Asset, Match, Tier
@@ -101,12 +102,33 @@ def asset_json(a: Asset, *, full: bool = True) -> dict[str, Any]:
         "registered_at": iso(a.registered_at),
     }
     if full:
+        out["source"] = source_label(a.source)
         out["metadata"] = a.metadata
         out["fingerprints"] = [
             {"kind": f.kind, "value": f.hex, **({"quality": f.quality} if f.quality else {})}
             for f in a.fingerprints
         ]
     return out
+
+
+def source_label(source: str | None) -> str | None:
+    """Where an asset came from, for people: as the catalog recorded it, except for files
+    uploaded before uploads were labelled ("upload by <user>: <name>"). Those recorded their
+    staging path, `<library>/tmp/uploads/up-*/<i>/<name>`, deleted when the request ended:
+    they show as just the file name. Matched by shape, so a library that has since moved (or is
+    mounted elsewhere, as in a container) is covered too."""
+    if not source:
+        return source
+    parts = PurePosixPath(source).parts
+    if (
+        len(parts) >= 6
+        and parts[0] == "/"
+        and parts[-5:-3] == ("tmp", "uploads")
+        and parts[-3].startswith("up-")
+        and parts[-2].isdigit()
+    ):
+        return parts[-1]
+    return source
 
 
 def iso(dt: Any) -> str:

@@ -3,9 +3,11 @@ and leave nothing in `seen_files` (which only helps re-runs of `add` on the same
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import select
 
-from assetloom.library import Library
+from assetloom.library import CATALOG, Library
 from assetloom.store.schema import AssetRow, SeenFileRow
 from tests.api.conftest import Env, photo_bytes
 
@@ -30,6 +32,9 @@ def test_upload_records_who_uploaded_what_and_remembers_no_temp_path(env: Env) -
     detail = env.client.get(f"/api/v1/assets/{beach}", headers=env.auth("viewer"))
     assert detail.status_code == 200
     assert "tmp/uploads" not in detail.text and str(env.root) not in detail.text
+    assert detail.json()["source"] == "upload by editor: beach.jpg", "the first uploader's"
+    listing = env.client.get("/api/v1/assets", headers=env.auth("viewer")).json()
+    assert all("source" not in a for a in listing["assets"]), "lists stay compact"
 
     with Library.open(env.root) as lib, lib.read_session() as s:
         sources = dict(s.execute(select(AssetRow.asset_id, AssetRow.source_path)).all())
@@ -37,3 +42,18 @@ def test_upload_records_who_uploaded_what_and_remembers_no_temp_path(env: Env) -
     assert sources[beach] == "upload by editor: beach.jpg"
     assert sources[dunes] == "upload by editor: dunes.jpg"
     assert seen == []
+
+
+def test_old_libraries_staging_paths_show_as_the_file_name(env: Env) -> None:
+    """Before uploads were labelled, an upload's source was its deleted staging path."""
+    (asset_id,) = (
+        x["asset_id"] for x in _upload(env, "editor", ("old.jpg", photo_bytes(303)))["added"]
+    )
+    staged = f"{env.root}/tmp/uploads/up-8f3kq1/0/old.jpg"
+    with sqlite3.connect(env.root / CATALOG, timeout=30) as db:
+        db.execute("UPDATE assets SET source_path = ? WHERE asset_id = ?", (staged, asset_id))
+    db.close()
+
+    detail = env.client.get(f"/api/v1/assets/{asset_id}", headers=env.auth("viewer"))
+    assert detail.json()["source"] == "old.jpg"
+    assert "tmp/uploads" not in detail.text and str(env.root) not in detail.text

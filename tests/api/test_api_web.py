@@ -48,6 +48,9 @@ def test_asset_page_and_errors(env: Env) -> None:
     page = client.get(f"/assets/{asset_id}")
     assert page.status_code == 200
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in page.text and "<img src=x" not in page.text
+    assert "<th>source</th><td>upload by editor: &lt;img src=x onerror=alert(1)&gt;.jpg</td>" in (
+        page.text
+    )
     assert f"/api/v1/ledger/proof/{asset_id}" in page.text
     assert 'data-delete="' in page.text
     missing = client.get("/assets/ffffffffff", headers={"Accept": "text/html"})

@@ -60,6 +60,9 @@ class FingerprintOut(_Open):
 
 
 class AssetDetailOut(AssetOut):
+    source: str | None = Field(
+        description='Where it came from: the path `add` was given, or "upload by <user>: <name>"'
+    )
     metadata: dict[str, Any]
     fingerprints: list[FingerprintOut]
     original_url: str

@@ -44,6 +44,7 @@ def asset_detail(doc: dict[str, Any]) -> None:
     for key in (
         "asset_id",
         "original_name",
+        "source",
         "media_type",
         "mime",
         "size",

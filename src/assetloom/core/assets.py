@@ -54,6 +54,9 @@ class Asset:
     height: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     fingerprints: list[Fingerprint] = field(default_factory=list)
+    # Where it came from, as the catalog recorded it: the absolute path `add` was given, or
+    # "upload by <user>: <file name>" for API uploads. None when unknown.
+    source: str | None = None
 
     @property
     def pixels(self) -> int:
