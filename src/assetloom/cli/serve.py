@@ -20,6 +20,15 @@ def serve(
     trust_proxy: bool = typer.Option(
         False, "--trust-proxy", help="Take client addresses from X-Forwarded-For."
     ),
+    compute_slots: int | None = typer.Option(
+        None,
+        "--compute-slots",
+        min=1,
+        help="Searches/verifies run at once (default: one per core; more wait their turn).",
+    ),
+    ingest_slots: int = typer.Option(
+        1, "--ingest-slots", min=1, help="Uploads ingested at once (more wait their turn)."
+    ),
     log_json: bool | None = typer.Option(
         None, "--log-json/--log-text", help="Log format (default: JSON unless on a terminal)."
     ),
@@ -35,11 +44,14 @@ def serve(
         from assetloom.api.logs import configure_logging
 
         configure_logging(log_json)
+        slots = {"compute_slots": compute_slots} if compute_slots else {}
         settings = ServerSettings(
             public_read=public_read,
             max_upload_files=max_upload_files,
             secure_cookies=secure_cookies,
             trust_proxy=trust_proxy,
+            ingest_slots=ingest_slots,
+            **slots,
         )
         app = create_app(library_path(), settings)
         if not AccountService.of(app.state.services.lib).has_users():
