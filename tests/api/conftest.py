@@ -48,6 +48,17 @@ def make_library(root: Path) -> dict[str, str]:
     return tokens
 
 
+def upload(env: Env, *files: tuple[str, bytes], role: str = "editor") -> dict:
+    """POST files to /api/v1/assets as `role`; the add report."""
+    r = env.client.post(
+        "/api/v1/assets",
+        headers=env.auth(role),
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def photo_bytes(seed: int, size: tuple[int, int] = (320, 240), fmt: str = "JPEG") -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         return make_photo(Path(folder) / f"p.{fmt.lower()}", seed, size, fmt).read_bytes()

@@ -11,31 +11,21 @@ from typer.testing import CliRunner
 
 from assetloom.api.uploads import safe_name
 from assetloom.cli.main import app as cli
-from tests.api.conftest import Env, photo_bytes
-
-
-def _upload(env: Env, *files: tuple[str, bytes], role: str = "editor") -> dict:
-    r = env.client.post(
-        "/api/v1/assets",
-        headers=env.auth(role),
-        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.api.conftest import Env, photo_bytes, upload
 
 
 def test_upload_many_files_reports_like_add_json(env: Env) -> None:
     a, b = photo_bytes(101), photo_bytes(102)
-    doc = _upload(env, ("a.jpg", a), ("b.jpg", b), ("notes.bin", b"\x00\x01garbage"))
+    doc = upload(env, ("a.jpg", a), ("b.jpg", b), ("notes.bin", b"\x00\x01garbage"))
     assert [x["file"] for x in doc["added"]] == ["a.jpg", "b.jpg"]
     assert doc["skipped"][0]["file"] == "notes.bin"
-    again = _upload(env, ("a-again.jpg", a))
+    again = upload(env, ("a-again.jpg", a))
     assert again["present"] == [{"file": "a-again.jpg", "asset_id": doc["added"][0]["asset_id"]}]
     assert again["added"] == []
 
 
 def test_client_file_names_never_choose_a_path(env: Env) -> None:
-    doc = _upload(
+    doc = upload(
         env,
         ("../../../etc/evil.jpg", photo_bytes(103)),
         ("..\\windows\\x.jpg", photo_bytes(104)),
@@ -61,7 +51,7 @@ def test_safe_name() -> None:
 
 
 def test_list_paginates_and_filters_like_the_cli(env: Env) -> None:
-    _upload(env, *[(f"p{i}.jpg", photo_bytes(110 + i)) for i in range(3)])
+    upload(env, *[(f"p{i}.jpg", photo_bytes(110 + i)) for i in range(3)])
     r = env.client.get("/api/v1/assets?limit=2&offset=1&type=image", headers=env.auth("viewer"))
     assert r.status_code == 200
     api_doc = r.json()
@@ -78,7 +68,7 @@ def test_list_paginates_and_filters_like_the_cli(env: Env) -> None:
 
 
 def test_detail_is_show_json_with_urls(env: Env) -> None:
-    asset_id = _upload(env, ("detail.jpg", photo_bytes(120)))["added"][0]["asset_id"]
+    asset_id = upload(env, ("detail.jpg", photo_bytes(120)))["added"][0]["asset_id"]
     doc = env.client.get(f"/api/v1/assets/{asset_id[:8]}", headers=env.auth("viewer")).json()
     result = CliRunner().invoke(cli, ["-L", str(env.root), "show", asset_id, "--json"])
     shown = json.loads(result.stdout)
@@ -91,7 +81,7 @@ def test_detail_is_show_json_with_urls(env: Env) -> None:
 
 def test_original_download_range_etag_and_type(env: Env) -> None:
     data = photo_bytes(130)
-    asset_id = _upload(env, ("dl.jpg", data))["added"][0]["asset_id"]
+    asset_id = upload(env, ("dl.jpg", data))["added"][0]["asset_id"]
     url = f"/api/v1/assets/{asset_id}/original"
     h = env.auth("viewer")
     full = env.client.get(url, headers=h)
@@ -120,7 +110,7 @@ def test_original_download_range_etag_and_type(env: Env) -> None:
 
 
 def test_thumbnail_download(env: Env) -> None:
-    asset_id = _upload(env, ("thumb.jpg", photo_bytes(140)))["added"][0]["asset_id"]
+    asset_id = upload(env, ("thumb.jpg", photo_bytes(140)))["added"][0]["asset_id"]
     r = env.client.get(f"/api/v1/assets/{asset_id}/thumbnail", headers=env.auth("viewer"))
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/webp"
@@ -134,7 +124,7 @@ def test_thumbnail_download(env: Env) -> None:
 
 def test_text_asset_has_no_thumbnail(env: Env) -> None:
     text = b"Harbour photo shoot moved to Friday because of rain.\n"
-    asset_id = _upload(env, ("minutes.txt", text))["added"][0]["asset_id"]
+    asset_id = upload(env, ("minutes.txt", text))["added"][0]["asset_id"]
     doc = env.client.get(f"/api/v1/assets/{asset_id}", headers=env.auth("viewer")).json()
     assert doc["thumbnail_url"] is None
     r = env.client.get(f"/api/v1/assets/{asset_id}/thumbnail", headers=env.auth("viewer"))
@@ -144,7 +134,7 @@ def test_text_asset_has_no_thumbnail(env: Env) -> None:
 
 
 def test_delete_removes_and_is_audited(env: Env) -> None:
-    asset_id = _upload(env, ("gone.jpg", photo_bytes(150)))["added"][0]["asset_id"]
+    asset_id = upload(env, ("gone.jpg", photo_bytes(150)))["added"][0]["asset_id"]
     r = env.client.delete(f"/api/v1/assets/{asset_id}", headers=env.auth("editor"))
     assert r.json() == {"removed": [{"asset_id": asset_id, "original_name": "gone.jpg"}]}
     missing = env.client.get(f"/api/v1/assets/{asset_id}", headers=env.auth("viewer"))
@@ -161,7 +151,7 @@ def test_delete_removes_and_is_audited(env: Env) -> None:
 
 def test_verify_carries_tiers_matches_and_proofs(env: Env) -> None:
     data = photo_bytes(160)
-    asset_id = _upload(env, ("orig.jpg", data))["added"][0]["asset_id"]
+    asset_id = upload(env, ("orig.jpg", data))["added"][0]["asset_id"]
     r = env.client.post(
         "/api/v1/verify",
         headers=env.auth("viewer"),
@@ -183,7 +173,7 @@ def test_copies_of_an_asset(env: Env) -> None:
     data = photo_bytes(170, size=(640, 480))
     smaller = io.BytesIO()
     Image.open(io.BytesIO(data)).resize((320, 240)).save(smaller, "JPEG", quality=80)
-    doc = _upload(env, ("big.jpg", data), ("small.jpg", smaller.getvalue()))
+    doc = upload(env, ("big.jpg", data), ("small.jpg", smaller.getvalue()))
     big, small = (x["asset_id"] for x in doc["added"])
     r = env.client.get(f"/api/v1/assets/{big}/copies", headers=env.auth("viewer")).json()
     assert r["asset_id"] == big

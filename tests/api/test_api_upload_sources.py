@@ -9,24 +9,14 @@ from sqlalchemy import select
 
 from assetloom.library import CATALOG, Library
 from assetloom.store.schema import AssetRow, SeenFileRow
-from tests.api.conftest import Env, photo_bytes
-
-
-def _upload(env: Env, role: str, *files: tuple[str, bytes]) -> dict:
-    r = env.client.post(
-        "/api/v1/assets",
-        headers=env.auth(role),
-        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.api.conftest import Env, photo_bytes, upload
 
 
 def test_upload_records_who_uploaded_what_and_remembers_no_temp_path(env: Env) -> None:
     data = photo_bytes(301)
-    doc = _upload(env, "editor", ("../beach.jpg", data), ("dunes.jpg", photo_bytes(302)))
+    doc = upload(env, ("../beach.jpg", data), ("dunes.jpg", photo_bytes(302)))
     beach, dunes = (x["asset_id"] for x in doc["added"])
-    again = _upload(env, "admin", ("beach-again.jpg", data))
+    again = upload(env, ("beach-again.jpg", data), role="admin")
     assert [x["asset_id"] for x in again["present"]] == [beach]
 
     detail = env.client.get(f"/api/v1/assets/{beach}", headers=env.auth("viewer"))
@@ -46,9 +36,7 @@ def test_upload_records_who_uploaded_what_and_remembers_no_temp_path(env: Env) -
 
 def test_old_libraries_staging_paths_show_as_the_file_name(env: Env) -> None:
     """Before uploads were labelled, an upload's source was its deleted staging path."""
-    (asset_id,) = (
-        x["asset_id"] for x in _upload(env, "editor", ("old.jpg", photo_bytes(303)))["added"]
-    )
+    (asset_id,) = (x["asset_id"] for x in upload(env, ("old.jpg", photo_bytes(303)))["added"])
     staged = f"{env.root}/tmp/uploads/up-8f3kq1/0/old.jpg"
     with sqlite3.connect(env.root / CATALOG, timeout=30) as db:
         db.execute("UPDATE assets SET source_path = ? WHERE asset_id = ?", (staged, asset_id))
