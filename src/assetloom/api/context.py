@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from assetloom.accounts import AccountService
 from assetloom.accounts.ratelimit import LoginRateLimiter
 from assetloom.api.config import ServerSettings
 from assetloom.api.metrics import Metrics
-from assetloom.api.uploads import UploadLimits, uploads_root
+from assetloom.api.uploads import Upload, UploadLimits, receive, uploads_root
 from assetloom.index.rwlock import ReadWriteLock
 from assetloom.library import Library
 
@@ -73,6 +74,15 @@ class Services:
     def gate(self) -> ReadWriteLock:
         """The library's index lock: request threads that search hold it for reading."""
         return self.lib.index_lock
+
+    @asynccontextmanager
+    async def staged_upload(self, request: Request, *fields: str) -> AsyncIterator[Upload]:
+        """The request's files on disk (in `fields` only) for the block, then deleted."""
+        upload = await receive(request, self.uploads_root, self.upload_limits, frozenset(fields))
+        try:
+            yield upload
+        finally:
+            await anyio.to_thread.run_sync(upload.discard)
 
     @property
     def uploads_root(self) -> Path:

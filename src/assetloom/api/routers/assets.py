@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from assetloom.accounts import Principal
 from assetloom.api import uploads
@@ -68,13 +67,8 @@ _FILE_HEADERS = {
     responses={200: {"model": AddReportOut}, **errors(400, 401, 403, 413, 415)},
 )
 async def upload_assets(request: Request, svc: Svc, who: Editor) -> JSONResponse:
-    upload = await uploads.receive(
-        request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
-    )
-    try:
+    async with svc.staged_upload(request, "files") as upload:
         doc = await svc.ingest(_add, request, svc, who, upload)
-    finally:
-        await run_in_threadpool(upload.discard)
     return JSONResponse(doc)
 
 

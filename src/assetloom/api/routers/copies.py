@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from assetloom.api import uploads
 from assetloom.api.auth import Viewer
@@ -42,13 +41,8 @@ _FILES_BODY = {
     responses={200: {"model": VerifyOut}, **errors(400, 401, 403, 413, 415)},
 )
 async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:
-    upload = await uploads.receive(
-        request, svc.uploads_root, svc.upload_limits, frozenset({"files"})
-    )
-    try:
+    async with svc.staged_upload(request, "files") as upload:
         doc = await svc.compute(_verify, svc, upload)
-    finally:
-        await run_in_threadpool(upload.discard)
     return JSONResponse(doc)
 
 

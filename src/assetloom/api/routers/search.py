@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from assetloom.api import uploads
 from assetloom.api.auth import Viewer
 from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import SearchOut, errors
@@ -51,16 +49,11 @@ async def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
     responses={200: {"model": SearchOut}, **errors(400, 401, 413, 415, 503)},
 )
 async def search_by_image(request: Request, svc: Svc, who: Viewer, params: Params) -> JSONResponse:
-    upload = await uploads.receive(
-        request, svc.uploads_root, svc.upload_limits, frozenset({"image"})
-    )
-    try:
+    async with svc.staged_upload(request, "image") as upload:
         if len(upload.files) != 1:
             raise BadInputError("send exactly one example image in the `image` field")
         params.query.image = upload.files[0].path
         hits = await svc.compute(_run, svc, params.query)
-    finally:
-        await run_in_threadpool(upload.discard)
     return JSONResponse(search_doc(hits))
 
 
