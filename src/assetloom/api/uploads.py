@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
@@ -64,6 +64,26 @@ class Upload:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def multipart_body(field: str, *, many: bool) -> dict[str, Any]:
+    """OpenAPI `requestBody` for a route that streams its files itself (no FastAPI `File`)."""
+    binary = {"type": "string", "format": "binary"}
+    schema = {"type": "array", "items": binary} if many else binary
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [field],
+                        "properties": {field: schema},
+                    }
+                }
+            },
+        }
+    }
 
 
 def safe_name(raw: str) -> str:

@@ -37,22 +37,6 @@ AssetId = Annotated[
         min_length=1, max_length=64, description="Asset id or a unique prefix of it (4+ chars)"
     ),
 ]
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files"],
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
-            }
-        },
-    }
-}
 # Downloads are user content: never let a browser run it as a page of ours.
 _FILE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -63,7 +47,7 @@ _FILE_HEADERS = {
 @router.post(
     "",
     summary="Upload files (like `add --json`)",
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=uploads.multipart_body("files", many=True),
     responses={200: {"model": AddReportOut}, **errors(400, 401, 403, 413, 415)},
 )
 async def upload_assets(request: Request, svc: Svc, who: Editor) -> JSONResponse:

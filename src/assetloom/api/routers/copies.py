@@ -11,33 +11,17 @@ from assetloom.api import uploads
 from assetloom.api.auth import Viewer
 from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import DuplicatesOut, VerifyOut, errors
+from assetloom.api.uploads import multipart_body
 from assetloom.api.views import with_client_names
 from assetloom.errors import BadInputError
 
 router = APIRouter(prefix="/api/v1", tags=["copies"])
 
-_FILES_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["files"],
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                    },
-                }
-            }
-        },
-    }
-}
-
 
 @router.post(
     "/verify",
     summary="Is this file (or an edited copy) ours? Tiers, matches, ledger proofs",
-    openapi_extra=_FILES_BODY,
+    openapi_extra=multipart_body("files", many=True),
     responses={200: {"model": VerifyOut}, **errors(400, 401, 403, 413, 415)},
 )
 async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:

@@ -10,27 +10,13 @@ from fastapi.responses import JSONResponse
 from assetloom.api.auth import Viewer
 from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import SearchOut, errors
+from assetloom.api.uploads import multipart_body
 from assetloom.api.views import SearchParams, search_doc
 from assetloom.errors import BadInputError
 from assetloom.search import SearchHit, SearchQuery
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 Params = Annotated[SearchParams, Depends()]
-
-_IMAGE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {"image": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
 
 
 @router.get(
@@ -45,7 +31,7 @@ async def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
 @router.post(
     "",
     summary="Search by an example image (multipart field `image`), words optional",
-    openapi_extra=_IMAGE_BODY,
+    openapi_extra=multipart_body("image", many=False),
     responses={200: {"model": SearchOut}, **errors(400, 401, 413, 415, 503)},
 )
 async def search_by_image(request: Request, svc: Svc, who: Viewer, params: Params) -> JSONResponse:
