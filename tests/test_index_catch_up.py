@@ -12,6 +12,7 @@ from PIL import Image
 
 from assetloom.core.assets import Tier
 from assetloom.library import Library
+from assetloom.tags import define_tag
 from tests.media import make_photo
 from tests.test_cli import cli
 
@@ -33,7 +34,7 @@ def _catalog_pdq_rows(lib: Library) -> int:
 def test_server_sees_cli_add_and_rm(library: Library, tmp_path: Path):
     first = make_photo(tmp_path / "first.jpg", 1, size=(640, 480))
     library.add([first])
-    assert library.refresh_indexes() == {}  # our own writes are in memory already
+    assert library.catch_up() == {}  # our own writes are in memory already
     before = _pdq_entries(library)
 
     late = make_photo(tmp_path / "late.jpg", 2, size=(640, 480))
@@ -44,16 +45,16 @@ def test_server_sees_cli_add_and_rm(library: Library, tmp_path: Path):
 
     # Stale until caught up: the resized copy matches nothing this process has indexed.
     assert library.verify([copy])[0].tier is Tier.NONE
-    changed = library.refresh_indexes()
+    changed = library.catch_up()
     assert changed["fingerprints/pdq"] > before
     (result,) = library.verify([copy])
     assert result.tier is Tier.NEAR_IDENTICAL
     assert result.matches[0].asset_id == late_id
-    assert library.refresh_indexes() == {}  # nothing happened since
+    assert library.catch_up() == {}  # nothing happened since
 
     out = cli("rm", late_id, "--json", env_library=library.root)
     assert out.returncode == 0, out.stderr
-    library.refresh_indexes()
+    library.catch_up()
     assert _pdq_entries(library) == before == _catalog_pdq_rows(library)
     assert library.verify([copy])[0].tier is Tier.NONE
 
@@ -75,7 +76,7 @@ def test_reused_row_ids_are_noticed(library: Library, tmp_path: Path):
         == (library.fingerprint_index()._stats["pdq"][:2])
     ), "this test needs the catalog to have reused the removed rows' ids"
 
-    library.refresh_indexes()
+    library.catch_up()
     copy = _resized(other, tmp_path / "c-copy.jpg")
     assert library.verify([copy])[0].tier is Tier.NEAR_IDENTICAL
     assert library.verify([_resized(newest, tmp_path / "b-copy.jpg")])[0].tier is Tier.NONE
@@ -88,10 +89,10 @@ def test_own_writes_and_catch_up_never_double_count(library: Library, tmp_path: 
         elsewhere.add([make_photo(tmp_path / "b.jpg", 7, size=(640, 480))])
     # This process writes too before it catches up: the catch-up must skip rows it holds.
     library.add([make_photo(tmp_path / "c.jpg", 8, size=(640, 480))])
-    library.refresh_indexes()
+    library.catch_up()
     assert _pdq_entries(library) == _catalog_pdq_rows(library)
     library.add([make_photo(tmp_path / "d.jpg", 9, size=(640, 480))])
-    library.refresh_indexes()
+    library.catch_up()
     assert _pdq_entries(library) == _catalog_pdq_rows(library)
 
 
@@ -104,3 +105,14 @@ def test_saved_index_matches_catalog_after_deferred_saves(library: Library, tmp_
     assert (manifest.read_text() if manifest.exists() else None) == saved_before
     library.save_indexes()
     assert json.loads(manifest.read_text()) == library.fingerprint_index().catalog_stats()
+
+
+def test_tag_defined_elsewhere_reaches_the_tagger(understanding: None, tmp_path: Path):
+    with Library.create(tmp_path / "lib") as lib:
+        keys = {d.key for d in lib.tagger().definitions}
+        assert "brand-blue" not in keys
+        with Library.open(lib.root) as elsewhere:
+            define_tag(elsewhere, "brand-blue", "our brand blue", "品牌蓝", [], None)
+        assert lib.catch_up() == {"tagger": 1}
+        assert "brand-blue" in {d.key for d in lib.tagger().definitions}
+        assert lib.catch_up() == {}

@@ -340,18 +340,19 @@ class Library:
                 if snap is not None:
                     snap.write()
 
-    def refresh_indexes(self) -> dict[str, int]:
-        """Catch loaded indexes up with catalog writes made by other processes (a CLI `add`
-        or `rm` while the server runs); returns index -> entries for each one that changed.
+    def catch_up(self) -> dict[str, int]:
+        """Catch loaded indexes (and the tagger) up with catalog writes made by other
+        processes, e.g. a CLI `add`, `rm` or `tags define` while the server runs; returns
+        index -> entries for each index that changed (and "tagger" -> user tags if it did).
 
         Cheap when nothing happened: SQLite's data_version tells whether any other connection
         committed since the last call. The catalog is read without the index lock; only the
         swap holds it for writing.
         """
         with self._refresh_lock:
-            return self._refresh_indexes()
+            return self._catch_up()
 
-    def _refresh_indexes(self) -> dict[str, int]:
+    def _catch_up(self) -> dict[str, int]:
         version = self._data_version()
         if version == self._catalog_version:
             return {}
@@ -369,9 +370,23 @@ class Library:
                     done = cache.apply(plans[name])
                     complete = complete and len(done) == len(plans[name])
                     changed.update({f"{name}/{key}": n for key, n in done.items()})
+        changed.update(self._catch_up_tagger())
         if complete:  # a plan overtaken by this process's own write is redone next round
             self._catalog_version = version
         return changed
+
+    def _catch_up_tagger(self) -> dict[str, int]:
+        tagger = self._tagger
+        if tagger is None:
+            return {}  # built from the catalog on first use
+        from assetloom.tags import user_definitions
+
+        with self.read_session() as s:
+            current = user_definitions(s)
+        if current == [d for d in tagger.definitions if not d.builtin]:
+            return {}
+        self.reset_tagger()
+        return {"tagger": len(current)}
 
     def _data_version(self) -> int:
         if self._watch is None:

@@ -43,7 +43,7 @@ class IndexKeeper:
         last_save = time.monotonic()
         while not self._stop.wait(self.refresh_s):
             try:
-                changed = self.lib.refresh_indexes()
+                changed = self.lib.catch_up()
             except Exception as exc:
                 log.warning("index catch-up failed, will retry: %s", exc)
                 continue
