@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,29 @@ def test_shipped_head_retrieves_dev_images(
         sim = text.encode_queries(captions) @ image_emb.T
         metrics = retrieval_metrics(sim, np.arange(len(rows)))["text_to_image"]
         assert metrics["R@10"] >= floor, (lang, metrics)
+
+
+def test_old_unused_graphs_are_pruned_but_recent_ones_stay(tmp_path: Path) -> None:
+    from assetloom.models.offline import GRAPH_GRACE_S, KEEP_GRAPHS, prune_graphs
+
+    now = 1_000_000_000.0
+    graphs = []
+    for n in range(KEEP_GRAPHS + 3):  # image-0 newest ... oldest last
+        path = tmp_path / f"image-{n}.onnx"
+        path.write_bytes(b"graph")
+        (tmp_path / f"image-{n}.onnx.lock").touch()
+        age = 60.0 * n if n < 2 else GRAPH_GRACE_S + 60.0 * n  # two used lately, rest stale
+        os.utime(path, (now - age, now - age))
+        graphs.append(path)
+    current = tmp_path / "image-new.onnx"
+    current.write_bytes(b"graph")
+    (tmp_path / "align-features-x.onnx").write_bytes(b"other")
+
+    gone = prune_graphs(tmp_path, keep=current, now=now)
+
+    # The KEEP_GRAPHS - 1 most recent others stay (with the current one, KEEP_GRAPHS in all);
+    # older ones go once unused past the grace period, with their lock files.
+    assert sorted(gone) == sorted(graphs[KEEP_GRAPHS - 1 :])
+    assert all(p.exists() for p in graphs[: KEEP_GRAPHS - 1])
+    assert not (tmp_path / f"image-{KEEP_GRAPHS + 2}.onnx.lock").exists()
+    assert current.exists() and (tmp_path / "align-features-x.onnx").exists()

@@ -9,8 +9,10 @@ the e5-space embedding and the backbone's own pooled features.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+import time
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
     import torch
 
 EXPORT_FORMAT = "offline-lite2-v2-mirror"
+KEEP_GRAPHS = 4
+"""Exported image graphs (~37 MB each, one per alignment head) kept in the model cache beyond
+those used in the last `GRAPH_GRACE_S`: every `align train` makes one, and the cache is shared
+by every library on the machine, so an unused one is only ever a re-export away."""
+GRAPH_GRACE_S = 7 * 24 * 3600
 """Bump when the exported graph changes for the same weights (inputs, outputs, preprocessing)."""
 HEAD_FILE = "alignment_head.npz"
 
@@ -103,7 +110,10 @@ class OfflineImageEncoder:
                     with FileLock(str(path) + ".lock"):
                         if not path.is_file():
                             self._export(path)
+                            prune_graphs(self.cache_dir, keep=path)
                 self._session = backbone.onnx_session(path, self._threads)
+                with contextlib.suppress(OSError):  # a read-only cache still works
+                    path.touch()  # "used": pruning goes by modification time
             return self._session
 
     def _export(self, path: Path) -> None:
@@ -153,3 +163,21 @@ class OfflineImageEncoder:
 
     def backbone_features(self, images: list[Image.Image]) -> np.ndarray:
         return self.encode_with_features(images)[1]
+
+
+def prune_graphs(cache_dir: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Delete exported image graphs unused for `GRAPH_GRACE_S`, beyond the `KEEP_GRAPHS`
+    most recently used (never `keep`); returns what went."""
+    now = time.time() if now is None else now
+    graphs = sorted(
+        (p for p in cache_dir.glob("image-*.onnx") if p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    gone = []
+    for path in graphs[KEEP_GRAPHS - 1 :]:
+        if now - path.stat().st_mtime > GRAPH_GRACE_S:
+            path.unlink(missing_ok=True)
+            Path(str(path) + ".lock").unlink(missing_ok=True)
+            gone.append(path)
+    return gone
