@@ -116,8 +116,10 @@ TRANSFORMS: dict[str, Transform] = {
     "hflip": ImageOps.mirror,
     "text_overlay": text_overlay,
     "logo_overlay": logo_overlay,
-    "screenshot": screenshot,
+    "screenshot": screenshot,  # PNG, as screenshots are saved
+    "screenshot_jpeg": screenshot,  # the same, re-compressed (shared through a chat app)
 }
+JPEG_QUALITY = {"jpeg_q30": 30, "screenshot_jpeg": 70}
 
 
 def flickr_images(shared: Path, split: str, limit: int) -> list[Path]:
@@ -132,11 +134,11 @@ def write_copies(originals: list[Path], folder: Path) -> dict[str, list[Path]]:
         with Image.open(path) as im:
             im = im.convert("RGB")
             for name, transform in TRANSFORMS.items():
-                jpeg = name == "jpeg_q30"
+                jpeg = name in JPEG_QUALITY
                 target = folder / name / f"{i:05d}.{'jpg' if jpeg else 'png'}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if jpeg:
-                    transform(im).save(target, "JPEG", quality=30)
+                    transform(im).save(target, "JPEG", quality=JPEG_QUALITY[name])
                 else:
                     transform(im).save(target, compress_level=1)
                 out[name].append(target)

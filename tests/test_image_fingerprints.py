@@ -82,6 +82,21 @@ def test_padding_is_trimmed_and_screenshot_region_found() -> None:
     assert _dist(query["pdq_region"].value, original.value) <= 12
 
 
+def test_bright_picture_edge_stays_in_a_lossless_screenshots_region() -> None:
+    """A sky almost the page's colour drops out of the picture's blob; a PNG keeps the page's
+    exact colour, so the region still reaches the picture's real top edge."""
+    im = _photo(size=(320, 400))
+    ImageDraw.Draw(im).rectangle((0, 0, 320, 120), fill=(252, 252, 253))  # overexposed sky
+    page = Image.new("RGB", (600, 900), (245, 246, 248))
+    ImageDraw.Draw(page).rectangle((0, 0, 600, 60), fill=(30, 30, 30))
+    page.paste(im, (140, 200))
+    original = _by_kind(stored_fingerprints(im))["pdq"].value
+    png = _by_kind(query_fingerprints(page, lossless=True))
+    jpeg_like = _by_kind(query_fingerprints(page, lossless=False))
+    assert _dist(png["pdq_region"].value, original) <= 12
+    assert _dist(jpeg_like["pdq_region"].value, original) > 31  # without it: the sky is lost
+
+
 @pytest.mark.parametrize(
     "mode", ["RGBA", "LA", "P", "PA", "L", "1", "I", "I;16", "F", "CMYK", "YCbCr", "HSV"]
 )

@@ -158,7 +158,11 @@ def _prepare(path: Path, limits: Options, query: bool) -> tuple[Prepared, Image.
 def _prepare_image(path: Path, record: Prepared, limits: Options, query: bool) -> Image.Image:
     """Decode, read metadata, fingerprint; returns the upright picture for the encoders."""
     where = display_path(path)
-    from assetloom.ingest.image_fingerprints import query_fingerprints, stored_fingerprints
+    from assetloom.ingest.image_fingerprints import (
+        LOSSLESS_FORMATS,
+        query_fingerprints,
+        stored_fingerprints,
+    )
 
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
@@ -183,7 +187,8 @@ def _prepare_image(path: Path, record: Prepared, limits: Options, query: bool) -
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadInputError(f"{where}: damaged image ({exc})") from exc
     if query:
-        record.fingerprints = query_fingerprints(upright)
+        lossless = record.metadata.get("format") in LOSSLESS_FORMATS
+        record.fingerprints = query_fingerprints(upright, lossless=lossless)
     else:
         record.fingerprints = stored_fingerprints(upright)
         record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
