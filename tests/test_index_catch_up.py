@@ -97,13 +97,13 @@ def test_own_writes_and_catch_up_never_double_count(library: Library, tmp_path: 
 
 
 def test_saved_index_matches_catalog_after_deferred_saves(library: Library, tmp_path: Path):
-    library.defer_index_saves = True
+    library.indexes.defer_saves = True
     library.add([make_photo(tmp_path / "a.jpg", 10, size=(640, 480))])
     manifest = library.root / "index" / "fingerprints.json"
     saved_before = manifest.read_text() if manifest.exists() else None
     library.add([make_photo(tmp_path / "b.jpg", 11, size=(640, 480))])
     assert (manifest.read_text() if manifest.exists() else None) == saved_before
-    library.save_indexes()
+    library.indexes.save()
     assert json.loads(manifest.read_text()) == library.fingerprint_index().catalog_stats()
 
 

@@ -28,6 +28,7 @@ from assetloom.errors import (
     LibraryExistsError,
     NotALibraryError,
 )
+from assetloom.index.live import LiveIndexes
 from assetloom.index.rwlock import ReadWriteLock
 from assetloom.settings import Settings, load_settings
 from assetloom.store import fts
@@ -66,16 +67,9 @@ class Library:
         self.read_session: sessionmaker[Session] = session_factory(self._reader)
         self.write_session: sessionmaker[Session] = session_factory(self._writer)
         self.blobs = LocalBlobStore(root / "blobs")
-        self._fp_index: FingerprintIndex | None = None
-        self._vectors: VectorSpaces | None = None
+        self.indexes = LiveIndexes(root / "index", self.read_session)
         self._tagger: Tagger | None = None
-        self.index_lock = ReadWriteLock()
-        """Held for writing while the in-memory indexes change; readers in other threads
-        (the server's searches) hold it for reading."""
-        self.defer_index_saves = False
-        """True in a long-running process that saves indexes on its own schedule."""
-        self._save_lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
+        self._catch_up_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
         self._ingests = 0
         self._watch: sqlite3.Connection | None = None
@@ -271,7 +265,7 @@ class Library:
             self.fingerprint_index().remove_rows(fp_rows)
             if vector_rows:
                 self.vector_spaces().remove_rows(vector_rows)
-        self.indexes_changed()
+        self.indexes.changed()
         return asset
 
     @contextmanager
@@ -308,37 +302,17 @@ class Library:
         return swept
 
     # ----------------------------------------------------------------- indexes
-    def fingerprint_index(self) -> FingerprintIndex:
-        from assetloom.index.fingerprint_index import FingerprintIndex
+    @property
+    def index_lock(self) -> ReadWriteLock:
+        """Held for writing while the in-memory indexes change; threads that search (the
+        server's) hold it for reading."""
+        return self.indexes.lock
 
-        if self._fp_index is None:
-            self._fp_index = FingerprintIndex(self.root / "index", self.read_session)
-        return self._fp_index
+    def fingerprint_index(self) -> FingerprintIndex:
+        return self.indexes.fingerprints()
 
     def vector_spaces(self) -> VectorSpaces:
-        from assetloom.index.vector_spaces import VectorSpaces
-
-        if self._vectors is None:
-            self._vectors = VectorSpaces(self.root / "index", self.read_session)
-        return self._vectors
-
-    def indexes_changed(self) -> None:
-        """After a write: save the changed indexes now, unless this process saves later."""
-        if not self.defer_index_saves:
-            self.save_indexes()
-
-    def save_indexes(self) -> None:
-        """Write changed in-memory indexes to `index/` (a cache: losing it costs a rebuild)."""
-        with self._save_lock:
-            with self.index_lock.reading():  # a memory copy; writes wait only for that
-                snapshots = [
-                    cache.snapshot()
-                    for cache in (self._fp_index, self._vectors)
-                    if cache is not None and cache.dirty
-                ]
-            for snap in snapshots:
-                if snap is not None:
-                    snap.write()
+        return self.indexes.vectors()
 
     def catch_up(self) -> dict[str, int]:
         """Catch loaded indexes (and the tagger) up with catalog writes made by other
@@ -346,34 +320,17 @@ class Library:
         index -> entries for each index that changed (and "tagger" -> user tags if it did).
 
         Cheap when nothing happened: SQLite's data_version tells whether any other connection
-        committed since the last call. The catalog is read without the index lock; only the
-        swap holds it for writing.
+        committed since the last call.
         """
-        with self._refresh_lock:
-            return self._catch_up()
-
-    def _catch_up(self) -> dict[str, int]:
-        version = self._data_version()
-        if version == self._catalog_version:
-            return {}
-        caches = {
-            name: cache
-            for name, cache in (("fingerprints", self._fp_index), ("vectors", self._vectors))
-            if cache is not None and cache.is_loaded
-        }
-        plans = {name: cache.plan_catch_up() for name, cache in caches.items()}
-        changed: dict[str, int] = {}
-        complete = True
-        if any(plans.values()):
-            with self.index_lock.writing():
-                for name, cache in caches.items():
-                    done = cache.apply(plans[name])
-                    complete = complete and len(done) == len(plans[name])
-                    changed.update({f"{name}/{key}": n for key, n in done.items()})
-        changed.update(self._catch_up_tagger())
-        if complete:  # a plan overtaken by this process's own write is redone next round
-            self._catalog_version = version
-        return changed
+        with self._catch_up_lock:
+            version = self._data_version()
+            if version == self._catalog_version:
+                return {}
+            changed, complete = self.indexes.catch_up()
+            changed.update(self._catch_up_tagger())
+            if complete:  # a plan overtaken by this process's own write is redone next round
+                self._catalog_version = version
+            return changed
 
     def _catch_up_tagger(self) -> dict[str, int]:
         tagger = self._tagger

@@ -25,7 +25,7 @@ class IndexKeeper:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.lib.defer_index_saves = True
+        self.lib.indexes.defer_saves = True
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="assetloom-indexes", daemon=True)
         self._thread.start()
@@ -37,7 +37,7 @@ class IndexKeeper:
             self._thread.join()
             self._thread = None
         self._save()
-        self.lib.defer_index_saves = False
+        self.lib.indexes.defer_saves = False
 
     def _run(self) -> None:
         last_save = time.monotonic()
@@ -55,6 +55,6 @@ class IndexKeeper:
 
     def _save(self) -> None:
         try:
-            self.lib.save_indexes()
+            self.lib.indexes.save()
         except OSError as exc:
             log.warning("could not save indexes (they are rebuilt from the catalog): %s", exc)

@@ -104,7 +104,7 @@ class Ingestor:
                 progress(done, total)
         if batch:
             self._commit(batch, report, labels)
-        self.lib.indexes_changed()
+        self.lib.indexes.changed()
         return report
 
     # ------------------------------------------------------------------ preparing
