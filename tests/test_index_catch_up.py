@@ -65,7 +65,7 @@ def test_reused_row_ids_are_noticed(library: Library, tmp_path: Path):
     newest = make_photo(tmp_path / "b.jpg", 4, size=(640, 480))
     library.add([newest])
     library.fingerprint_index().loaded()
-    newest_id = library.list()[-1].asset_id
+    newest_id = library.list().assets[-1].asset_id
 
     other = make_photo(tmp_path / "c.jpg", 5, size=(640, 480))
     with Library.open(library.root) as elsewhere:  # another process's library object

@@ -23,6 +23,7 @@ from assetloom.errors import AssetLoomError
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
+from assetloom.listing import ListQuery
 from assetloom.reports import DuplicateGroup, VerifyResult
 from assetloom.store.schema import AssetRow, FingerprintRow
 from assetloom.store.search_tables import EmbeddingRow
@@ -226,14 +227,16 @@ def find_duplicates(
     assets: dict[str, Asset] = {}
     probes: list[Path] = []
     probe_owner: dict[str, str] = {}
-    offset = 0
-    while batch := lib.list(limit=1000, offset=offset):
-        offset += len(batch)
-        for a in batch:
+    cursor: str | None = None
+    while True:
+        page = lib.list(ListQuery(limit=1000, cursor=cursor))
+        for a in page.assets:
             assets[a.asset_id] = a
             probe = lib.blob_path(a)
             probes.append(probe)
             probe_owner[display_path(probe)] = a.asset_id
+        if (cursor := page.next_cursor) is None:
+            break
     pairs: list[tuple[str, str, Tier, float]] = []
     workers = s.worker_count
     for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, noload, sessionmaker
 
+from assetloom import listing
 from assetloom.blobs.local import LocalBlobStore, remove_tree, write_atomic
 from assetloom.core.assets import Asset, Fingerprint, MediaType
 from assetloom.errors import (
@@ -30,6 +31,7 @@ from assetloom.errors import (
 )
 from assetloom.index.live import LiveIndexes
 from assetloom.index.rwlock import ReadWriteLock
+from assetloom.listing import ListPage, ListQuery
 from assetloom.settings import Settings, load_settings
 from assetloom.store import fts
 from assetloom.store.db import make_engine, migrate, session_factory, sqlite_url
@@ -142,26 +144,19 @@ class Library:
         on_library_created(self)
 
     # ----------------------------------------------------------------- reading
-    def count(self, media_type: MediaType | None = None) -> int:
+    def count(self, query: ListQuery | None = None) -> int:
+        """How many assets pass the query's filters (its cursor and paging aside)."""
         with self.read_session() as s:
             q = select(func.count()).select_from(AssetRow)
-            if media_type:
-                q = q.where(AssetRow.media_type == media_type.value)
-            return int(s.scalar(q) or 0)
+            return int(s.scalar(listing.filtered(q, query or ListQuery())) or 0)
 
-    def list(
-        self, *, media_type: MediaType | None = None, limit: int = 100, offset: int = 0
-    ) -> list[Asset]:
+    def list(self, query: ListQuery | None = None) -> ListPage:
+        """One page of assets, oldest (or newest) first, and the cursor of the next page."""
+        query = query or ListQuery()
         with self.read_session() as s:
-            q = (
-                select(AssetRow)
-                .options(noload(AssetRow.fingerprints))
-                .order_by(AssetRow.registered_at, AssetRow.asset_id)
-            )
-            if media_type:
-                q = q.where(AssetRow.media_type == media_type.value)
-            rows = s.scalars(q.limit(limit).offset(offset)).all()
-            return [to_asset(r) for r in rows]
+            q = select(AssetRow).options(noload(AssetRow.fingerprints))
+            rows = s.scalars(listing.paged(q, query)).all()
+            return listing.page_of([to_asset(r) for r in rows], query)
 
     def get(self, asset_id: str) -> Asset:
         with self.read_session() as s:

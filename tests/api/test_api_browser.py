@@ -264,7 +264,7 @@ def test_duplicate_review_keep_and_delete(site: Site, page) -> None:  # type: ig
     assert group.locator(".tile.removed .name").inner_text() == "flickr0-small.jpg"
     _shot(page, "08-duplicates-after-delete", phone=True)
     with Library.open(site.root) as lib:
-        assert sorted(a.original_name for a in lib.list()) == [
+        assert sorted(a.original_name for a in lib.list().assets) == [
             "brief.md",
             "flickr0.jpg",
             "flickr1.jpg",

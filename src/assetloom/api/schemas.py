@@ -70,8 +70,9 @@ class AssetDetailOut(AssetOut):
 
 
 class AssetListOut(BaseModel):
-    total: int
+    total: int = Field(description="Assets passing the filters, on every page")
     offset: int
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
     assets: list[AssetOut]
 
 

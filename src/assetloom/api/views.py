@@ -7,12 +7,13 @@ response and the CLI show the same thing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
 from assetloom.core.assets import Asset, MediaType
 from assetloom.library import Library
+from assetloom.listing import ListQuery, list_json
 from assetloom.reports import asset_json
 from assetloom.search import SearchHit, SearchQuery
 
@@ -28,16 +29,46 @@ def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
     return doc
 
 
-def asset_list(
-    lib: Library, media_type: MediaType | None, limit: int, offset: int
-) -> dict[str, Any]:
+def asset_list(lib: Library, query: ListQuery) -> dict[str, Any]:
     """`list --json`."""
-    assets = lib.list(media_type=media_type, limit=limit, offset=offset)
-    return {
-        "total": lib.count(media_type),
-        "offset": offset,
-        "assets": [asset_json(a, full=False) for a in assets],
-    }
+    return list_json(lib.list(query), lib.count(query), query)
+
+
+class ListParams:
+    """`list`'s options as query parameters."""
+
+    def __init__(
+        self,
+        type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
+        tag: Annotated[list[str], Query(description="Only assets with all these tags (keys)")] = [],  # noqa: B006
+        since: Annotated[datetime | None, Query(description="Registered on or after")] = None,
+        until: Annotated[datetime | None, Query(description="Registered on or before")] = None,
+        name: Annotated[
+            str | None, Query(max_length=255, description="Original file name contains this")
+        ] = None,
+        order: Annotated[
+            Literal["oldest", "newest"], Query(description="Registration order")
+        ] = "oldest",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        offset: Annotated[
+            int, Query(ge=0, le=2**62, description="Skip this many (after the cursor, if any)")
+        ] = 0,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=200, description="`next_cursor` of the previous page, same order"),
+        ] = None,
+    ) -> None:
+        self.query = ListQuery(
+            media_type=type,
+            tags=list(tag),
+            since=_utc(since),
+            until=_utc(until),
+            name=name or None,
+            newest_first=order == "newest",
+            limit=limit,
+            offset=offset,
+            cursor=cursor or None,
+        )
 
 
 def search_doc(hits: list[SearchHit]) -> dict[str, Any]:

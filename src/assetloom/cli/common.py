@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from assetloom.errors import AssetLoomError, NotALibraryError
+from assetloom.errors import AssetLoomError, BadInputError, NotALibraryError
 from assetloom.library import Library
 from assetloom.settings import load_settings
 
@@ -51,6 +52,17 @@ def library_path() -> Path:
 
 def open_library() -> Library:
     return Library.open(library_path())
+
+
+def parse_date(value: str | None, name: str) -> datetime | None:
+    """An option's ISO date or datetime; without a zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInputError(f"{name} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def emit_json(doc: Any) -> None:

@@ -16,6 +16,7 @@ from assetloom.cli.common import (
     err,
     open_library,
     out,
+    parse_date,
     progress_bar,
     run,
     state,
@@ -25,6 +26,7 @@ from assetloom.cli.serve import serve
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
 from assetloom.library import Library
+from assetloom.listing import ListQuery, list_json
 from assetloom.reports import asset_json
 
 app = typer.Typer(
@@ -102,27 +104,40 @@ def add(
 @app.command("list")
 def list_assets(
     media_type: MediaType | None = typer.Option(None, "--type", help="Only this media type."),
+    tags: list[str] = typer.Option([], "--tag", help="Only assets with this tag (repeatable)."),
+    since: str | None = typer.Option(None, "--since", help="Registered on or after (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, "--until", help="Registered on or before."),
+    name: str | None = typer.Option(None, "--name", help="File name contains this (any case)."),
+    newest: bool = typer.Option(False, "--newest", help="Newest first (default: oldest)."),
     limit: int = typer.Option(50, min=1, help="How many to show."),
-    offset: int = typer.Option(0, min=0, help="Skip this many first."),
+    cursor: str | None = typer.Option(
+        None, "--cursor", help="Start after this (the next page's cursor from the last list)."
+    ),
+    offset: int = typer.Option(0, min=0, help="Skip this many first (after --cursor)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """List assets, oldest first."""
+    """List assets, oldest first, filtered; page on with --cursor."""
 
     def body() -> None:
+        q = ListQuery(
+            media_type=media_type,
+            tags=tags,
+            since=parse_date(since, "--since"),
+            until=parse_date(until, "--until"),
+            name=name or None,
+            newest_first=newest,
+            limit=limit,
+            offset=offset,
+            cursor=cursor or None,
+        )
         with open_library() as lib:
-            assets = lib.list(media_type=media_type, limit=limit, offset=offset)
-            total = lib.count(media_type)
+            page = lib.list(q)
+            total = lib.count(q)
         if as_json:
-            emit_json(
-                {
-                    "total": total,
-                    "offset": offset,
-                    "assets": [asset_json(a, full=False) for a in assets],
-                }
-            )
+            emit_json(list_json(page, total, q))
             return
         table = Table("id", "type", "name", "size", "dimensions", "registered")
-        for a in assets:
+        for a in page.assets:
             dims = f"{a.width}×{a.height}" if a.width else ""
             table.add_row(
                 a.asset_id[:12],
@@ -133,7 +148,9 @@ def list_assets(
                 a.registered_at.strftime("%Y-%m-%d %H:%M"),
             )
         out.print(table)
-        out.print(f"{len(assets)} of {total} assets shown")
+        out.print(f"{len(page.assets)} of {total} assets shown")
+        if page.next_cursor:
+            out.print(f"Next page: the same command with --cursor {page.next_cursor}")
 
     run(as_json, body)
 

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from assetloom.cli.common import JsonOpt, emit_json, err, open_library, out, progress_bar, run
+from assetloom.cli.common import (
+    JsonOpt,
+    emit_json,
+    err,
+    open_library,
+    out,
+    parse_date,
+    progress_bar,
+    run,
+)
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
 from assetloom.search import SearchHit, SearchQuery
-
-
-def _date(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInputError(f"{name} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
@@ -72,8 +70,8 @@ def search(
             like=like,
             media_type=media_type,
             tags=tags,
-            since=_date(since, "--since"),
-            until=_date(until, "--until"),
+            since=parse_date(since, "--since"),
+            until=parse_date(until, "--until"),
             min_width=min_width,
             min_height=min_height,
             limit=limit,

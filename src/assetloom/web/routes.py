@@ -12,8 +12,8 @@ import hmac
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,7 +31,8 @@ from assetloom.api.auth import (
 from assetloom.api.context import Services, Svc
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc
 from assetloom.core.assets import MediaType
-from assetloom.errors import AssetLoomError
+from assetloom.errors import AssetLoomError, BadInputError
+from assetloom.listing import ListQuery
 from assetloom.search import SearchQuery
 
 HERE = Path(__file__).parent
@@ -181,14 +182,34 @@ def _local(url: str) -> str:
 
 
 # ---------------------------------------------------------------------- pages
+def _grid_query(
+    type: Annotated[str, Query(max_length=16)] = "",
+    tag: Annotated[list[str], Query()] = [],  # noqa: B006
+    name: Annotated[str, Query(max_length=255)] = "",
+    order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
+    cursor: Annotated[str, Query(max_length=200)] = "",
+) -> ListQuery:
+    """The grid's filter form: its empty fields (type "all", no name) mean no filter."""
+    try:
+        media_type = MediaType(type) if type else None
+    except ValueError as exc:
+        raise BadInputError(f"no media type {type!r}") from exc
+    return ListQuery(
+        media_type=media_type,
+        tags=list(tag),
+        name=name.strip() or None,
+        newest_first=order == "newest",
+        limit=PAGE_SIZE,
+        cursor=cursor or None,
+    )
+
+
+GridQuery = Annotated[ListQuery, Depends(_grid_query)]
+
+
 @router.get("/")
-def library_page(
-    request: Request,
-    svc: Svc,
-    who: Who,
-    type: Annotated[MediaType | None, Query()] = None,
-) -> Response:
-    doc = asset_list(svc.lib, type, PAGE_SIZE, 0)
+def library_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
+    doc = asset_list(svc.lib, q)
     return render(
         request,
         "library.html",
@@ -196,32 +217,32 @@ def library_page(
         page="library",
         assets=doc["assets"],
         total=doc["total"],
-        next_url=_next_tiles(doc, type),
-        media_type=type.value if type else "",
+        next_url=_next_tiles(doc, q),
+        media_type=q.media_type.value if q.media_type else "",
         media_types=[m.value for m in MediaType],
+        name_filter=q.name or "",
+        newest=q.newest_first,
     )
 
 
 @router.get("/ui/tiles")
-def tiles(
-    request: Request,
-    svc: Svc,
-    who: Who,
-    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    type: Annotated[MediaType | None, Query()] = None,
-) -> Response:
-    """One more page of the library grid (infinite scroll)."""
-    doc = asset_list(svc.lib, type, PAGE_SIZE, offset)
-    return render(
-        request, "_tiles.html", who, assets=doc["assets"], next_url=_next_tiles(doc, type)
-    )
+def tiles(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
+    """One more page of the library grid (infinite scroll): the page after `cursor`."""
+    doc = asset_list(svc.lib, q)
+    return render(request, "_tiles.html", who, assets=doc["assets"], next_url=_next_tiles(doc, q))
 
 
-def _next_tiles(doc: dict[str, Any], media_type: MediaType | None) -> str | None:
-    shown = doc["offset"] + len(doc["assets"])
-    if shown >= doc["total"] or not doc["assets"]:
+def _next_tiles(doc: dict[str, Any], q: ListQuery) -> str | None:
+    if doc["next_cursor"] is None:
         return None
-    return f"/ui/tiles?offset={shown}" + (f"&type={media_type.value}" if media_type else "")
+    keep = {
+        "type": q.media_type.value if q.media_type else None,
+        "tag": q.tags,
+        "name": q.name,
+        "order": "newest" if q.newest_first else None,
+        "cursor": doc["next_cursor"],
+    }
+    return "/ui/tiles?" + urlencode({k: v for k, v in keep.items() if v}, doseq=True)
 
 
 @router.get("/search")

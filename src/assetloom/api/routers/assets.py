@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -24,8 +24,7 @@ from assetloom.api.schemas import (
     SearchOut,
     errors,
 )
-from assetloom.api.views import asset_doc, asset_list, search_doc, with_client_names
-from assetloom.core.assets import MediaType
+from assetloom.api.views import ListParams, asset_doc, asset_list, search_doc, with_client_names
 from assetloom.errors import BadInputError
 from assetloom.search import SearchQuery
 
@@ -74,17 +73,14 @@ def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload
 
 @router.get(
     "",
-    summary="List assets, oldest first (like `list --json`)",
-    responses={200: {"model": AssetListOut}, **errors(401)},
+    summary="List assets, filtered, oldest or newest first (like `list --json`)",
+    description="Page with `cursor`: pass the previous page's `next_cursor` (null on the last "
+    "page) with the same filters and order. Pages neither repeat nor skip assets when others are "
+    "added or removed meanwhile. A malformed cursor is a 400 `bad_input`.",
+    responses={200: {"model": AssetListOut}, **errors(400, 401)},
 )
-def list_assets(
-    svc: Svc,
-    who: Viewer,
-    type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
-) -> JSONResponse:
-    return JSONResponse(asset_list(svc.lib, type, limit, offset))
+def list_assets(svc: Svc, who: Viewer, params: Annotated[ListParams, Depends()]) -> JSONResponse:
+    return JSONResponse(asset_list(svc.lib, params.query))
 
 
 @router.get(

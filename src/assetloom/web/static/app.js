@@ -150,7 +150,8 @@ function proofBox(box, proof) {
 
 // ------------------------------------------------------------------ pages
 function libraryPage() {
-  $("[data-autosubmit]")?.addEventListener("change", (e) => e.target.form.submit());
+  document.querySelectorAll("[data-autosubmit]")
+    .forEach((s) => s.addEventListener("change", (e) => e.target.form.submit()));
   const grid = $("#grid");
   if (!grid || !("IntersectionObserver" in window)) return;
   let busy = false;

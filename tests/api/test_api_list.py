@@ -1,0 +1,108 @@
+"""GET /api/v1/assets: filters, order, cursor pages and their errors (and the grid's cursor)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from assetloom.library import Library
+from assetloom.store.schema import AssetRow
+from assetloom.store.search_tables import TagRow
+from tests.api.conftest import Env, photo_bytes, upload
+
+URL = "/api/v1/assets"
+
+
+def _stock(env: Env) -> dict[str, str]:
+    """Photos p0..p6.jpg (p0-p2 tagged `red`, registered a day apart) and one note; name → id."""
+    report = upload(
+        env,
+        *[(f"p{i}.jpg", photo_bytes(600 + i)) for i in range(7)],
+        ("Brief.md", b"# brief\nwords for the campaign\n"),
+    )
+    ids = {a["file"]: a["asset_id"] for a in report["added"]}
+    assert len(ids) == 8
+    with Library.open(env.root) as lib, lib.write_session() as s, s.begin():
+        for n, (_name, aid) in enumerate(sorted(ids.items())):
+            when = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n)
+            s.execute(update(AssetRow).where(AssetRow.asset_id == aid).values(registered_at=when))
+        for i in range(3):
+            s.add(TagRow(asset_id=ids[f"p{i}.jpg"], tag="red", score=1.0, source="test"))
+    return ids
+
+
+def test_list_filters_order_and_cursor(env: Env) -> None:
+    ids = _stock(env)
+    get = lambda **params: env.client.get(URL, params=params, headers=env.auth("viewer"))  # noqa: E731
+
+    doc = get().json()
+    assert doc["total"] == 8 and doc["offset"] == 0 and doc["next_cursor"] is None
+    oldest = [a["original_name"] for a in doc["assets"]]
+    assert oldest == sorted(ids)  # Brief.md, p0.jpg, ... by registration
+
+    newest = get(order="newest").json()["assets"]
+    assert [a["original_name"] for a in newest] == oldest[::-1]
+
+    assert {a["original_name"] for a in get(tag="red").json()["assets"]} == {
+        "p0.jpg",
+        "p1.jpg",
+        "p2.jpg",
+    }
+    assert get(tag=["red", "blue"]).json()["total"] == 0
+    assert [a["original_name"] for a in get(type="text").json()["assets"]] == ["Brief.md"]
+    assert [a["original_name"] for a in get(name="BRIEF").json()["assets"]] == ["Brief.md"]
+    ranged = get(since="2024-01-03", until="2024-01-04T00:00:00Z").json()
+    assert [a["original_name"] for a in ranged["assets"]] == ["p1.jpg", "p2.jpg"]
+    assert ranged["total"] == 2
+
+    for order, expected in (("oldest", oldest), ("newest", oldest[::-1])):
+        walked, cursor = [], None
+        while True:
+            page = get(order=order, limit=3, **({"cursor": cursor} if cursor else {})).json()
+            assert page["total"] == 8
+            walked += [a["original_name"] for a in page["assets"]]
+            if (cursor := page["next_cursor"]) is None:
+                break
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor), "url-safe"
+        assert walked == expected
+
+    # offset still works, and says so
+    assert [a["original_name"] for a in get(offset=6).json()["assets"]] == oldest[6:]
+
+
+def test_list_errors(env: Env) -> None:
+    upload(env, ("e1.jpg", photo_bytes(650)), ("e2.jpg", photo_bytes(651)))
+    auth = env.auth("viewer")
+    for cursor in ("garbage", "%%%", "b" * 60):
+        r = env.client.get(URL, params={"cursor": cursor}, headers=auth)
+        assert r.status_code == 400, r.text
+        assert r.json()["code"] == "bad_input"
+    first = env.client.get(URL, params={"limit": 1}, headers=auth).json()
+    assert first["next_cursor"]
+    r = env.client.get(
+        URL, params={"cursor": first["next_cursor"], "order": "newest"}, headers=auth
+    )
+    assert r.status_code == 400 and "oldest first" in r.json()["message"]
+    assert env.client.get(URL, params={"order": "sideways"}, headers=auth).status_code in (400, 422)
+    assert env.client.get(URL, params={"since": "soon"}, headers=auth).status_code in (400, 422)
+    assert env.client.get(URL).status_code == 401
+
+
+def test_grid_scrolls_by_cursor_with_filters(env: Env) -> None:
+    from tests.api.test_api_web import _signed_in
+
+    upload(env, *[(f"grid-{i}.jpg", photo_bytes(700 + i)) for i in range(61)])
+    client = _signed_in(env, "viewer")
+    page = client.get("/", params={"order": "newest", "name": "GRID-", "type": ""})
+    assert page.status_code == 200, page.text
+    assert 'value="newest" selected' in page.text and 'name="name" value="GRID-"' in page.text
+    assert page.text.count('class="tile"') == 60
+    next_url = re.search(r'data-next="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert "cursor=" in next_url and "order=newest" in next_url and "name=GRID-" in next_url
+    assert "offset=" not in next_url
+    more = client.get(next_url)
+    assert more.text.count('class="tile"') == 1 and "data-next" not in more.text
+    empty = client.get("/", params={"name": "no such file"})
+    assert "Nothing matches these filters." in empty.text
