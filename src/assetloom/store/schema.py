@@ -43,6 +43,9 @@ class AssetRow(Base):
         back_populates="asset", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    # Listing order and cursor pages (listing.py) without a sort step.
+    __table_args__ = (Index("ix_assets_registered_at_asset_id", "registered_at", "asset_id"),)
+
 
 class FingerprintRow(Base):
     __tablename__ = "fingerprints"
