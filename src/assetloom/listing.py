@@ -3,7 +3,7 @@
 Offset pages rescan every skipped row (slow at a million assets) and shift when assets are added
 or removed while someone pages through. A cursor names the last asset shown by its
 (registered_at, asset_id), so the next page starts right after it through the
-`registered_at` index, whatever was added or removed meanwhile.
+(registered_at, asset_id) index, whatever was added or removed meanwhile.
 """
 
 from __future__ import annotations
