@@ -150,6 +150,33 @@ def list_tags(lib: Library) -> list[TagSummary]:
     ]
 
 
+def used_tags(lib: Library, limit: int = 100) -> list[TagSummary]:
+    """The tags assets have, most used first, with their names; unlike `list_tags` it needs
+    no text encoder, so a page can offer them without loading a model."""
+    from assetloom.tagging import load_builtin_definitions
+
+    with lib.read_session() as s:
+        counts = s.execute(
+            select(TagRow.tag, func.count())
+            .group_by(TagRow.tag)
+            .order_by(func.count().desc(), TagRow.tag)
+            .limit(limit)
+        ).all()
+        if not counts:
+            return []
+        names = {d.key: d for d in load_builtin_definitions() + user_definitions(s)}
+    return [
+        TagSummary(
+            key,
+            names[key].name_en if key in names else key,
+            names[key].name_zh if key in names else "",
+            names[key].builtin if key in names else False,
+            int(n),
+        )
+        for key, n in counts
+    ]
+
+
 def tags_of(lib: Library, asset_id: str) -> list[dict[str, object]]:
     tagger = lib.tagger()
     by_key = {d.key: d for d in tagger.definitions}

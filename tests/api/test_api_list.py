@@ -106,3 +106,24 @@ def test_grid_scrolls_by_cursor_with_filters(env: Env) -> None:
     assert more.text.count('class="tile"') == 1 and "data-next" not in more.text
     empty = client.get("/", params={"name": "no such file"})
     assert "Nothing matches these filters." in empty.text
+
+
+def test_grid_offers_used_tags_and_whole_day_dates(make_env) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.test_api_web import _signed_in
+
+    env: Env = make_env()  # a library of its own: the module's shares _stock's files
+    _stock(env)
+    client = _signed_in(env, "viewer")
+    names = lambda page: re.findall(r'<span class="name">([^<]+)</span>', page.text)  # noqa: E731
+
+    page = client.get("/")
+    assert re.search(r'<option value="red"[^>]*>[^<]*\(3\)</option>', page.text)
+    tagged = client.get("/", params={"tag": "red"})
+    assert 'value="red" selected' in tagged.text
+    assert sorted(names(tagged)) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    # p1 and p2 were registered on 3 and 4 January: both days count whole, in UTC.
+    days = client.get("/", params={"since": "2024-01-03", "until": "2024-01-04"})
+    assert sorted(names(days)) == ["p1.jpg", "p2.jpg"]
+    assert 'name="since" value="2024-01-03"' in days.text
+    bad = client.get("/", params={"since": "3 Jan"}, headers={"accept": "text/html"})
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text

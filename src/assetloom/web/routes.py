@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -34,6 +34,7 @@ from assetloom.core.assets import MediaType
 from assetloom.errors import AssetLoomError, BadInputError
 from assetloom.listing import ListQuery
 from assetloom.search import SearchQuery
+from assetloom.tags import used_tags
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -186,22 +187,38 @@ def _grid_query(
     type: Annotated[str, Query(max_length=16)] = "",
     tag: Annotated[list[str], Query()] = [],  # noqa: B006
     name: Annotated[str, Query(max_length=255)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
     cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> ListQuery:
-    """The grid's filter form: its empty fields (type "all", no name) mean no filter."""
+    """The grid's filter form: its empty fields (type "all", no name, no date) mean no filter.
+    Dates are whole days (the form's date fields), in UTC."""
     try:
         media_type = MediaType(type) if type else None
     except ValueError as exc:
         raise BadInputError(f"no media type {type!r}") from exc
     return ListQuery(
         media_type=media_type,
-        tags=list(tag),
+        tags=[t for t in tag if t],
+        since=_day(since, "since"),
+        until=_day(until, "until", end=True),
         name=name.strip() or None,
         newest_first=order == "newest",
         limit=PAGE_SIZE,
         cursor=cursor or None,
     )
+
+
+def _day(value: str, field: str, *, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadInputError(f"{field}: {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start + timedelta(days=1, microseconds=-1) if end else start
 
 
 GridQuery = Annotated[ListQuery, Depends(_grid_query)]
@@ -222,6 +239,11 @@ def library_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response
         media_types=[m.value for m in MediaType],
         name_filter=q.name or "",
         newest=q.newest_first,
+        used_tags=used_tags(svc.lib),
+        tag_filter=q.tags[0] if q.tags else "",
+        since=q.since.date().isoformat() if q.since else "",
+        until=q.until.date().isoformat() if q.until else "",
+        filtered=bool(q.media_type or q.name or q.tags or q.since or q.until),
     )
 
 
@@ -239,6 +261,8 @@ def _next_tiles(doc: dict[str, Any], q: ListQuery) -> str | None:
         "type": q.media_type.value if q.media_type else None,
         "tag": q.tags,
         "name": q.name,
+        "since": q.since.date().isoformat() if q.since else None,
+        "until": q.until.date().isoformat() if q.until else None,
         "order": "newest" if q.newest_first else None,
         "cursor": doc["next_cursor"],
     }
