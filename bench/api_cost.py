@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api_load import SERVER, build_library, can_understand, free_port, read_split, shared_dir
+from api_load import can_understand, read_split, serve_copy, shared_dir
 
 
 def cpu_seconds(pid: int) -> float:
@@ -39,18 +38,10 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     understanding = can_understand(args.work)
-    root, token = build_library(args.work, understanding)
-    run = args.work / "cost"
-    shutil.rmtree(run, ignore_errors=True)
-    shutil.copytree(root, run)
-    env = {**os.environ, "ASSETLOOM_UNDERSTANDING": "true" if understanding else "false"}
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(run), str(port)], env=env, stderr=subprocess.DEVNULL
-    )
+    server, url, token = serve_copy(args.work, "cost", understanding)
     try:
         headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as c:
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 try:
@@ -90,7 +81,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        shutil.rmtree(run, ignore_errors=True)
+        shutil.rmtree(args.work / "cost", ignore_errors=True)
 
 
 def _search(q: str) -> str:

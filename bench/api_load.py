@@ -99,6 +99,25 @@ def build_library(work: Path, understanding: bool) -> tuple[Path, str]:
     return root, token
 
 
+def serve_copy(
+    work: Path, name: str, understanding: bool
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    """The bench library (built once), copied to `work/name` (runs change it), served by
+    `assetloom serve`'s app in a process of its own: (process, base URL, editor token)."""
+    root, token = build_library(work, understanding)
+    run_root = work / name
+    shutil.rmtree(run_root, ignore_errors=True)
+    shutil.copytree(root, run_root)
+    port = free_port()
+    env = {**os.environ, "ASSETLOOM_UNDERSTANDING": "true" if understanding else "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(run_root), str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    return server, f"http://127.0.0.1:{port}", token
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -217,23 +236,12 @@ def main() -> None:
         raise SystemExit(f"Flickr8k not found under {shared_dir()} (set ASSETLOOM_SHARED)")
     args.work.mkdir(parents=True, exist_ok=True)
     understanding = can_understand(args.work)
-    root, token = build_library(args.work, understanding)
-    # Each run uploads new files; start from the built library every time.
-    run_root = args.work / "run"
-    shutil.rmtree(run_root, ignore_errors=True)
-    shutil.copytree(root, run_root)
-    port = free_port()
-    env = {**os.environ, "ASSETLOOM_UNDERSTANDING": "true" if understanding else "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(run_root), str(port)],
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url, token = serve_copy(args.work, "run", understanding)  # runs upload: fresh copy
     load_before = os.getloadavg()[0]
     try:
         result = asyncio.run(
             run_load(
-                f"http://127.0.0.1:{port}",
+                url,
                 token,
                 args.clients,
                 args.duration,
