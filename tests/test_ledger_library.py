@@ -75,9 +75,7 @@ def test_cli_ledger_commands_and_tamper(tmp_path: Path):
 
     bundle = tmp_path / "bundle"
     assert _cli(lib_dir, "ledger", "export", str(bundle), "--asset", asset_id).returncode == 0
-    assert {"checkpoint", "public_key", "leaves.jsonl", "verify.py"} <= {
-        p.name for p in bundle.iterdir()
-    }
+    assert {"checkpoint", "public_key", "proofs", "verify.py"} <= {p.name for p in bundle.iterdir()}
 
     # Someone edits the catalog: the registered size of an asset changes.
     con = sqlite3.connect(lib_dir / "catalog.db")

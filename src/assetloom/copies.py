@@ -6,8 +6,11 @@ decided by the pure rules in `core.copy_rules` (images) and `core.text_match` (t
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,7 @@ from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
 from assetloom.listing import ListQuery
+from assetloom.provenance.ledger_service import CatalogMismatchError
 from assetloom.reports import DuplicateGroup, VerifyResult
 from assetloom.store.schema import AssetRow, FingerprintRow
 from assetloom.store.search_tables import EmbeddingRow
@@ -49,7 +53,7 @@ def verify_files(
         if isinstance(rec, Skipped):
             results.append(VerifyResult(rec.path, Tier.NONE, error=rec.reason))
         else:
-            matches = finder.matches(rec)
+            matches = [proofs.signed_time(m) for m in finder.matches(rec)]
             tier = matches[0].tier if matches else Tier.NONE
             results.append(
                 VerifyResult(
@@ -77,19 +81,34 @@ def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
 
 
 class ProofCache:
-    """Ledger inclusion proofs for matched assets, each checked before it is shown."""
+    """Ledger inclusion proofs for matched assets, each checked before it is shown, and
+    held against the catalog row (a failed check keeps the proof beside its reason)."""
 
     def __init__(self, lib: Library) -> None:
-        self.ledger = lib.ledger()
-        self._cache: dict[str, dict[str, object]] = {}
+        self.lib = lib
+        self._cache: dict[str, dict[str, Any]] = {}
 
-    def get(self, asset_id: str) -> dict[str, object]:
+    def get(self, asset_id: str) -> dict[str, Any]:
         if asset_id not in self._cache:
             try:
-                self._cache[asset_id] = {**self.ledger.proof(asset_id).to_dict(), "verified": True}
+                doc = {**self.lib.registration_proof(asset_id).to_dict(), "verified": True}
+            except CatalogMismatchError as exc:
+                doc = {**exc.proof.to_dict(), "verified": False, "error": exc.message}
             except AssetLoomError as exc:
-                self._cache[asset_id] = {"verified": False, "error": exc.message}
+                doc = {"verified": False, "error": exc.message}
+            self._cache[asset_id] = doc
         return self._cache[asset_id]
+
+    def signed_time(self, match: Match) -> Match:
+        """The match with the registration time its signed leaf states (the catalog's
+        copy of it may have been edited); unchanged when there is no leaf to read."""
+        leaf = self.get(match.asset_id).get("leaf")
+        if not isinstance(leaf, str):
+            return match
+        stated = json.loads(leaf).get("registered_at")
+        if not isinstance(stated, str):
+            return match
+        return replace(match, registered_at=datetime.fromisoformat(stated))
 
 
 class CopyFinder:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from assetloom.index.fingerprint_index import FingerprintIndex
     from assetloom.index.vector_spaces import VectorSpaces
     from assetloom.models.base import ImageEncoder, TextEncoder
-    from assetloom.provenance.ledger_service import AuditResult, LedgerService
+    from assetloom.provenance.ledger_service import AuditResult, InclusionProof, LedgerService
     from assetloom.provenance.log_store import LeafRecord
     from assetloom.reports import AddReport, DuplicateGroup, VerifyResult
     from assetloom.search import SearchHit, SearchQuery
@@ -384,7 +384,23 @@ class Library:
     def ledger(self) -> LedgerService:
         from assetloom.provenance.ledger_service import LedgerService
 
-        return LedgerService(self.write_session, self.root / "keys", self.settings.ledger_origin)
+        return LedgerService(
+            self.write_session,
+            self.root / "keys",
+            self.settings.ledger_origin,
+            readers=self.read_session,
+        )
+
+    def registration_proof(self, asset_id: str) -> InclusionProof:
+        """The asset's (id or unique prefix) verified inclusion proof, held against what its
+        catalog row says: a row edited after registration (a backdated `registered_at`)
+        raises CatalogMismatchError instead of lending the edit a valid proof."""
+        from assetloom.ledger_hooks import row_leaf
+
+        with self.read_session() as s:
+            row = self._row(s, asset_id)
+            full_id, implied = row.asset_id, row_leaf(row)
+        return self.ledger().proof(full_id, catalog_leaf=implied)
 
     def audit_ledger(self) -> AuditResult:
         """Recompute every registration leaf from the catalog and the root from the leaves."""

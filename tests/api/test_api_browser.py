@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -289,3 +290,34 @@ def test_no_console_errors_on_pages(site: Site, page) -> None:  # type: ignore[n
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
     assert errors == []
+
+
+def test_backdated_catalog_row_shows_a_failed_proof(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    """The page's "registered" claim is only vouched for by the signed leaf."""
+    page.goto(site.url + "/")
+    page.locator(".tile", has_text="flickr1.jpg").first.click()
+    page.locator("#provenance.ok").wait_for()
+    ok_text = page.locator("#provenance").inner_text()
+    assert "proof verified" in ok_text and "registered 20" in ok_text
+    asset_url = page.url
+    with sqlite3.connect(site.root / "catalog.db") as con:
+        (original,) = con.execute(
+            "SELECT registered_at FROM assets WHERE original_name = 'flickr1.jpg'"
+        ).fetchone()
+        con.execute(
+            "UPDATE assets SET registered_at = '2020-01-01 00:00:00' "
+            "WHERE original_name = 'flickr1.jpg'"
+        )
+    try:
+        page.goto(asset_url)
+        page.locator("#provenance.bad").wait_for()
+        text = page.locator("#provenance").inner_text()
+        assert "proof verified" not in text
+        assert "catalog disagrees with the signed ledger leaf" in text, text
+        _shot(page, "09-asset-backdated")
+    finally:
+        with sqlite3.connect(site.root / "catalog.db") as con:
+            con.execute(
+                "UPDATE assets SET registered_at = ? WHERE original_name = 'flickr1.jpg'",
+                (original,),
+            )

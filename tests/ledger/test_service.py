@@ -70,19 +70,13 @@ def test_checkpoints_are_kept_and_audited(filled: LedgerService) -> None:
         assert [c.tree_size for c in filled.store.checkpoints(s)] == [37, 38]
 
 
-def test_export_and_standalone_verifier(filled: LedgerService, tmp_path: Path) -> None:
+def test_export_of_the_whole_log_and_standalone_verifier(
+    filled: LedgerService, tmp_path: Path
+) -> None:
     out = tmp_path / "bundle"
-    result = filled.export(out, ["asset0003", "asset0030"])
-    assert result.files == [
-        "README.txt",
-        "checkpoint",
-        "leaves.jsonl",
-        "proofs/asset0003.json",
-        "proofs/asset0030.json",
-        "public_key",
-        "verify.py",
-    ]
-    assert (result.tree_size, result.leaves, result.proofs) == (37, 37, 2)
+    result = filled.export(out)
+    assert result.files == ["README.txt", "checkpoint", "leaves.jsonl", "public_key", "verify.py"]
+    assert (result.tree_size, result.leaves, result.proofs) == (37, 37, 0)
     first = json.loads((out / "leaves.jsonl").read_text().splitlines()[0])
     assert set(first) == {"index", "leaf"} and first["index"] == 0
     assert "import assetloom" not in (out / "verify.py").read_text()
@@ -92,14 +86,41 @@ def test_export_and_standalone_verifier(filled: LedgerService, tmp_path: Path) -
     assert "37 leaves hash to the signed root" in ok.stdout
     assert "asset0030: registration leaf 30 is in the signed tree" in ok.stdout
 
-    lone = _verify(out / "verify.py", "--proof", out / "proofs" / "asset0003.json")
-    assert lone.returncode == 0 and "OK   asset0003: leaf 3 of 37" in lone.stdout
-
     missing = _verify(out / "verify.py", out, "--asset", "nobody")
     assert missing.returncode == 1 and "no registration leaf for asset nobody" in missing.stdout
 
     with pytest.raises(BadInputError, match="not empty"):
         filled.export(out)
+
+
+def test_export_for_assets_holds_only_their_proofs(filled: LedgerService, tmp_path: Path) -> None:
+    """A proof for one asset must not publish every other asset's hash and time."""
+    out = tmp_path / "bundle"
+    result = filled.export(out, ["asset0003", "asset0030"])
+    assert result.files == [
+        "README.txt",
+        "checkpoint",
+        "proofs/asset0003.json",
+        "proofs/asset0030.json",
+        "public_key",
+        "verify.py",
+    ]
+    assert (result.tree_size, result.leaves, result.proofs) == (37, 0, 2)
+    everything = "".join(
+        p.read_text() for p in out.rglob("*") if p.is_file() and p.name != "verify.py"
+    )
+    assert "asset0003" in everything and "asset0030" in everything
+    assert "asset0004" not in everything and "asset0029" not in everything
+
+    ok = _verify(out / "verify.py", out, "--public-key", filled.public_key)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 proof(s) lead to the signed tree of size 37" in ok.stdout
+    one = _verify(out / "verify.py", out, "--asset", "asset0030")
+    assert one.returncode == 0 and "OK   asset0030: leaf 30 of 37" in one.stdout
+    lone = _verify(out / "verify.py", "--proof", out / "proofs" / "asset0003.json")
+    assert lone.returncode == 0 and "OK   asset0003: leaf 3 of 37" in lone.stdout
+    missing = _verify(out / "verify.py", out, "--asset", "asset0004")
+    assert missing.returncode == 1 and "no proof for asset asset0004" in missing.stdout
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,13 @@ def test_swapped_key(signed: LedgerService, tmp_path: Path) -> None:
     result = swapped.audit()
     assert not result.ok and result.first_bad_index is None
     assert "checkpoint at size 37 does not verify with this library's key" in result.message
-    proof = swapped.proof("asset0005")
+    # The head kept for this size was signed by the real key: a proof against it exposes
+    # the swap instead of being re-signed with the forger's key.
+    with pytest.raises(IntegrityError, match="not signed by"):
+        swapped.proof("asset0005")
+    with swapped._sessions.begin() as s:
+        swapped.store.append(s, b'{"asset_id":"late","type":"register"}')
+    proof = swapped.proof("asset0005")  # a grown log gets a head signed with the new key:
     proof.verify()  # self-consistent with the key it carries ...
     with pytest.raises(SignatureError, match="not signed by"):
         proof.verify(old_key)  # ... but not with the key the client kept

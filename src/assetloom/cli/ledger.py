@@ -38,8 +38,7 @@ def proof(
 
     def body() -> None:
         with open_library() as lib:
-            full_id = lib.get(asset_id).asset_id
-            result = lib.ledger().proof(full_id).to_dict()
+            result = lib.registration_proof(asset_id).to_dict()
         if as_json:
             emit_json(result)
             return

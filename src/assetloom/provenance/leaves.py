@@ -121,3 +121,28 @@ def leaf_key(data: bytes) -> tuple[str | None, str | None]:
         kind if isinstance(kind, str) else None,
         asset_id if isinstance(asset_id, str) else None,
     )
+
+
+def leaf_differences(signed: bytes, implied: bytes) -> list[str]:
+    """What a catalog-implied leaf says differently from the signed one, field by field,
+    in words a user can act on ("registered_at is 2020-01-01T00:00:00Z in the catalog but
+    2026-12-01T10:00:00Z in the signed leaf")."""
+    try:
+        ours, theirs = json.loads(signed), json.loads(implied)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return ["the signed leaf is not JSON"]
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return ["the signed leaf is not a JSON object"]
+    found = []
+    for key in sorted(ours.keys() | theirs.keys()):
+        if ours.get(key) != theirs.get(key):
+            found.append(
+                f"{key} is {_short(theirs.get(key))} in the catalog but "
+                f"{_short(ours.get(key))} in the signed leaf"
+            )
+    return found or ["the leaf bytes differ (not in RFC 8785 canonical form)"]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = "missing" if value is None else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

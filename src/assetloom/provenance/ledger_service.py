@@ -20,11 +20,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from assetloom.core import merkle
 from assetloom.core.checkpoint import Checkpoint, VerifierKey
 from assetloom.errors import AssetNotFoundError, BadInputError, IntegrityError
-from assetloom.provenance.leaves import REGISTER, leaf_key
+from assetloom.provenance.leaves import REGISTER, leaf_differences, leaf_key
 from assetloom.provenance.log_store import AuditProblem, LeafRecord, SqlLedger
 from assetloom.provenance.signing import LedgerKey, SignatureError, open_note
 
 RecomputeLeaf = Callable[[LeafRecord], bytes | None]
+
+
+class CatalogMismatchError(IntegrityError):
+    """A verified registration leaf and the catalog row disagree (the row was edited)."""
+
+    code = "catalog_mismatch"
+
+    def __init__(self, message: str, proof: InclusionProof) -> None:
+        super().__init__(
+            message, hint="run `assetloom ledger audit`; the signed leaf is authoritative"
+        )
+        self.proof = proof
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +157,13 @@ class LedgerService:
         keys_dir: Path,
         origin: str,
         store: SqlLedger | None = None,
+        *,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Proofs against a checkpoint already kept need no write transaction, so a verify
+        # never queues behind an ingest for the write lock.
+        self._readers = readers or sessions
         self._keys_dir = keys_dir
         self.origin = origin
         self.store = store or SqlLedger()
@@ -180,12 +197,24 @@ class LedgerService:
             note, root = self._sign(s, size)
         return SignedCheckpoint(self.origin, size, root.hex(), note, self.public_key)
 
-    def proof(self, asset_id: str) -> InclusionProof:
-        """Inclusion proof of the asset's newest registration leaf in the current tree."""
-        with self._sessions.begin() as s:
+    def proof(self, asset_id: str, *, catalog_leaf: bytes | None = None) -> InclusionProof:
+        """Inclusion proof of the asset's newest registration leaf in the current tree.
+
+        The checkpoint kept for the current tree size is reused (a read); one is signed
+        only when the log has grown since. With `catalog_leaf` (the leaf the catalog row
+        implies) a verified leaf that says something else raises CatalogMismatchError,
+        which carries the proof: the signed leaf, not the catalog, is what is true.
+        """
+        with self._readers() as s:
             leaf = self._registration(s, asset_id)
             size = self.store.size(s)
-            result = self._inclusion(s, asset_id, leaf, size, self._sign(s, size)[0])
+            note = self._kept_note(s, size)
+            result = None if note is None else self._inclusion(s, asset_id, leaf, size, note)
+        if result is None:
+            with self._sessions.begin() as s:
+                leaf = self._registration(s, asset_id)
+                size = self.store.size(s)
+                result = self._inclusion(s, asset_id, leaf, size, self._sign(s, size)[0])
         try:
             result.verify(self.public_key)
         except IntegrityError as exc:
@@ -193,6 +222,12 @@ class LedgerService:
                 f"the ledger's proof for asset {asset_id} does not verify: {exc.message}",
                 hint="run `assetloom ledger audit`",
             ) from exc
+        if catalog_leaf is not None and catalog_leaf != leaf.data:
+            raise CatalogMismatchError(
+                f"the catalog disagrees with the signed ledger leaf of asset {asset_id}: "
+                + "; ".join(leaf_differences(leaf.data, catalog_leaf)),
+                result,
+            )
         return result
 
     def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
@@ -253,34 +288,42 @@ class LedgerService:
     def export(self, out_dir: Path, asset_ids: Iterable[str] = ()) -> ExportResult:
         """Write a bundle a third party checks with Python and `cryptography` alone.
 
-        checkpoint, public_key, leaves.jsonl ({"index", "leaf"} per line), verify.py,
-        README.txt, and proofs/<asset_id>.json (the `ledger proof` shape) for `asset_ids`.
+        Always checkpoint, public_key, verify.py and README.txt. Without `asset_ids`, the
+        whole log (leaves.jsonl, {"index", "leaf"} per line) for an auditor. With them, only
+        what proves those assets: proofs/<asset_id>.json (the `ledger proof` shape) against
+        the same checkpoint, and no other leaf, since every leaf names an asset's hash and
+        registration time and a proof for one asset must not publish the whole catalog.
         """
+        wanted = list(dict.fromkeys(asset_ids))
         if out_dir.exists() and any(out_dir.iterdir()):
             raise BadInputError(f"{out_dir} is not empty", hint="export into a new folder")
-        (out_dir / "proofs").mkdir(parents=True, exist_ok=True)
-        proofs = 0
+        out_dir.mkdir(parents=True, exist_ok=True)
+        leaves = 0
         with self._sessions.begin() as s:
             size = self.store.size(s)
             note, _ = self._sign(s, size)
-            (out_dir / "checkpoint").write_text(note)
-            (out_dir / "public_key").write_text(self.public_key + "\n")
-            with (out_dir / "leaves.jsonl").open("w") as f:
-                for rec in self.store.iter_leaves(s, end=size):
-                    line = {"index": rec.index, "leaf": _leaf_text(rec)}
-                    f.write(json.dumps(line, separators=(",", ":")) + "\n")
-            for asset_id in dict.fromkeys(asset_ids):
-                proof = self._inclusion(s, asset_id, self._registration(s, asset_id), size, note)
-                proof.verify(self.public_key)
-                (out_dir / "proofs" / f"{asset_id}.json").write_text(
-                    json.dumps(proof.to_dict(), indent=2) + "\n"
-                )
-                proofs += 1
+            proofs = [self._inclusion(s, a, self._registration(s, a), size, note) for a in wanted]
+            if not wanted:
+                with (out_dir / "leaves.jsonl").open("w") as f:
+                    for rec in self.store.iter_leaves(s, end=size):
+                        line = {"index": rec.index, "leaf": _leaf_text(rec)}
+                        f.write(json.dumps(line, separators=(",", ":")) + "\n")
+                        leaves += 1
+        (out_dir / "checkpoint").write_text(note)
+        (out_dir / "public_key").write_text(self.public_key + "\n")
+        if proofs:
+            (out_dir / "proofs").mkdir()
+        for proof in proofs:
+            proof.verify(self.public_key)
+            (out_dir / "proofs" / f"{proof.asset_id}.json").write_text(
+                json.dumps(proof.to_dict(), indent=2) + "\n"
+            )
         verifier = resources.files("assetloom.provenance").joinpath("standalone_verify.py")
         (out_dir / "verify.py").write_text(verifier.read_text())
-        (out_dir / "README.txt").write_text(_README.format(origin=self.origin, size=size))
+        readme = _README_PROOFS if wanted else _README_LOG
+        (out_dir / "README.txt").write_text(readme.format(origin=self.origin, size=size))
         files = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
-        return ExportResult(str(out_dir), size, size, proofs, files)
+        return ExportResult(str(out_dir), size, leaves, len(proofs), files)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -291,6 +334,14 @@ class LedgerService:
         note = self.key.sign(Checkpoint(self.origin, size, root).body())
         self.store.save_checkpoint(s, note)
         return note, root
+
+    def _kept_note(self, s: Session, size: int) -> str | None:
+        """The checkpoint already signed for `size`, if the log still matches it."""
+        kept = self.store.checkpoint_at(s, size)
+        if kept is None:
+            return None
+        self._guard(s, size)
+        return kept.note
 
     def _guard(self, s: Session, size: int) -> None:
         """Raise if the log of `size` leaves cannot extend the newest signed checkpoint."""
@@ -346,16 +397,33 @@ def _leaf_text(rec: LeafRecord) -> str:
         raise IntegrityError(f"ledger leaf {rec.index} is not UTF-8 JSON") from exc
 
 
-_README = """\
+_README_LOG = """\
 AssetLoom provenance ledger export: log {origin}, {size} leaves.
 
   checkpoint     the signed tree head (C2SP tlog-checkpoint in a signed note)
   public_key     the log's Ed25519 verifier key (<name>+<key id>+<base64 key>)
   leaves.jsonl   every leaf, {{"index": i, "leaf": "<canonical JSON>"}} per line
-  proofs/        inclusion proofs for chosen assets (same shape as `assetloom ledger proof --json`)
   verify.py      a verifier needing only Python 3.9+ and the `cryptography` package
 
 Check the whole log:        python verify.py .
+Check one asset in it:      python verify.py . --asset ASSET_ID
+
+Compare the key ID that verify.py prints with the key the registrant published elsewhere,
+or pass it with --public-key: a bundle cannot vouch for its own key.
+"""
+
+_README_PROOFS = """\
+AssetLoom registration proofs from log {origin} at tree size {size}.
+
+  checkpoint     the signed tree head (C2SP tlog-checkpoint in a signed note)
+  public_key     the log's Ed25519 verifier key (<name>+<key id>+<base64 key>)
+  proofs/        one inclusion proof per asset (the `assetloom ledger proof --json` shape):
+                 its registration leaf, the audit path and the checkpoint it leads to
+  verify.py      a verifier needing only Python 3.9+ and the `cryptography` package
+
+Only these assets' leaves are here, not the rest of the log.
+
+Check every proof:          python verify.py .
 Check one asset:            python verify.py . --asset ASSET_ID
 Check a lone proof file:    python verify.py --proof proofs/ASSET_ID.json
 

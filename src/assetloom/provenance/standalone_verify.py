@@ -7,6 +7,7 @@ signed-note parsing are duplicated on purpose, so a third party can read and tru
 file instead of a whole application.
 
     python verify.py DIR                      signature, then the root from every leaf
+                                              (or, in a proofs-only bundle, every proof)
     python verify.py DIR --asset ASSET_ID     ... and that asset's registration proof
     python verify.py --proof FILE.json        a lone proof (`assetloom ledger proof --json`)
     --public-key KEY                          the key the registrant published (recommended)
@@ -136,6 +137,9 @@ def check_bundle(folder: Path, asset_id: str | None, public_key: str | None) -> 
     print(f"OK   checkpoint signed by {key_text.strip()}")
     if public_key is None:
         print("     (key taken from the bundle: compare it with the one the registrant published)")
+    if not (folder / "leaves.jsonl").is_file():
+        check_proofs_only(folder, asset_id, public_key, size)
+        return
     leaves: list[bytes] = []
     found: tuple[int, str] | None = None
     with (folder / "leaves.jsonl").open() as f:
@@ -162,6 +166,25 @@ def check_bundle(folder: Path, asset_id: str | None, public_key: str | None) -> 
         lone = folder / "proofs" / f"{asset_id}.json"
         if lone.is_file():
             check_proof_file(lone, public_key)
+
+
+def check_proofs_only(
+    folder: Path, asset_id: str | None, public_key: str | None, size: int
+) -> None:
+    """A bundle made for chosen assets: no log, one proof each against the bundle's head."""
+    wanted = sorted((folder / "proofs").glob("*.json"))
+    if asset_id is not None:
+        wanted = [p for p in wanted if p.stem == asset_id]
+        if not wanted:
+            raise Failure(f"no proof for asset {asset_id} in this bundle")
+    if not wanted:
+        raise Failure("the bundle holds neither leaves.jsonl nor any proof")
+    head = (folder / "checkpoint").read_text()
+    for path in wanted:
+        if json.loads(path.read_text()).get("checkpoint") != head:
+            raise Failure(f"{path.name} is not a proof against this bundle's checkpoint")
+        check_proof_file(path, public_key)
+    print(f"OK   {len(wanted)} proof(s) lead to the signed tree of size {size}")
 
 
 def main(argv: list[str] | None = None) -> int:

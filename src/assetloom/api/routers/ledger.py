@@ -31,8 +31,7 @@ def checkpoint(svc: Svc, who: Viewer) -> JSONResponse:
 def proof(
     svc: Svc, who: Viewer, asset_id: Annotated[str, Path(min_length=1, max_length=64)]
 ) -> JSONResponse:
-    full_id = svc.lib.get(asset_id).asset_id
-    return JSONResponse(svc.lib.ledger().proof(full_id).to_dict())
+    return JSONResponse(svc.lib.registration_proof(asset_id).to_dict())
 
 
 @router.get(

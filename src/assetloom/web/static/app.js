@@ -139,10 +139,12 @@ function proofBox(box, proof) {
     return;
   }
   verifyProof(proof).then((v) => {
+    // The time to trust is the one inside the verified leaf, not the catalog's copy of it.
+    const signedAt = JSON.parse(proof.leaf).registered_at;
     box.className = "proof ok";
     box.replaceChildren(
       el("strong", { text: "✓ proof verified" }),
-      ` — registration leaf ${proof.leaf_index} of ${proof.tree_size} in the ledger; ${v.signature}.`,
+      ` — registered ${signedAt} per registration leaf ${proof.leaf_index} of ${proof.tree_size} in the ledger; ${v.signature}.`,
       el("small", { text: `root ${v.root}` }),
     );
   }).catch((e) => { box.className = "proof bad"; box.textContent = `✗ proof failed: ${e.message}`; });
