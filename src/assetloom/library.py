@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, noload, sessionmaker
 
 from assetloom import listing
 from assetloom.blobs.local import LocalBlobStore, remove_tree, write_atomic
+from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
 from assetloom.core.assets import Asset, Fingerprint, MediaType
 from assetloom.errors import (
     AssetNotFoundError,
@@ -90,21 +91,24 @@ class Library:
                 f"{path} is not empty",
                 hint="choose a new or empty folder for the library",
             )
-        for sub in ("blobs", "derived", "index", "keys"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
         from assetloom.ledger_hooks import new_origin
 
-        write_atomic(
-            path / SETTINGS_FILE,
-            (
-                "# AssetLoom library settings; ASSETLOOM_* environment variables override.\n"
-                f"format_version = {FORMAT_VERSION}\n"
-                f'ledger_origin = "{new_origin()}"\n'
-            ).encode(),
-        )
-        lib = cls(path, load_settings(path))
-        migrate(lib._writer)
-        lib._on_create()
+        path.mkdir(parents=True, exist_ok=True)  # parents keep the user's umask
+        path.chmod(PRIVATE_DIR)
+        with private_umask():
+            for sub in ("blobs", "derived", "index", "keys"):
+                (path / sub).mkdir()
+            write_atomic(
+                path / SETTINGS_FILE,
+                (
+                    "# AssetLoom library settings; ASSETLOOM_* environment variables override.\n"
+                    f"format_version = {FORMAT_VERSION}\n"
+                    f'ledger_origin = "{new_origin()}"\n'
+                ).encode(),
+            )
+            lib = cls(path, load_settings(path))
+            migrate(lib._writer)
+            lib._on_create()
         return lib
 
     @classmethod
@@ -119,6 +123,7 @@ class Library:
             tomllib.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise NotALibraryError(f"{path / SETTINGS_FILE} is not valid TOML: {exc}") from exc
+        tighten(path)
         lib = cls(path, load_settings(path))
         migrate(lib._writer)
         return lib
