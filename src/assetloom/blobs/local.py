@@ -1,8 +1,9 @@
-"""Content-addressed blobs on the local file system, written atomically.
+"""Blobs on the local file system, written atomically.
 
-A blob lives at `blobs/ab/cd/<sha256>`. Writes go to a temporary file in the same folder,
-are fsynced and renamed into place, so a crash never leaves a half-written blob under a
-real name, and writing the same content twice is a no-op.
+Originals live at `blobs/ab/cd/<sha256>` (`fan_out=True`: no folder grows past 65,536
+entries); derived files at `derived/<sha256>/<name>` (keys are relative paths). Writes go to
+a temporary file in the same folder, are fsynced and renamed into place, so a crash never
+leaves a half-written blob under a real name, and writing the same content twice is a no-op.
 """
 
 from __future__ import annotations
@@ -11,32 +12,65 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
+from assetloom.blobs.base import BlobMissingError
 from assetloom.errors import BadInputError
 
 _CHUNK = 1 << 20
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path) -> None:
+    """A `BlobStore` in a folder (see `blobs.base` for the contract)."""
+
+    def __init__(self, root: Path, *, fan_out: bool = True) -> None:
         self.root = root
+        self.fan_out = fan_out
 
-    def path_for(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+    def path_for(self, key: str) -> Path:
+        """Where `key` lives on disk: local-only, for code that serves files itself."""
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise BadInputError(f"blob key {key!r} is not a relative key")
+        if self.fan_out:
+            return self.root / key[:2] / key[2:4] / key
+        return self.root / key
 
-    def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).is_file()
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_file()
 
-    def put_file(self, source: Path, sha256: str, *, durable: bool = True) -> Path:
-        """Copy `source` in under `sha256`, checking the content still hashes to it.
+    def size(self, key: str) -> int:
+        try:
+            return self.path_for(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise self._missing(key) from exc
 
-        With `durable=False` the caller promises a `sync()` before relying on the blob: one
-        file-system sync per batch costs what one fsync per file would cost many times over.
-        """
-        dest = self.path_for(sha256)
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path_for(key).open("rb")
+        except FileNotFoundError as exc:
+            raise self._missing(key) from exc
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as f:
+            return f.read()
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self.path_for(key)
+        if not path.is_file():
+            raise self._missing(key)
+        yield path
+
+    def put_file(
+        self, key: str, source: Path, *, sha256: str | None = None, durable: bool = True
+    ) -> None:
+        """Copy `source` in under `key`, checking the content still hashes to `sha256`."""
+        dest = self.path_for(key)
         if dest.is_file():
-            return dest
+            return
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
         tmp = Path(tmp_name)
@@ -49,7 +83,7 @@ class LocalBlobStore:
                 out.flush()
                 if durable:
                     os.fsync(out.fileno())
-            if digest.hexdigest() != sha256:
+            if sha256 is not None and digest.hexdigest() != sha256:
                 raise BadInputError(
                     f"{source} changed while it was being added",
                     hint="add it again once nothing is writing to it",
@@ -59,10 +93,56 @@ class LocalBlobStore:
                 _fsync_dir(dest.parent)
         finally:
             tmp.unlink(missing_ok=True)
-        return dest
 
-    def delete(self, sha256: str) -> None:
-        self.path_for(sha256).unlink(missing_ok=True)
+    def put_bytes(self, key: str, data: bytes, *, durable: bool = True) -> None:
+        write_atomic(self.path_for(key), data, durable=durable)
+
+    def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        if self.fan_out:
+            for key in list(self.keys(prefix)):
+                self.delete(key)
+            return
+        folder, _, rest = prefix.rstrip("/").rpartition("/")
+        if not rest:
+            return
+        base = self.root / folder if folder else self.root
+        if prefix.endswith("/"):
+            remove_tree(base / rest)
+            return
+        for path in list(base.glob(f"{rest}*")):
+            if path.is_dir():
+                remove_tree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.name if self.fan_out else path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    yield key
+
+    def url(
+        self, key: str, *, expires_s: int, filename: str | None = None, mime: str | None = None
+    ) -> str | None:
+        return None  # the server streams local files itself (with Range support)
+
+    def sync(self) -> None:
+        sync_all()
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _missing(self, key: str) -> BlobMissingError:
+        return BlobMissingError(
+            f"blob {key} is missing from {self.root}",
+            hint="restore the library folder from a backup, or remove the asset",
+        )
 
 
 def write_atomic(dest: Path, data: bytes, *, durable: bool = True) -> None:

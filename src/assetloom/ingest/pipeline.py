@@ -154,7 +154,7 @@ class Ingestor:
         stored: dict[str, Prepared] = {}
         for sha, rec in new.items():
             try:
-                lib.blobs.put_file(Path(rec.path), sha, durable=False)
+                lib.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
                 if rec.thumbnail:
                     write_atomic(lib.derived_dir(sha) / "thumb.webp", rec.thumbnail, durable=False)
             except AssetLoomError as exc:
