@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from assetloom.blobs.local import sync_all, write_atomic
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
+from assetloom.ingest.lifeline import init_pool_worker
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.prepare import Options, Prepared, Skipped, init_worker, prepare_files
 from assetloom.ledger_hooks import on_assets_registered
@@ -269,9 +270,10 @@ def parallel_prepare(
     # Workers come from a fork server, never from this process: a fork of a process whose
     # model runtimes already started their thread pools deadlocks in the child.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["assetloom.ingest.prepare"])
+    context.set_forkserver_preload(["assetloom.ingest.prepare", "assetloom.ingest.lifeline"])
+    # Each worker exits when this process does, even when it is killed outright (lifeline.py).
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=init_worker, initargs=(True,)
+        workers, mp_context=context, initializer=init_pool_worker, initargs=(os.getpid(),)
     ) as pool:
         queue: deque[Future[list[Prepared | Skipped]]] = deque()
         for chunk in chunks:
