@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from assetloom.ingest.paths import display_path as _show
@@ -19,19 +19,57 @@ def discover(paths: list[Path], *, recursive: bool) -> Iterator[Path | Skipped]:
         yield from _walk_top(path, recursive, seen_dirs, seen_files)
 
 
+def missing_paths(paths: Iterable[Path]) -> dict[Path, str]:
+    """The named paths that do not exist, with the reason `discover` gives: naming one is a
+    mistake the command reports as an error, not as "nothing found"."""
+    missing: dict[Path, str] = {}
+    for path in paths:
+        found = _stat_top(path)
+        if isinstance(found, Skipped) and found.reason in _MISSING:
+            missing[path] = found.reason
+    return missing
+
+
+def subfolders_not_descended(paths: Iterable[Path]) -> list[Path]:
+    """Sub-folders of the named folders that `discover(..., recursive=False)` passes over, so
+    the command can say how many it left out and how to include them."""
+    left: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            continue
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: os.fsencode(e.name))
+        except OSError:
+            continue  # discover reports the folder it cannot list
+        for entry in entries:
+            try:
+                if not entry.name.startswith(".") and entry.is_dir():
+                    left.append(Path(entry.path))
+            except OSError:
+                continue
+    return left
+
+
+_BROKEN_LINK = "broken symbolic link"
+_NO_SUCH_PATH = "no such file or folder"
+_MISSING = (_BROKEN_LINK, _NO_SUCH_PATH)
+
+
+def _stat_top(path: Path) -> os.stat_result | Skipped:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return Skipped(_show(path), _BROKEN_LINK if path.is_symlink() else _NO_SUCH_PATH)
+    except OSError as exc:
+        return Skipped(_show(path), f"cannot read ({exc.strerror or exc})")
+
+
 def _walk_top(
     path: Path, recursive: bool, seen_dirs: set[tuple[int, int]], seen_files: set[tuple[int, int]]
 ) -> Iterator[Path | Skipped]:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        if path.is_symlink():
-            yield Skipped(_show(path), "broken symbolic link")
-        else:
-            yield Skipped(_show(path), "no such file or folder")
-        return
-    except OSError as exc:
-        yield Skipped(_show(path), f"cannot read ({exc.strerror or exc})")
+    st = _stat_top(path)
+    if isinstance(st, Skipped):
+        yield st
         return
     if stat.S_ISDIR(st.st_mode):
         yield from _walk_dir(path, recursive, seen_dirs, seen_files, top=True)
