@@ -10,9 +10,8 @@ import getpass
 import sys
 
 import typer
-from rich.table import Table
 
-from assetloom.accounts import AccountService, Role
+from assetloom.accounts import Role
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
 from assetloom.errors import BadInputError
 
@@ -57,6 +56,8 @@ def user_add(
     """Add a user (the first admin is made this way)."""
 
     def body() -> None:
+        from assetloom.accounts import AccountService
+
         password = _password(password_stdin, no_password)
         with open_library() as lib:
             accounts = AccountService.of(lib)
@@ -75,6 +76,10 @@ def user_list(as_json: bool = JsonOpt) -> None:
     """List users and their roles."""
 
     def body() -> None:
+        from rich.table import Table
+
+        from assetloom.accounts import AccountService
+
         with open_library() as lib:
             users = AccountService.of(lib).list_users()
         if as_json:
@@ -100,6 +105,8 @@ def user_set(
     """Change a user's role, password, or disable them (ends their web sessions)."""
 
     def body() -> None:
+        from assetloom.accounts import AccountService
+
         password = _password(True, False) if password_stdin else None
         with open_library() as lib:
             accounts = AccountService.of(lib)
@@ -128,6 +135,8 @@ def token_create(
     """Create an API token for a user; it is printed once and only its hash is kept."""
 
     def body() -> None:
+        from assetloom.accounts import AccountService
+
         with open_library() as lib:
             accounts = AccountService.of(lib)
             info, secret = accounts.create_token(name, label)
@@ -151,6 +160,10 @@ def token_list(
     """List tokens (never their secrets)."""
 
     def body() -> None:
+        from rich.table import Table
+
+        from assetloom.accounts import AccountService
+
         with open_library() as lib:
             tokens = AccountService.of(lib).list_tokens(name)
         if as_json:
@@ -180,6 +193,8 @@ def token_revoke(
     """Revoke a token: requests with it fail from now on."""
 
     def body() -> None:
+        from assetloom.accounts import AccountService
+
         with open_library() as lib:
             accounts = AccountService.of(lib)
             info = accounts.revoke_token(token_id)
@@ -201,6 +216,10 @@ def audit_log(
     """Every write through the API, web UI and these commands: who, what, when, from where."""
 
     def body() -> None:
+        from rich.table import Table
+
+        from assetloom.accounts import AccountService
+
         with open_library() as lib:
             total, entries = AccountService.of(lib).audit_log(
                 limit=limit, offset=offset, actor=actor

@@ -7,8 +7,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from assetloom.cli.common import JsonOpt, emit_json, err, open_library, out, run
 
@@ -33,6 +31,14 @@ def _stage_bars(enabled: bool) -> Iterator[AlignProgress | None]:
     if not enabled or not err.is_terminal:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -64,6 +70,8 @@ def train(
     after on a held-back part, then switch the library to it and re-embed."""
 
     def body() -> None:
+        from rich.table import Table
+
         from assetloom.align import align_train
 
         with open_library() as lib, _stage_bars(not as_json) as progress:

@@ -1,30 +1,40 @@
-"""Shared CLI plumbing: opening the library, --json output, errors, progress bars."""
+"""Shared CLI plumbing: opening the library, --json output, the one failure handler, progress.
+
+Module-level imports stay light (typer, Rich's console): what a command needs beyond that it
+imports in its body, so `assetloom --help` and `assetloom list` pay for no models, password
+hashing or indexes.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
+from rich.markup import escape
+
+from assetloom.errors import (
+    AssetLoomError,
+    BadInputError,
+    InternalError,
+    InterruptedByUserError,
+    NotALibraryError,
+    UsageError,
+    from_database_error,
 )
 
-from assetloom.errors import AssetLoomError, BadInputError, NotALibraryError
-from assetloom.library import Library
-from assetloom.settings import load_settings
+if TYPE_CHECKING:
+    from assetloom.library import Library
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -35,12 +45,17 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout,
 @dataclass
 class State:
     library: Path | None = None
+    debug: bool = False
+    emitted: bool = False
+    """A JSON document is on stdout already: a failure after it must not print a second."""
 
 
 state = State()
 
 
 def library_path() -> Path:
+    from assetloom.settings import load_settings
+
     path = state.library or load_settings().library
     if path is None:
         raise NotALibraryError(
@@ -51,6 +66,8 @@ def library_path() -> Path:
 
 
 def open_library() -> Library:
+    from assetloom.library import Library
+
     return Library.open(library_path())
 
 
@@ -68,26 +85,116 @@ def parse_date(value: str | None, name: str) -> datetime | None:
 def emit_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+    state.emitted = True
 
 
 def fail(exc: AssetLoomError, as_json: bool) -> NoReturn:
-    if as_json:
+    if as_json and not state.emitted:
         emit_json({"error": {"code": exc.code, "message": exc.message, "hint": exc.hint}})
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    # soft_wrap: a path or command in the message stays on one line, whole, to copy
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        err.print(f"  {exc.hint}", markup=False)
+        err.print(f"  {exc.hint}", markup=False, soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
 def run(as_json: bool, body: Callable[[], None]) -> None:
-    """Run a command body, turning our errors into a message and an exit code, not a traceback."""
+    """Run a command body; whatever it raises becomes a message and an exit code (`handle`)."""
+    state.emitted = False
     try:
         body()
-    except AssetLoomError as exc:
-        fail(exc, as_json)
-    except KeyboardInterrupt:
-        err.print("interrupted: work committed so far is kept; run the command again to finish")
-        raise typer.Exit(130) from None
+    except (typer.Exit, SystemExit):
+        raise
+    except BaseException as exc:
+        handle(exc, as_json)
+
+
+def handle(exc: BaseException, as_json: bool) -> NoReturn:
+    """The one way a command fails: the JSON error document with --json, else a message and
+    a hint on stderr; the exit code is the error's (see README, "Exit codes")."""
+    fail(as_error(exc), as_json)
+
+
+def as_error(exc: BaseException) -> AssetLoomError:
+    """`exc` as one of our errors: the parser's usage errors, SQLite's lock and corruption
+    errors mapped to theirs, anything else an InternalError whose traceback is logged."""
+    if isinstance(exc, AssetLoomError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return InterruptedByUserError(
+            "interrupted", hint="work committed so far is kept; run the command again to finish"
+        )
+    if isinstance(exc, typer.Abort):
+        return BadInputError("aborted")
+    if isinstance(exc, typer.TyperException):  # the parser's (click's) errors
+        ctx = getattr(exc, "ctx", None)
+        command = ctx.command_path if ctx is not None else "assetloom"
+        if exc.exit_code == UsageError.exit_code:
+            return UsageError(exc.format_message(), hint=f"see `{command} --help`")
+        return BadInputError(exc.format_message())
+    return from_database_error(exc) or _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> InternalError:
+    lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    message = f"unexpected error: {lines[0][:300]}"
+    if state.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+        return InternalError(message, hint="the traceback is above")
+    log = _write_log(exc)
+    where = f"the traceback is in {log}" if log else "the traceback could not be saved"
+    return InternalError(message, hint=f"{where}; `assetloom --debug ...` prints it instead")
+
+
+def log_dir() -> Path:
+    """Where tracebacks of unexpected errors go: beside the model cache, per user."""
+    return Path.home() / ".cache" / "assetloom" / "logs"
+
+
+def _write_log(exc: BaseException) -> Path | None:
+    from assetloom import __version__
+
+    text = "".join(
+        [f"assetloom {__version__}: {' '.join(sys.argv)}\n", *traceback.format_exception(exc)]
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    for folder in (log_dir(), Path(tempfile.gettempdir())):
+        path = folder / f"assetloom-error-{stamp}-{os.getpid()}.log"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(text)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> NoReturn:
+    """The console entry point: parse and run like Typer, but route the parser's errors and
+    anything raised outside a command body through `handle` as well (--json and --debug are
+    read off the command line, since parsing may fail before any option is known)."""
+    argv = list(sys.argv[1:] if args is None else args)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    as_json = "--json" in options
+    state.debug = "--debug" in options
+    state.emitted = False
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(argv, standalone_mode=False)
+    except (typer.Exit, SystemExit):
+        raise
+    except BaseException as exc:
+        if isinstance(exc, typer.TyperException) and type(exc).__name__ == "NoArgsIsHelpError":
+            # `assetloom` (or a group) alone: the help is the answer; Rich printed it already
+            if exc.format_message():
+                exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)
+        try:
+            handle(exc, as_json)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 @contextmanager
@@ -96,6 +203,15 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
     if not enabled or not err.is_terminal:
         yield lambda done, total: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     with Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),

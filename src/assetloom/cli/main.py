@@ -1,13 +1,17 @@
-"""`assetloom` command line: parse, call the Library, render (human or --json)."""
+"""`assetloom` command line: parse, call the Library, render (human or --json).
+
+Commands import what they need in their bodies: parsing a command line (and `--help`) costs
+typer and Rich only, not models, hashing or the catalog's engine.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
-from rich.table import Table
 
-from assetloom.cli import render
 from assetloom.cli.accounts import audit_log, token_app, user_app
 from assetloom.cli.align import align_app
 from assetloom.cli.common import (
@@ -19,19 +23,42 @@ from assetloom.cli.common import (
     parse_date,
     progress_bar,
     run,
+    run_app,
     state,
 )
 from assetloom.cli.ledger import ledger_app
 from assetloom.cli.serve import serve
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
-from assetloom.library import Library
-from assetloom.listing import ListQuery, list_json
-from assetloom.reports import asset_json
+from assetloom.errors import BadInputError, IntegrityError
 
-app = typer.Typer(
+EXIT_CODES = "\n".join(
+    [
+        "Exit codes (details in README):",
+        "0 done",
+        "1 bad input, a named path that does not exist, or an unexpected error (logged)",
+        "2 usage: a wrong option or argument; no library, or one already there",
+        "3 not found",
+        "4 library busy (another writer)",
+        "5 integrity: a ledger proof or audit failed, or the catalog is damaged",
+        "6 auth: not signed in or not allowed",
+        "130 interrupted",
+    ]
+)
+
+
+class AssetLoomApp(typer.Typer):
+    """The Typer app whose console entry point sends every failure through one handler
+    (`common.run_app`), usage errors included; tests may still drive it with CliRunner."""
+
+    def __call__(self, args: Sequence[str] | None = None, **_: Any) -> NoReturn:
+        run_app(self, args)
+
+
+app = AssetLoomApp(
     name="assetloom",
     help="AssetLoom: a self-hosted multimodal asset library with provenance.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -51,6 +78,14 @@ app.command()(search)
 app.command()(similar)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from assetloom import __version__
+
+        out.print(f"assetloom {__version__}", markup=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     library: Path | None = typer.Option(
@@ -60,8 +95,26 @@ def main(
         help="Library folder (or set ASSETLOOM_LIBRARY).",
         file_okay=False,
     ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of an unexpected error (else: a log file)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version."
+    ),
 ) -> None:
     state.library = library
+    state.debug = debug
+
+
+@app.command("version")
+def version_cmd(as_json: bool = JsonOpt) -> None:
+    """Print the version (as `assetloom --version`)."""
+    from assetloom import __version__
+
+    if as_json:
+        emit_json({"version": __version__})
+    else:
+        out.print(f"assetloom {__version__}", markup=False)
 
 
 @app.command()
@@ -72,6 +125,8 @@ def init(
     """Create a new, empty library."""
 
     def body() -> None:
+        from assetloom.library import Library
+
         with Library.create(path) as lib:
             if as_json:
                 emit_json({"library": str(lib.root), "created": True})
@@ -91,12 +146,26 @@ def add(
     """Add files and folders. Safe to re-run: known files are reported as present."""
 
     def body() -> None:
+        from assetloom.cli import render
+        from assetloom.ingest.discover import missing_paths, subfolders_not_descended
+
+        missing = missing_paths(paths)
         with open_library() as lib, progress_bar("Adding", not as_json) as progress:
             report = lib.add(paths, recursive=recursive, progress=progress)
         if as_json:
             emit_json(report.to_json())
         else:
             render.add_report(report)
+        left_out = [] if recursive else subfolders_not_descended(paths)
+        if left_out:
+            n = len(left_out)
+            err.print(
+                f"{n} sub-folder{'s' if n > 1 else ''} not descended into "
+                f"({render.some_names(left_out)}): add --recursive (-r) to include them",
+                markup=False,
+            )
+        if missing:
+            raise _missing_error(missing)
 
     run(as_json, body)
 
@@ -119,6 +188,11 @@ def list_assets(
     """List assets, oldest first, filtered; page on with --cursor."""
 
     def body() -> None:
+        from rich.table import Table
+
+        from assetloom.cli import render
+        from assetloom.listing import ListQuery, list_json
+
         q = ListQuery(
             media_type=media_type,
             tags=tags,
@@ -163,6 +237,9 @@ def show(
     """Show one asset: metadata, fingerprints and where its files are."""
 
     def body() -> None:
+        from assetloom.cli import render
+        from assetloom.reports import asset_json
+
         with open_library() as lib:
             asset = lib.get(asset_id)
             doc = asset_json(asset)
@@ -212,12 +289,35 @@ def verify(
     """Is this file (or an edited copy of it) ours? Which asset, since when, with proof."""
 
     def body() -> None:
+        from assetloom.cli import render
+        from assetloom.core.assets import Tier
+        from assetloom.ingest.discover import missing_paths
+        from assetloom.ingest.paths import display_path
+        from assetloom.reports import VerifyResult
+
+        missing = missing_paths(files)
         with open_library() as lib, progress_bar("Verifying", not as_json) as progress:
-            results = lib.verify(files, progress=progress)
+            checked = lib.verify([f for f in files if f not in missing], progress=progress)
+        found = iter(checked)
+        results = [
+            VerifyResult(display_path(f), Tier.NONE, error=missing[f])
+            if f in missing
+            else next(found)
+            for f in files
+        ]
         if as_json:
             emit_json({"results": [r.to_json() for r in results]})
         else:
             render.verify_results(results)
+        failed = sum(not p.get("verified", True) for r in results for p in r.proofs)
+        if failed:
+            raise IntegrityError(
+                f"the ledger proof of {failed} matched asset{'s' if failed > 1 else ''} "
+                "did not verify: the library's log or catalog was changed",
+                hint="`assetloom ledger audit` shows where; restore catalog.db from a backup",
+            )
+        if missing:
+            raise _missing_error(missing)
 
     run(as_json, body)
 
@@ -232,6 +332,8 @@ def duplicates(
     """Groups of exact and near-identical assets, each with a suggested keeper."""
 
     def body() -> None:
+        from assetloom.cli import render
+
         with open_library() as lib, progress_bar("Comparing", not as_json) as progress:
             groups = lib.duplicates(similar=similar, progress=progress)
         if as_json:
@@ -250,6 +352,7 @@ def demo(
     """Build a library from the bundled example photos, verify an edited copy, show the result."""
 
     def body() -> None:
+        from assetloom.cli import render
         from assetloom.demo import run_demo
 
         result = run_demo(path, log=None if as_json else err.print)
@@ -259,6 +362,18 @@ def demo(
             render.demo_summary(result)
 
     run(as_json, body)
+
+
+def _missing_error(missing: dict[Path, str]) -> BadInputError:
+    """Named paths that do not exist: an error (exit 1), raised once the others are done."""
+    from assetloom.ingest.paths import display_path
+
+    n = len(missing)
+    names = ", ".join(display_path(p) for p in list(missing)[:5]) + (", ..." if n > 5 else "")
+    return BadInputError(
+        f"{n} named path{'s' if n > 1 else ''} {'do' if n > 1 else 'does'} not exist: {names}",
+        hint="nothing was done for them; check the spelling or the current folder",
+    )
 
 
 if __name__ == "__main__":

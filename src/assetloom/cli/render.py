@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from assetloom.cli.common import out
 from assetloom.core.assets import Tier
+from assetloom.ingest.paths import display_path
 from assetloom.reports import AddReport, DuplicateGroup, VerifyResult, iso
 
 _TIER_STYLE = {
@@ -71,17 +75,32 @@ def asset_detail(doc: dict[str, Any]) -> None:
 
 
 def verify_results(results: list[VerifyResult]) -> None:
+    """Per file its verdict and best matches; a match whose ledger proof failed is always
+    shown, in red with the reason, since it is not the library's word any more."""
     for r in results:
-        style = _TIER_STYLE[r.tier]
-        verdict = "no match" if r.tier is Tier.NONE else r.tier.value
-        out.print(f"[{style}]{verdict:>15}[/]  {r.file}")
+        style = "red" if r.error else _TIER_STYLE[r.tier]
+        verdict = "not checked" if r.error else "no match" if r.tier is Tier.NONE else r.tier.value
+        out.print(f"[{style}]{verdict:>15}[/]  {escape(r.file)}")
         if r.error:
-            out.print(f"{'':>17}[red]{r.error}[/]")
-        for m in r.matches[:5]:
+            out.print(f"{'':>17}[red]{escape(r.error)}[/]")
+        proofs = r.proofs + [{}] * (len(r.matches) - len(r.proofs))
+        for i, (m, proof) in enumerate(zip(r.matches, proofs, strict=True)):
+            failed = proof.get("verified") is False
+            if i >= 5 and not failed:
+                continue
             out.print(
-                f"{'':>17}{m.tier.value}: {m.asset_id[:12]} {m.original_name} "
+                f"{'':>17}{m.tier.value}: {m.asset_id[:12]} {escape(m.original_name)} "
                 f"(distance {m.distance:g}, registered {iso(m.registered_at)})"
             )
+            if failed:
+                reason = proof.get("error") or "no reason given"
+                out.print(f"{'':>19}[bold red]ledger proof failed:[/][red] {escape(reason)}[/]")
+
+
+def some_names(paths: Sequence[Path], most: int = 3) -> str:
+    """A few of `paths`' names for a message, "..." for the rest."""
+    names = [display_path(p.name) for p in paths[:most]]
+    return ", ".join(names) + (", ..." if len(paths) > most else "")
 
 
 def duplicate_groups(groups: list[DuplicateGroup]) -> None:

@@ -1,11 +1,11 @@
-"""Search, similar, tags, index and evaluation commands."""
+"""Search, similar, tags, index and evaluation commands (search and models load in bodies)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from assetloom.cli.common import (
     JsonOpt,
@@ -19,7 +19,9 @@ from assetloom.cli.common import (
 )
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
-from assetloom.search import SearchHit, SearchQuery
+
+if TYPE_CHECKING:
+    from assetloom.search import SearchHit
 
 
 def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
@@ -29,6 +31,8 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
     if not hits:
         out.print("No results.")
         return
+    from rich.table import Table
+
     table = Table("score", "id", "type", "name", "why")
     for h in hits:
         why = ", ".join(
@@ -64,6 +68,8 @@ def search(
     """Find assets by meaning (zh/en), by an example image, like an asset, or a mix."""
 
     def body() -> None:
+        from assetloom.search import SearchQuery
+
         q = SearchQuery(
             text=query,
             image=image,
@@ -92,6 +98,8 @@ def similar(
     """Assets that look like (or read like) this one."""
 
     def body() -> None:
+        from assetloom.search import SearchQuery
+
         with open_library() as lib:
             hits = lib.search(SearchQuery(like=asset_id, limit=limit))
         _render_hits(hits, as_json)
@@ -151,6 +159,8 @@ def eval_retrieval_cmd(
     """text→image and image→text Recall@1/5/10 and MRR, through the `search` code path."""
 
     def body() -> None:
+        from rich.table import Table
+
         from assetloom.evaluation import eval_retrieval
 
         if lang not in ("en", "zh"):
@@ -181,6 +191,8 @@ def tags_list(
     """The tag vocabulary (built-in and your own) with how many assets carry each tag."""
 
     def body() -> None:
+        from rich.table import Table
+
         from assetloom.tags import list_tags
 
         with open_library() as lib:
