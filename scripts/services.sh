@@ -516,6 +516,10 @@ cmd_start() {
 }
 
 cmd_stop() {
+  if [ -n "${1-}" ] && [ ! -d "$1" ]; then
+    log "nothing to stop: no directory $1"
+    return 0
+  fi
   resolve_dir "${1-}"
   if [ -z "$DIR" ] || [ ! -f "$STATE" ]; then
     log "nothing to stop${DIR:+ in $DIR}"
