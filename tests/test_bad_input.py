@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from assetloom.errors import BadInputError
 from assetloom.library import Library
 from tests.media import make_photo
 
@@ -107,3 +108,22 @@ def test_library_path_that_is_not_a_library(tmp_path: Path, content: bytes | Non
         (folder / "catalog.db").write_bytes(b"")
     with pytest.raises(NotALibraryError):
         Library.open(folder)
+
+
+def test_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    from assetloom.settings import load_settings
+
+    Library.create(tmp_path / "lib").close()
+    with (tmp_path / "lib" / "assetloom.toml").open("a") as f:
+        f.write('busy_timeout_s = "soon"\n')
+    with pytest.raises(BadInputError, match=r"busy_timeout_s = 'soon' .*assetloom.toml"):
+        load_settings(tmp_path / "lib")
+
+
+def test_eval_captions_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    from assetloom.evaluation import load_pairs
+
+    data = tmp_path / "dev.jsonl"
+    data.write_text('{"image": "a.jpg", "captions_en": 5}\n')
+    with pytest.raises(BadInputError, match=r"dev.jsonl:1: expected"):
+        load_pairs(data, "en")

@@ -215,3 +215,10 @@ def test_usage_and_no_library_share_exit_2(tmp_path: Path):
     no_library = cli("list", "--json")
     assert usage.returncode == no_library.returncode == 2
     assert _error(usage)["code"] == "usage" and _error(no_library)["code"] == "not_a_library"
+
+
+def test_already_there_is_bad_input_not_usage(tmp_path: Path):
+    """Exit 2 means one thing (usage / no library): an existing library is bad input."""
+    assert cli("init", str(tmp_path / "lib")).returncode == 0
+    again = cli("init", str(tmp_path / "lib"), "--json")
+    assert again.returncode == 1 and _error(again)["code"] == "library_exists"

@@ -37,7 +37,7 @@ class UsageError(AssetLoomError):
 
 class LibraryExistsError(AssetLoomError):
     code = "library_exists"
-    exit_code = 2
+    exit_code = 1  # bad input (the folder given); 2 is usage / no library
 
 
 class AssetNotFoundError(AssetLoomError):

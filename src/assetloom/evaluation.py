@@ -38,14 +38,15 @@ def load_pairs(data: Path, lang: str) -> list[tuple[Path, list[str]]]:
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        expected = f'{data}:{n}: expected {{"image": "<path>", "{key}": ["<caption>", ...]}}'
         try:
             item = json.loads(line)
             image, captions = data.parent / item["image"], item[key]
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise BadInputError(
-                f'{data}:{n}: expected {{"image": ..., "{key}": [...]}}', hint=str(exc)
-            ) from exc
-        pairs.append((image, list(captions)))
+            raise BadInputError(expected, hint=str(exc)) from exc
+        if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
+            raise BadInputError(expected, hint=f"{key} is not a list of strings")
+        pairs.append((image, captions))
     if not pairs:
         raise BadInputError(f"{data}: no items")
     return pairs

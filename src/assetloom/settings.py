@@ -6,13 +6,15 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assetloom.errors import BadInputError
 
 
 class Settings(BaseSettings):
@@ -65,4 +67,16 @@ def load_settings(library_dir: Path | None = None, **overrides: Any) -> Settings
             library_dir / "assetloom.toml" if library_dir is not None else None
         )
 
-    return _LibrarySettings(**overrides)
+    try:
+        return _LibrarySettings(**overrides)
+    except ValidationError as exc:
+        toml = library_dir / "assetloom.toml" if library_dir is not None else None
+        problems = []
+        for e in exc.errors():
+            name = ".".join(str(p) for p in e["loc"])
+            origin = f"{toml} or ASSETLOOM_{name.upper()}" if toml else f"ASSETLOOM_{name.upper()}"
+            problems.append(f"{name} = {e.get('input')!r} ({e['msg']}; from {origin})")
+        raise BadInputError(
+            "invalid setting: " + "; ".join(problems),
+            hint="fix the value in assetloom.toml, or the ASSETLOOM_* variable that overrides it",
+        ) from exc

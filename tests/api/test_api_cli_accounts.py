@@ -40,7 +40,7 @@ def test_first_admin_token_and_audit(root: Path) -> None:
     )
     assert code == 0 and user["role"] == "admin" and user["has_password"]
     code, again = _run("user", "add", "ROOT", "--role", "viewer", "--no-password")
-    assert code == 2 and again["error"]["code"] == "user_exists"
+    assert code == 1 and again["error"]["code"] == "user_exists"
     code, bad = _run("user", "add", "x", "--role", "viewer", "--password-stdin", stdin="short\n")
     assert code == 1 and "8 characters" in bad["error"]["message"]
 

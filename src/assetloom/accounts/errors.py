@@ -39,7 +39,7 @@ class RateLimitedError(AssetLoomError):
 
 class UserExistsError(AssetLoomError):
     code = "user_exists"
-    exit_code = 2
+    exit_code = 1  # bad input; 2 is usage / no library
 
 
 class UserNotFoundError(AssetLoomError):

@@ -36,8 +36,9 @@ EXIT_CODES = "\n".join(
     [
         "Exit codes (details in README):",
         "0 done",
-        "1 bad input, a named path that does not exist, or an unexpected error (logged)",
-        "2 usage: a wrong option or argument; no library, or one already there",
+        "1 bad input (a named path that does not exist, a library or user already there),"
+        " or an unexpected error (logged)",
+        "2 usage: a wrong option or argument; no library given, or not a library",
         "3 not found",
         "4 library busy (another writer)",
         "5 integrity: a ledger proof or audit failed, or the catalog is damaged",
