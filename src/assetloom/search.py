@@ -226,9 +226,13 @@ def _passes(a: Asset, q: SearchQuery) -> bool:
 
 
 def _load_image(path: Path) -> Image.Image:
+    """The example image, upright RGB; decoded in one of the process's query decode slots
+    (JPEGs at a reduced scale), since several at once could take gigabytes."""
+    from assetloom.ingest.prepare import DECODE_TARGET, query_decodes
+
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (512, 512))
+        with query_decodes.slot(), Image.open(path) as im:
+            im.draft("RGB", DECODE_TARGET)
             return ImageOps.exif_transpose(im).convert("RGB")
     except FileNotFoundError as exc:
         raise BadInputError(f"{display_path(path)}: no such file") from exc

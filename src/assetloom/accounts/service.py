@@ -32,7 +32,11 @@ if TYPE_CHECKING:
     from assetloom.library import Library
 
 TOKEN_PREFIX = "alt_"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# ASCII only, so every name is its own NFC form and lower() is its case fold (SQLite's lower()
+# folds ASCII alone). fullmatch: `$` would let a trailing newline through.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+RESERVED_NAMES = frozenset({"anonymous"})
+"""`anonymous` is who visitors are with --public-read; a user of that name would be them."""
 # Recording every token use would turn each read into a write; once per interval is enough.
 _LAST_USED_EVERY = timedelta(minutes=5)
 
@@ -122,11 +126,7 @@ class AccountService:
 
     # ------------------------------------------------------------------ users
     def add_user(self, name: str, role: Role, password: str | None) -> UserInfo:
-        if not _NAME.match(name):
-            raise BadInputError(
-                f"user name {name!r} is not valid",
-                hint="1-64 letters, digits, '.', '_', '@' or '-'; start with a letter or digit",
-            )
+        validate_user_name(name)
         pw_hash = hash_password(password) if password is not None else None
         with self._writer.begin() as s:
             if s.scalar(select(UserRow.id).where(func.lower(UserRow.name) == name.lower())):
@@ -292,9 +292,9 @@ class AccountService:
             s.add(
                 AuditRow(
                     at=_now(),
-                    actor=actor[:64],
+                    actor=printable(actor, 64),
                     action=action,
-                    target=target,
+                    target=printable(target, 200),
                     outcome=outcome,
                     client=client[:64],
                     request_id=request_id[:64],
@@ -335,6 +335,29 @@ class AccountService:
         if row is None:
             raise UserNotFoundError(f"no user {name!r}", hint="`assetloom user list` shows them")
         return row
+
+
+def validate_user_name(name: str) -> None:
+    """Raise BadInputError unless `name` may be a new user's name (see _NAME)."""
+    if not _NAME.fullmatch(name):
+        raise BadInputError(
+            f"user name {name!r} is not valid",
+            hint="1-64 ASCII letters, digits, '.', '_', '@' or '-'; start with a letter or digit",
+        )
+    if name.lower() in RESERVED_NAMES:
+        raise BadInputError(
+            f"user name {name!r} is reserved for anonymous visitors", hint="choose another name"
+        )
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` with control and invisible characters escaped (`\\x1b`, `\\u202e`), cut to `limit`
+    characters: audit entries are shown in terminals and pages, and a name typed into the
+    sign-in form must not move the cursor, fake a line or reverse the text there."""
+    escaped = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+    return escaped[:limit]
 
 
 def _digest(secret: str) -> bytes:

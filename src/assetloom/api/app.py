@@ -13,21 +13,24 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from assetloom import __version__
 from assetloom.accounts import AccountService
-from assetloom.api import errors, uploads
+from assetloom.api import errors
 from assetloom.api.config import ServerSettings
 from assetloom.api.context import Services
 from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, search, system, tags
 from assetloom.errors import AssetLoomError
+from assetloom.ingest.prepare import query_decodes
 from assetloom.library import Library
 from assetloom.web import routes as web
 
@@ -49,8 +52,14 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     lib.settings = lib.settings.model_copy(update={"workers": settings.ingest_workers})
     svc = Services(lib, AccountService.of(lib), settings)
     svc.metrics.watch(svc)
-    uploads.sweep_stale(svc.uploads_root)
-    keeper = IndexKeeper(lib, refresh_s=settings.index_refresh_s, save_s=settings.index_save_s)
+    query_decodes.resize(settings.query_decode_slots)  # per process: there is one server
+    keeper = IndexKeeper(
+        lib,
+        refresh_s=settings.index_refresh_s,
+        save_s=settings.index_save_s,
+        sweep=partial(_sweep_leftovers, svc),
+        sweep_s=settings.sweep_s,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +86,10 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     errors.install(app, hide=str(lib.root), pages=_page_errors)
     app.add_exception_handler(web.SignInRequired, _sign_in)
     app.add_middleware(RequestMiddleware, metrics=svc.metrics)
+    if settings.trust_proxy:
+        # Outermost, so logs, the audit log and the sign-in limit all see the client as the
+        # proxy appended it: the rightmost X-Forwarded-For hop that is not a trusted proxy.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for module in (assets, search, copies, tags, ledger, accounts, system):
         app.include_router(module.router)
     app.include_router(web.router)
@@ -111,6 +124,18 @@ def _warm_up(svc: Services) -> None:
         log.error("warm-up failed: %s", exc)
     finally:
         svc.ready.set()
+
+
+def _sweep_leftovers(svc: Services) -> None:
+    """What requests and adds that died left: staged uploads, blobs without assets.
+
+    Pending blobs of this process are never swept here (an upload may be committing them);
+    an `add` sweeps its own process's leftovers when no other runs.
+    """
+    svc.staging.sweep()
+    swept = svc.lib.sweep_pending(include_own=False)
+    if swept:
+        log.info("swept %d blobs left by adds that died before registering them", swept)
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:

@@ -34,10 +34,11 @@ cookie_scheme = APIKeyCookie(
 ANONYMOUS = Principal("anonymous", Role.VIEWER, "anonymous")
 
 
-def client_address(request: Request, svc: Services) -> str:
-    if svc.settings.trust_proxy and (forwarded := request.headers.get("x-forwarded-for")):
-        return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request) -> str:
+    """The peer's address; behind a trusted proxy (`--trust-proxy`), the one the proxy
+    appended to X-Forwarded-For, set by uvicorn's ProxyHeadersMiddleware (see create_app).
+    The leftmost entry is whatever the client claimed and is never used."""
+    return request.client.host[:64] if request.client else "unknown"
 
 
 def identify(
@@ -135,7 +136,7 @@ def record(
         action,
         target,
         outcome=outcome,
-        client=client_address(request, svc),
+        client=client_address(request),
         request_id=request_id(),
         detail=detail,
     )

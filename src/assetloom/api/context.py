@@ -17,7 +17,15 @@ from assetloom.accounts import AccountService
 from assetloom.accounts.ratelimit import LoginRateLimiter
 from assetloom.api.config import ServerSettings
 from assetloom.api.metrics import Metrics
-from assetloom.api.uploads import Upload, UploadLimits, receive, uploads_root
+from assetloom.api.queries import QueryLimits, check_query_files
+from assetloom.api.uploads import (
+    Upload,
+    UploadedFile,
+    UploadLimits,
+    UploadStaging,
+    receive,
+    uploads_root,
+)
 from assetloom.index.rwlock import ReadWriteLock
 from assetloom.library import Library
 
@@ -33,15 +41,18 @@ class Services:
     ready: threading.Event = field(default_factory=threading.Event)
     warm_up_error: str | None = None
     limiter: LoginRateLimiter = field(init=False)
+    staging: UploadStaging = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
         self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self.limiter = LoginRateLimiter(
             per_user=s.login_failures_per_user,
+            per_account=s.login_failures_per_account,
             per_client=s.login_failures_per_client,
             window_s=s.login_window_s,
         )
+        self.staging = UploadStaging(uploads_root(self.lib.root))
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU-heavy library reads (query encoding, verify) in a thread of their own.
@@ -78,15 +89,20 @@ class Services:
     @asynccontextmanager
     async def staged_upload(self, request: Request, *fields: str) -> AsyncIterator[Upload]:
         """The request's files on disk (in `fields` only) for the block, then deleted."""
-        upload = await receive(request, self.uploads_root, self.upload_limits, frozenset(fields))
+        folder = self.staging.new_folder()
         try:
-            yield upload
+            yield await receive(request, folder, self.upload_limits, frozenset(fields))
         finally:
-            await anyio.to_thread.run_sync(upload.discard)
+            await anyio.to_thread.run_sync(self.staging.discard, folder)
+
+    def check_query(self, files: list[UploadedFile]) -> None:
+        """Refuse query uploads too big to decode safely (413), in the request's thread."""
+        s = self.settings
+        check_query_files(files, QueryLimits(s.query_max_pixels, s.query_max_text_bytes))
 
     @property
     def uploads_root(self) -> Path:
-        return uploads_root(self.lib.root)
+        return self.staging.root
 
     @property
     def upload_limits(self) -> UploadLimits:

@@ -125,6 +125,7 @@ def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
 
 def install(app: FastAPI, hide: str | None = None, pages: PageErrors | None = None) -> None:
     """Register the handlers; `pages` may turn an error into HTML for a browser page."""
+    _document_validation_errors(app)
 
     def finish(request: Request, response: JSONResponse) -> Response:
         return pages(request, response) if pages is not None else response
@@ -153,3 +154,30 @@ def install(app: FastAPI, hide: str | None = None, pages: PageErrors | None = No
         return JSONResponse(
             error_body("internal_error", "the server hit an unexpected error"), status_code=500
         )
+
+
+def _document_validation_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document describe 422s as they are sent (ValidationErrorOut), not as
+    FastAPI's default `{"detail": [...]}`, which no response of ours has."""
+    from assetloom.api.schemas import ValidationErrorOut
+
+    build = app.openapi
+    ref = "#/components/schemas/ValidationErrorOut"
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            for item in doc.get("paths", {}).values():
+                for operation in item.values():
+                    response = operation.get("responses", {}).get("422")
+                    if response is not None:
+                        response["content"] = {"application/json": {"schema": {"$ref": ref}}}
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["ValidationErrorOut"] = ValidationErrorOut.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

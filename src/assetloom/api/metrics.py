@@ -1,8 +1,9 @@
 """Prometheus metrics: HTTP traffic per route, ingest, index sizes, models, write queue.
 
-Each app has its own registry, so several apps in one process (tests) never collide. Route
-labels are route templates (`/api/v1/assets/{asset_id}`), never raw paths, to keep the
-number of series bounded.
+Each app has its own registry, so several apps in one process (tests) never collide. Every
+label takes a bounded set of values, since each new value is a series kept for the life of
+the process: routes are templates (`/api/v1/assets/{asset_id}`, or "unmatched"), never raw
+paths, and methods outside the standard ones count as "other".
 """
 
 from __future__ import annotations
@@ -125,6 +126,16 @@ class _LibraryCollector(Collector):
         )
         ingest.add_metric([], self.svc.queue_depth("ingest"))
         yield ingest
+        from assetloom.ingest.prepare import query_decodes
+
+        decodes = GaugeMetricFamily(
+            "assetloom_query_decodes",
+            "Query images decoding, or waiting for a decode slot (--query-decode-slots)",
+            labels=["state"],
+        )
+        decodes.add_metric(["running"], query_decodes.running)
+        decodes.add_metric(["waiting"], query_decodes.waiting)
+        yield decodes
         assets = GaugeMetricFamily("assetloom_assets", "Assets in the library")
         lib = self.svc.lib
         assets.add_metric([], lib.count())

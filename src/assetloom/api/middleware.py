@@ -1,4 +1,5 @@
-"""One ASGI middleware for every request: request id, access log, metrics, security headers.
+"""One ASGI middleware for every request: request id, access log, metrics, security headers
+(and `Cache-Control: no-store` on whatever does not set its own).
 
 Plain ASGI (not BaseHTTPMiddleware) so streamed uploads and file downloads pass through
 untouched, and so the route template is known after routing for the metric labels.
@@ -20,6 +21,9 @@ from assetloom.api.metrics import Metrics
 log = logging.getLogger("assetloom.api.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The method label of the HTTP metrics: any other token a client sends is counted as "other",
+# so random methods cannot add series (each one costs memory for as long as the process runs).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -63,6 +67,10 @@ class RequestMiddleware:
                 for key, value in SECURITY_HEADERS:
                     if key not in present:
                         out.append((key, value))
+                if b"cache-control" not in present and not path.startswith("/static/"):
+                    # Pages and API answers show one user's view of private data: never kept
+                    # by a browser or a proxy. Downloads say `private` themselves.
+                    out.append((b"cache-control", b"no-store"))
                 if b"content-security-policy" not in present:
                     csp = DOCS_CSP if path == "/docs" else PAGE_CSP
                     out.append((b"content-security-policy", csp.encode()))
@@ -76,7 +84,7 @@ class RequestMiddleware:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
             route = _route(scope)
-            method = scope.get("method", "")
+            method = metric_method(scope.get("method", ""))
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(elapsed)
             principal = getattr(scope.get("state", {}).get("principal"), "name", None)
@@ -93,6 +101,12 @@ class RequestMiddleware:
             )
 
 
+def metric_method(method: str) -> str:
+    """The method as a metric (and log) label: one of METHODS, or "other"."""
+    return method if method in METHODS else "other"
+
+
 def _route(scope: dict[str, Any]) -> str:
+    """The matched route's template (`/api/v1/assets/{asset_id}`), never the raw path."""
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"

@@ -26,6 +26,14 @@ class ErrorOut(_Open):
     request_id: str = Field(description="Matches the server's log lines for this request")
 
 
+class ValidationErrorOut(ErrorOut):
+    """422 `invalid_request`: the error shape plus one entry per invalid parameter."""
+
+    errors: list[dict[str, Any]] = Field(
+        description="Each invalid parameter: `loc` (where), `msg` (what is wrong), `type`"
+    )
+
+
 class FileOutcomeOut(BaseModel):
     file: str
     asset_id: str

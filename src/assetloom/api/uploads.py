@@ -4,28 +4,43 @@ Each request gets a fresh folder under `<library>/tmp/uploads/`; file number i g
 `<folder>/<i>/<name>`, where `name` is the client's file name cut down to a safe base name
 (no folders, no control characters, no leading dots). The library records that name as the
 asset's `original_name`; the client never picks a path. Limits are checked while bytes
-arrive, so an oversized upload is refused without being stored first.
+arrive, so an oversized upload is refused without being stored first, and a body the
+multipart parser rejects is the client's 400, never a 500.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from assetloom.api.errors import PayloadTooLargeError
 from assetloom.errors import BadInputError, UnsupportedMediaError
 
+log = logging.getLogger("assetloom.api.uploads")
+
 MAX_NAME_BYTES = 200
 MAX_FIELDS = 64
 MAX_FIELD_BYTES = 64 * 1024
-_STALE_S = 3600
+# Folders are named after the server process that staged them (`up-<pid>-...`), so leftovers
+# of a dead process are known at once. One older than this is swept whoever made it: no
+# request streams for a day, and a dead server's pid may have been reused since.
+_ABANDONED_S = 24 * 3600
+# Folders from before they carried a pid: swept after an hour, as they always were.
+_LEGACY_STALE_S = 3600
+_OWNER = re.compile(r"^up-(\d+)-")
+_MULTIPART_HINT = "send a well-formed multipart/form-data body, e.g. `curl -F files=@a.jpg URL`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +60,7 @@ class UploadedFile:
 
 @dataclass(slots=True)
 class Upload:
-    """The files of one request; `discard()` removes them (always, once the request is done)."""
+    """The files of one request, in its staging folder (see `UploadStaging`)."""
 
     folder: Path
     files: list[UploadedFile] = field(default_factory=list)
@@ -61,9 +76,6 @@ class Upload:
     def client_names(self) -> dict[str, str]:
         """Server path -> client file name, to report results under the names clients know."""
         return {str(f.path): f.name for f in self.files}
-
-    def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def multipart_body(field: str, *, many: bool) -> dict[str, Any]:
@@ -104,23 +116,79 @@ def uploads_root(library_root: Path) -> Path:
     return library_root / "tmp" / "uploads"
 
 
-def sweep_stale(root: Path) -> None:
-    """Remove upload folders left by a server that died mid-request."""
-    if not root.is_dir():
-        return
-    cutoff = time.time() - _STALE_S
-    for folder in root.iterdir():
-        try:
-            if folder.stat().st_mtime < cutoff:
+class UploadStaging:
+    """The folders under `<library>/tmp/uploads/` that this process's requests stream into.
+
+    A server killed mid-request leaves its folder behind; `sweep()` removes those at start
+    and then periodically (the index keeper's loop), never a folder of an upload still in
+    flight here or in another live process.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._in_flight: set[Path] = set()
+
+    def new_folder(self) -> Path:
+        """A fresh folder for one request, registered as in flight until `discard()`."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock:  # made and registered at once, so a sweep never sees it unregistered
+            folder = Path(tempfile.mkdtemp(prefix=f"up-{os.getpid()}-", dir=self.root))
+            self._in_flight.add(folder)
+        return folder
+
+    def discard(self, folder: Path) -> None:
+        """Remove a request's folder (always, once the request is done)."""
+        shutil.rmtree(folder, ignore_errors=True)
+        with self._lock:
+            self._in_flight.discard(folder)
+
+    def sweep(self) -> int:
+        """Remove folders no live upload owns; returns how many went."""
+        if not self.root.is_dir():
+            return 0
+        folders = list(self.root.iterdir())  # listed before the snapshot: see new_folder
+        with self._lock:
+            in_flight = set(self._in_flight)
+        now = time.time()
+        swept = 0
+        for folder in folders:
+            if folder in in_flight:
+                continue
+            try:
+                age = now - folder.stat().st_mtime
+            except OSError:
+                continue
+            if _abandoned(folder.name, age):
                 shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
+                swept += 1
+        if swept:
+            log.info("swept %d upload folders left by requests that never finished", swept)
+        return swept
+
+
+def _abandoned(name: str, age_s: float) -> bool:
+    owner = _OWNER.match(name)
+    if owner is None:
+        return age_s > _LEGACY_STALE_S
+    pid = int(owner.group(1))
+    return pid == os.getpid() or not _alive(pid) or age_s > _ABANDONED_S
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def receive(
-    request: Request, root: Path, limits: UploadLimits, file_fields: frozenset[str]
+    request: Request, folder: Path, limits: UploadLimits, file_fields: frozenset[str]
 ) -> Upload:
-    """Stream a multipart/form-data body into a new folder under `root`."""
+    """Stream a multipart/form-data body into `folder` (the caller removes it afterwards)."""
     content_type = request.headers.get("content-type", "")
     kind, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
@@ -133,12 +201,11 @@ async def receive(
         raise PayloadTooLargeError(
             f"the request is over the {limits.max_request_bytes}-byte upload limit"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    upload = Upload(Path(tempfile.mkdtemp(prefix="up-", dir=root)))
+    upload = Upload(folder)
     receiver = _Receiver(upload, limits, file_fields)
-    parser = MultipartParser(boundary, receiver.callbacks())
     total = 0
     try:
+        parser = MultipartParser(boundary, receiver.callbacks())
         async for chunk in request.stream():
             total += len(chunk)
             if total > limits.max_request_bytes:
@@ -147,14 +214,23 @@ async def receive(
                 )
             parser.write(chunk)
         parser.finalize()
-        receiver.close()
         if not receiver.finished:
-            raise BadInputError("the multipart body ended early")
-    except BaseException:
+            raise BadInputError("the multipart body ended early", hint=_MULTIPART_HINT)
+    except FormParserError as exc:
+        # python-multipart's own limits and syntax checks (header size and count, boundary
+        # length and mismatch, garbage): the client's body is at fault, not the server.
+        raise BadInputError(
+            f"malformed multipart body ({_parser_reason(exc)})", hint=_MULTIPART_HINT
+        ) from exc
+    finally:
         receiver.close()
-        upload.discard()
-        raise
     return upload
+
+
+def _parser_reason(exc: FormParserError) -> str:
+    """python-multipart's message, short and without the body's bytes."""
+    reason = str(exc) or type(exc).__name__
+    return reason if len(reason) <= 120 else reason[:117] + "..."
 
 
 class _Receiver:

@@ -12,12 +12,16 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 
 from assetloom.core.assets import Asset, MediaType
+from assetloom.errors import BadInputError
 from assetloom.library import Library
 from assetloom.listing import ListQuery, list_json
 from assetloom.reports import asset_json
 from assetloom.search import SearchHit, SearchQuery
 
 API = "/api/v1"
+MAX_TAG_FILTERS = 50
+"""Each `tag=` is one more nested condition: SQLite refuses past ~1,000, and nobody filters
+by fifty tags at once."""
 
 
 def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
@@ -60,7 +64,7 @@ class ListParams:
     ) -> None:
         self.query = ListQuery(
             media_type=type,
-            tags=list(tag),
+            tags=tag_filters(tag),
             since=_utc(since),
             until=_utc(until),
             name=name or None,
@@ -111,7 +115,7 @@ class SearchParams:
             text=q,
             like=like,
             media_type=type,
-            tags=list(tag),
+            tags=tag_filters(tag),
             since=_utc(since),
             until=_utc(until),
             min_width=min_width,
@@ -119,6 +123,16 @@ class SearchParams:
             limit=limit,
             min_score=min_score,
         )
+
+
+def tag_filters(tags: list[str]) -> list[str]:
+    """The `tag` parameters, at most MAX_TAG_FILTERS of them (else a 400)."""
+    if len(tags) > MAX_TAG_FILTERS:
+        raise BadInputError(
+            f"{len(tags)} tag filters; at most {MAX_TAG_FILTERS} are allowed",
+            hint="filter by fewer tags (assets must have all of them)",
+        )
+    return list(tags)
 
 
 def _utc(value: datetime | None) -> datetime | None:

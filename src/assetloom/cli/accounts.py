@@ -43,7 +43,9 @@ def _password(from_stdin: bool, none: bool) -> str | None:
 
 @user_app.command("add")
 def user_add(
-    name: str = typer.Argument(..., help="User name (letters, digits, . _ @ -)."),
+    name: str = typer.Argument(
+        ..., help="User name: 1-64 ASCII letters, digits, . _ @ - (not 'anonymous')."
+    ),
     role: Role = typer.Option(..., "--role", help="viewer, editor or admin."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
@@ -57,7 +59,9 @@ def user_add(
 
     def body() -> None:
         from assetloom.accounts import AccountService
+        from assetloom.accounts.service import validate_user_name
 
+        validate_user_name(name)  # before asking for a password that would be wasted
         password = _password(password_stdin, no_password)
         with open_library() as lib:
             accounts = AccountService.of(lib)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,55 @@ from assetloom.settings import Settings
 
 _CHUNK = 1 << 20
 # JPEGs are decoded at a reduced DCT scale: enough pixels for hashes and a 256 px thumbnail.
-_DECODE_TARGET = (512, 512)
+DECODE_TARGET = (512, 512)
 _MAX_TEXT_BYTES = 64 * 1024 * 1024
+
+
+class QueryDecodes:
+    """At most `slots` query images decoding at once in this process.
+
+    A query image (verify, search by example, copies) is decoded at full size unless its
+    format can decode at a reduced scale (JPEG); a handful at once on a server could take
+    gigabytes. Waiting callers are counted for /metrics. A condition rather than a
+    semaphore so `/metrics` can see who waits and the server can set the size at start.
+    """
+
+    def __init__(self, slots: int = 2) -> None:
+        self._cond = threading.Condition()
+        self._slots = slots
+        self.running = 0
+        self.waiting = 0
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    def resize(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("query decode slots must be at least 1")
+        with self._cond:
+            self._slots = slots
+            self._cond.notify_all()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._cond:
+            self.waiting += 1
+            try:
+                self._cond.wait_for(lambda: self.running < self._slots)
+            finally:
+                self.waiting -= 1
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.running -= 1
+                self._cond.notify()
+
+
+query_decodes = QueryDecodes()
+"""The process's query decode limiter; `assetloom serve` sizes it (`--query-decode-slots`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +206,14 @@ def _prepare(path: Path, limits: Options, query: bool) -> tuple[Prepared, Image.
 
 
 def _prepare_image(path: Path, record: Prepared, limits: Options, query: bool) -> Image.Image:
-    """Decode, read metadata, fingerprint; returns the upright picture for the encoders."""
+    """Decode, read metadata, fingerprint; returns the upright picture for the encoders.
+
+    Query images wait for one of the process's `query_decodes` slots."""
+    with query_decodes.slot() if query else nullcontext():
+        return _decode_image(path, record, limits, query)
+
+
+def _decode_image(path: Path, record: Prepared, limits: Options, query: bool) -> Image.Image:
     where = display_path(path)
     from assetloom.ingest.image_fingerprints import (
         LOSSLESS_FORMATS,
@@ -174,7 +231,7 @@ def _prepare_image(path: Path, record: Prepared, limits: Options, query: bool) -
                 record.metadata["format"] = im.format
                 if getattr(im, "n_frames", 1) > 1:
                     record.metadata["frames"] = im.n_frames
-                im.draft("RGB", _DECODE_TARGET)
+                im.draft("RGB", DECODE_TARGET)
                 im.load()
                 upright = ImageOps.exif_transpose(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from assetloom.accounts import Principal, Role
 from assetloom.accounts.errors import AuthenticationError, RateLimitedError
+from assetloom.accounts.service import printable
 from assetloom.api.auth import (
     ANONYMOUS,
     SESSION_COOKIE,
@@ -29,7 +30,7 @@ from assetloom.api.auth import (
     record,
 )
 from assetloom.api.context import Services, Svc
-from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc
+from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
 from assetloom.core.assets import MediaType
 from assetloom.errors import AssetLoomError, BadInputError
 from assetloom.listing import ListQuery
@@ -117,16 +118,19 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_again(request, svc, next, "The sign-in form expired; please try again.", 400)
-    client = client_address(request, svc)
+    client = client_address(request)
     try:
         svc.limiter.check(client, username)
         user = svc.accounts.authenticate(username, password)
     except RateLimitedError as exc:
-        return _login_again(request, svc, next, f"Too many failed sign-ins: {exc.hint}.", 429)
+        page = _login_again(request, svc, next, f"Too many failed sign-ins: {exc.hint}.", 429)
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     except AuthenticationError:
         svc.limiter.failed(client, username)
         svc.metrics.login_failures.inc()
-        record(request, svc, username, "session.login", username, outcome="unauthenticated")
+        shown = printable(username, 64)  # whatever was typed: escaped, as long as a name
+        record(request, svc, shown, "session.login", shown, outcome="unauthenticated")
         return _login_again(request, svc, next, "Wrong user name or password.", 401)
     svc.limiter.succeeded(client, username)
     lifetime = timedelta(hours=svc.settings.session_hours)
@@ -200,7 +204,7 @@ def _grid_query(
         raise BadInputError(f"no media type {type!r}") from exc
     return ListQuery(
         media_type=media_type,
-        tags=[t for t in tag if t],
+        tags=tag_filters([t for t in tag if t]),
         since=_day(since, "since"),
         until=_day(until, "until", end=True),
         name=name.strip() or None,

@@ -69,6 +69,8 @@ def update_user(
 def list_tokens(svc: Svc, who: Viewer, all: Annotated[bool, Query()] = False) -> JSONResponse:
     if all and not who.can(Role.ADMIN):
         raise PermissionDeniedError("only admins see everyone's tokens")
+    if who.via == "anonymous":  # never the tokens of a user who happens to be so named
+        return JSONResponse({"tokens": []})
     tokens = svc.accounts.list_tokens(None if all else who.name)
     return JSONResponse({"tokens": [t.to_json() for t in tokens]})
 

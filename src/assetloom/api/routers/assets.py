@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from assetloom.accounts import Principal
 from assetloom.api import uploads
@@ -149,13 +151,38 @@ def _file(request: Request, path: Path, mime: str, etag: str, filename: str | No
     wanted = request.headers.get("if-none-match", "")
     if wanted and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]):
         return Response(status_code=304, headers=headers)
-    return FileResponse(
+    stat = path.stat()
+    response = FileResponse(
         path,
         media_type=mime,
         headers=headers,
         filename=filename,
         content_disposition_type="inline",
+        stat_result=stat,
     )
+    _check_range(request, response, stat.st_size)
+    return response
+
+
+def _check_range(request: Request, response: FileResponse, size: int) -> None:
+    """Refuse a Range header FileResponse would refuse, as our JSON error: it answers those in
+    plain text itself. Its own parser decides, so the two never disagree."""
+    wanted = request.headers.get("range")
+    if wanted is None or request.method not in ("GET", "HEAD"):
+        return
+    if_range = request.headers.get("if-range")
+    if if_range is not None and not response._should_use_range(if_range):
+        return  # the file changed since: the whole file is sent, no range to check
+    try:
+        FileResponse._parse_range_header(wanted, size)
+    except MalformedRangeHeader as exc:
+        raise StarletteHTTPException(400, f"{exc.content} (Range: {wanted[:100]})") from exc
+    except RangeNotSatisfiable as exc:
+        raise StarletteHTTPException(
+            416,
+            f"the range {wanted[:100]} starts past the end of the file ({size} bytes)",
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from exc
 
 
 @router.get(

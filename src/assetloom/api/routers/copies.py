@@ -33,6 +33,7 @@ async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:
 def _verify(svc: Services, upload: uploads.Upload) -> dict[str, Any]:
     if not upload.files:
         raise BadInputError("no files in the request", hint="send them in the `files` field")
+    svc.check_query(upload.files)
     with svc.gate.reading(), svc.metrics.operation.labels("verify").time():
         results = svc.lib.verify(upload.paths())
     doc = {"results": [r.to_json() for r in results]}

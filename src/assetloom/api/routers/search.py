@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from assetloom.api.auth import Viewer
 from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import SearchOut, errors
-from assetloom.api.uploads import multipart_body
+from assetloom.api.uploads import UploadedFile, multipart_body
 from assetloom.api.views import SearchParams, search_doc
 from assetloom.errors import BadInputError
 from assetloom.search import SearchHit, SearchQuery
@@ -33,14 +33,21 @@ async def search(svc: Svc, who: Viewer, params: Params) -> JSONResponse:
     summary="Search by an example image (multipart field `image`), words optional",
     openapi_extra=multipart_body("image", many=False),
     responses={200: {"model": SearchOut}, **errors(400, 401, 413, 415, 503)},
+    description="The example image is refused with a 413 when it would decode to more than "
+    "the server's `--query-max-pixels` (JPEGs count at their reduced decoding scale).",
 )
 async def search_by_image(request: Request, svc: Svc, who: Viewer, params: Params) -> JSONResponse:
     async with svc.staged_upload(request, "image") as upload:
         if len(upload.files) != 1:
             raise BadInputError("send exactly one example image in the `image` field")
         params.query.image = upload.files[0].path
-        hits = await svc.compute(_run, svc, params.query)
+        hits = await svc.compute(_run_example, svc, params.query, upload.files[0])
     return JSONResponse(search_doc(hits))
+
+
+def _run_example(svc: Services, query: SearchQuery, example: UploadedFile) -> list[SearchHit]:
+    svc.check_query([example])
+    return _run(svc, query)
 
 
 def _run(svc: Services, query: SearchQuery) -> list[SearchHit]:
