@@ -35,7 +35,7 @@ from assetloom.index.rwlock import ReadWriteLock
 from assetloom.listing import ListPage, ListQuery
 from assetloom.settings import Settings, load_settings
 from assetloom.store import fts
-from assetloom.store.db import make_engine, migrate, session_factory, sqlite_url
+from assetloom.store.db import is_current, make_engine, migrate, session_factory, sqlite_url
 from assetloom.store.schema import AssetRow, PendingBlobRow
 from assetloom.store.search_tables import EmbeddingRow
 
@@ -125,7 +125,8 @@ class Library:
             raise NotALibraryError(f"{path / SETTINGS_FILE} is not valid TOML: {exc}") from exc
         tighten(path)
         lib = cls(path, load_settings(path))
-        migrate(lib._writer)
+        if not is_current(lib._reader):
+            migrate(lib._writer)
         return lib
 
     def close(self) -> None:

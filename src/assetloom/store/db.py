@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+HEAD_REVISION = "0005"
+"""The newest migration (tests/test_migrations.py holds it to Alembic's own head): a catalog
+already there needs no Alembic at all, which keeps every CLI command's start fast."""
 
 
 def sqlite_url(path: Path) -> str:
@@ -46,6 +52,8 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, writer: bool = False)
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -55,7 +63,22 @@ def alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the catalog schema to the newest revision (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The catalog's migration revision; None before the first migration."""
+    with engine.connect() as conn:
+        try:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError:
+            return None
+
+
+def is_current(engine: Engine) -> bool:
+    return current_revision(engine) == HEAD_REVISION
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
