@@ -112,6 +112,10 @@ class CatalogCache(ABC, Generic[I]):
         assert self._indexes is not None
         return self._indexes
 
+    def sizes(self) -> dict[str, int]:
+        """Entries per key (loading the indexes first if need be)."""
+        return {key: len(index) for key, index in self.loaded().items()}
+
     def sync(self) -> None:
         """Load the saved indexes, rebuilding any key that no longer matches the catalog."""
         catalog = self.catalog_stats()
