@@ -98,7 +98,10 @@ class Services:
     def check_query(self, files: list[UploadedFile]) -> None:
         """Refuse query uploads too big to decode safely (413), in the request's thread."""
         s = self.settings
-        check_query_files(files, QueryLimits(s.query_max_pixels, s.query_max_text_bytes))
+        limits = QueryLimits(
+            s.query_max_pixels, s.query_max_text_bytes, self.lib.settings.max_image_pixels
+        )
+        check_query_files(files, limits)
 
     @property
     def uploads_root(self) -> Path:

@@ -27,6 +27,8 @@ from assetloom.ingest.sniff import sniff
 class QueryLimits:
     max_pixels: int
     max_text_bytes: int
+    bomb_pixels: int
+    """The library's `max_image_pixels`, which the decoders set as Pillow's bomb limit."""
 
 
 def check_query_files(files: Iterable[UploadedFile], limits: QueryLimits) -> None:
@@ -56,7 +58,7 @@ def _check(f: UploadedFile, limits: QueryLimits) -> None:
                 "admin to raise --query-max-text-bytes",
             )
         return
-    size = _decoded_size(f)
+    size = _decoded_size(f, limits)
     if size is not None and size[0] * size[1] > limits.max_pixels:
         width, height = size
         raise PayloadTooLargeError(
@@ -67,9 +69,12 @@ def _check(f: UploadedFile, limits: QueryLimits) -> None:
         )
 
 
-def _decoded_size(f: UploadedFile) -> tuple[int, int] | None:
+def _decoded_size(f: UploadedFile, limits: QueryLimits) -> tuple[int, int] | None:
     """(width, height) the query decoders will decode, from the header alone; None when the
     file is not a readable image (the decoders say so themselves)."""
+    # The same process-wide limit the decoders set (prepare.py), so Pillow's own bomb check
+    # at open only fires past twice it and our size check speaks first.
+    Image.MAX_IMAGE_PIXELS = limits.bomb_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -78,8 +83,9 @@ def _decoded_size(f: UploadedFile) -> tuple[int, int] | None:
                 return im.size
     except Image.DecompressionBombError as exc:
         raise PayloadTooLargeError(
-            f"{f.name}: refused as a decompression bomb ({exc})",
-            hint="send a smaller copy of the image",
+            f"{f.name}: declares more than {_mp(2 * limits.bomb_pixels)} MP; refused as a "
+            "possible decompression bomb",
+            hint="send a smaller copy (matching needs about 1,000 px on the long side)",
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return None
