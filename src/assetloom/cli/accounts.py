@@ -10,6 +10,7 @@ import getpass
 import sys
 
 import typer
+from rich.markup import escape
 
 from assetloom.accounts import Role
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
@@ -235,11 +236,11 @@ def audit_log(
         for e in entries:
             table.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                e.actor,
+                escape(e.actor),
                 e.action,
-                e.target,
+                escape(e.target),
                 e.outcome,
-                e.client,
+                escape(e.client),
             )
         out.print(table)
         out.print(f"{len(entries)} of {total} entries")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
 
@@ -97,7 +98,7 @@ def audit(as_json: bool = JsonOpt) -> None:
                 if (result.first_bad_index is not None)
                 else ""
             )
-            out.print(f"[bold red]ledger audit failed{where}:[/] {result.message}")
+            out.print(f"[bold red]ledger audit failed{where}:[/] {escape(result.message)}")
             for p in result.problems[1:20]:
                 out.print(f"  {p.message}", markup=False)
         if not result.ok:
@@ -122,8 +123,10 @@ def export(
             emit_json(result)
         else:
             out.print(
-                f"wrote {result['directory']}: {result['leaves']} leaves, {result['proofs']} proofs"
+                f"wrote {result['directory']}: {result['leaves']} leaves, "
+                f"{result['proofs']} proofs",
+                markup=False,
             )
-            out.print(f"check it with: python {directory}/verify.py {directory}")
+            out.print(f"check it with: python {directory}/verify.py {directory}", markup=False)
 
     run(as_json, body)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
+from rich.markup import escape
 
 from assetloom.cli.accounts import audit_log, token_app, user_app
 from assetloom.cli.align import align_app
@@ -132,8 +133,10 @@ def init(
             if as_json:
                 emit_json({"library": str(lib.root), "created": True})
             else:
-                out.print(f"Created library at {lib.root}")
-                out.print(f"Next: assetloom --library {lib.root} add FOLDER --recursive")
+                out.print(f"Created library at {lib.root}", markup=False)
+                out.print(
+                    f"Next: assetloom --library {lib.root} add FOLDER --recursive", markup=False
+                )
 
     run(as_json, body)
 
@@ -217,7 +220,7 @@ def list_assets(
             table.add_row(
                 a.asset_id[:12],
                 a.media_type.value,
-                a.original_name,
+                escape(a.original_name),
                 render.human_bytes(a.size),
                 dims,
                 a.registered_at.strftime("%Y-%m-%d %H:%M"),
@@ -277,7 +280,7 @@ def rm(
             )
         else:
             for a in removed:
-                out.print(f"removed {a.asset_id}  {a.original_name}")
+                out.print(f"removed {a.asset_id}  {a.original_name}", markup=False)
 
     run(as_json, body)
 

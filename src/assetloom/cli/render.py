@@ -35,7 +35,7 @@ def add_report(report: AddReport) -> None:
     if report.skipped:
         table = Table("skipped file", "reason", title="Skipped", title_justify="left")
         for s in report.skipped:
-            table.add_row(s.file, s.reason)
+            table.add_row(escape(s.file), escape(s.reason))
         out.print(table)
     out.print(
         f"[bold]{len(report.added)} added[/], {len(report.present)} already present, "
@@ -61,11 +61,12 @@ def asset_detail(doc: dict[str, Any]) -> None:
     ):
         if doc.get(key) is not None:
             value = human_bytes(doc[key]) if key == "size" else str(doc[key])
-            table.add_row(f"[bold]{key}", value)
+            table.add_row(f"[bold]{key}", escape(value))
     for key, value in sorted(doc.get("metadata", {}).items()):
         if key == "excerpt":
             continue
-        table.add_row(f"[cyan]{key}", ", ".join(value) if isinstance(value, list) else str(value))
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        table.add_row(f"[cyan]{escape(key)}", escape(shown))
     for fp in doc.get("fingerprints", []):
         if fp["kind"] == "minhash64":
             continue
@@ -108,18 +109,22 @@ def duplicate_groups(groups: list[DuplicateGroup]) -> None:
         out.print("No duplicates found.")
         return
     for i, g in enumerate(groups, 1):
-        out.print(f"[bold]Group {i}[/] ({g.tier.value}) keep [green]{g.keeper[:12]}[/]: {g.reason}")
+        out.print(
+            f"[bold]Group {i}[/] ({g.tier.value}) keep [green]{g.keeper[:12]}[/]: "
+            f"{escape(g.reason)}"
+        )
         for a in g.assets:
             mark = "keep" if a.asset_id == g.keeper else "    "
             dims = f"{a.width}×{a.height}" if a.width else ""
-            out.print(f"  {mark} {a.asset_id[:12]} {a.original_name} {dims} {human_bytes(a.size)}")
+            name = escape(a.original_name)
+            out.print(f"  {mark} {a.asset_id[:12]} {name} {dims} {human_bytes(a.size)}")
 
 
 def demo_summary(result: dict[str, Any]) -> None:
-    out.print(f"[bold]Demo library:[/] {result['library']}")
+    out.print(f"[bold]Demo library:[/] {escape(str(result['library']))}")
     out.print(f"Added {result['added']} example photos.")
     for check in result["checks"]:
-        out.print(f"  {check['file']}: [bold]{check['tier']}[/] {check.get('asset', '')}")
+        out.print(f"  {escape(check['file'])}: [bold]{check['tier']}[/] {check.get('asset', '')}")
     for search in result.get("searches", []):
-        out.print(f"  search {search['query']!r}: best match [bold]{search['top']}[/]")
-    out.print(f'Try: assetloom --library {result["library"]} search "星空"')
+        out.print(f"  search {search['query']!r}: best match [bold]{escape(search['top'])}[/]")
+    out.print(f'Try: assetloom --library {result["library"]} search "星空"', markup=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from assetloom.cli.common import (
     JsonOpt,
@@ -45,8 +46,8 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
             f"{h.score:.3f}",
             h.asset.asset_id[:12],
             h.asset.media_type.value,
-            h.asset.original_name,
-            why,
+            escape(h.asset.original_name),
+            escape(why),
         )
     out.print(table)
 
@@ -203,7 +204,11 @@ def tags_list(
         table = Table("key", "English", "中文", "assets", "kind")
         for t in tags:
             table.add_row(
-                t.key, t.name_en, t.name_zh, str(t.assets), "built-in" if t.builtin else "yours"
+                t.key,
+                escape(t.name_en),
+                escape(t.name_zh),
+                str(t.assets),
+                "built-in" if t.builtin else "yours",
             )
         out.print(table)
 
@@ -257,6 +262,8 @@ def tags_show(
             emit_json({"asset_id": full, "tags": tags})
             return
         for t in tags:
-            out.print(f"{t['score']:.3f}  {t['name_en']} / {t['name_zh']}  ({t['source']})")
+            out.print(
+                f"{t['score']:.3f}  {t['name_en']} / {t['name_zh']}  ({t['source']})", markup=False
+            )
 
     run(as_json, body)
