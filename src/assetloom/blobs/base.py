@@ -22,13 +22,20 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from assetloom.errors import IntegrityError
+from assetloom.errors import AssetLoomError, IntegrityError
 
 
 class BlobMissingError(IntegrityError):
     """The catalog names a blob the store does not hold (deleted or lost outside AssetLoom)."""
 
     code = "blob_missing"
+
+
+class BlobStoreError(AssetLoomError):
+    """The store's server refused us or could not be reached (credentials, network, bucket):
+    the blobs may be fine, so this is not an integrity error."""
+
+    code = "blob_store"
 
 
 @runtime_checkable
