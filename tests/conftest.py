@@ -12,6 +12,10 @@ from assetloom.library import Library
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The real-server fixtures (postgres_url, s3_bucket): defined once, so every test directory that
+# uses them shares one set of servers per session (they start only when a test asks for them).
+pytest_plugins = ["tests.backends.fixtures"]
+
 # Library-core tests run without the ML models (fast, and what they test does not need them);
 # tests of understanding and search turn it on with the `understanding` fixture.
 os.environ.setdefault("ASSETLOOM_UNDERSTANDING", "false")
