@@ -40,7 +40,7 @@ MIX = (("search", 0.5), ("thumbnail", 0.4), ("upload", 0.1))
 SERVER = """
 import sys, uvicorn
 from pathlib import Path
-from assetloom.api.app import create_app
+from assetloom.server.app import create_app
 from assetloom.api.logs import configure_logging
 configure_logging(True)
 import logging; logging.getLogger("assetloom.api.access").setLevel(logging.WARNING)
@@ -60,7 +60,7 @@ def read_split(name: str) -> list[dict]:
 
 def can_understand(work: Path) -> bool:
     """Can this machine embed and tag at ingest (model packages, alignment head, calibration)?"""
-    from assetloom.library import Library
+    from assetloom.app.library import Library
 
     probe = work / "probe"
     shutil.rmtree(probe, ignore_errors=True)
@@ -78,7 +78,7 @@ def can_understand(work: Path) -> bool:
 def build_library(work: Path, understanding: bool) -> tuple[Path, str]:
     """The 1,000 dev images in a library (built once per setting), plus an editor token."""
     from assetloom.accounts import AccountService, Role
-    from assetloom.library import Library
+    from assetloom.app.library import Library
 
     os.environ["ASSETLOOM_UNDERSTANDING"] = "true" if understanding else "false"
     root = work / ("lib-understanding" if understanding else "lib-plain")

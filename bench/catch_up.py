@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     from sqlalchemy import select
 
-    from assetloom.library import Library
+    from assetloom.app.library import Library
     from assetloom.store.schema import AssetRow
 
     args.work.mkdir(parents=True, exist_ok=True)

@@ -150,7 +150,7 @@ class ViaLibrary:
 
     def __init__(self, root: Path) -> None:
         os.environ["ASSETLOOM_UNDERSTANDING"] = "false"
-        from assetloom.library import Library
+        from assetloom.app.library import Library
 
         self.lib = Library.create(root / "lib")
 

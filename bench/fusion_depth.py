@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300, help="dev images (2 captions each)")
     args = parser.parse_args()
     os.environ["ASSETLOOM_UNDERSTANDING"] = "true"
-    import assetloom.search as search
-    from assetloom.library import Library
+    import assetloom.app.search as search
+    from assetloom.app.library import Library
 
     shared = Path(os.environ.get("ASSETLOOM_SHARED", "/work/shared"))
     dev = [json.loads(line) for line in (shared / "data/flickr8k/dev.jsonl").open()]

@@ -42,7 +42,7 @@ def make_large_jpegs(folder: Path, count: int) -> Path:
 
 
 def run_one(folder: str) -> dict[str, float]:
-    from assetloom.library import Library
+    from assetloom.app.library import Library
 
     with tempfile.TemporaryDirectory() as tmp, Library.create(Path(tmp) / "lib") as lib:
         t0 = time.perf_counter()

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert, text
 
-from assetloom.library import Library
-from assetloom.search import SearchQuery
+from assetloom.app.library import Library
+from assetloom.app.search import SearchQuery
 from assetloom.store.schema import AssetRow
 from assetloom.store.search_tables import EmbeddingRow
 

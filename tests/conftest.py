@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from assetloom.copies import copies_of
-from assetloom.library import Library
+from assetloom.app.copies import copies_of
+from assetloom.app.library import Library
 from assetloom.store.schema import AssetRow, SeenFileRow
 from tests.media import make_photo
 

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from assetloom.align import (
+from assetloom.app.align import (
     AlignReport,
     CaptionedImage,
     align_train,
@@ -22,12 +22,12 @@ from assetloom.align import (
     sidecar_captions,
     split_heldout,
 )
+from assetloom.app.library import Library
+from assetloom.app.search import SearchQuery
 from assetloom.cli.align import align_app
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
-from assetloom.library import Library
 from assetloom.models.finetune import multi_positive_loss
-from assetloom.search import SearchQuery
 from assetloom.store.search_tables import EmbeddingRow
 
 N_IMAGES = 40

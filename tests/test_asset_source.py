@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from assetloom.library import Library
-from assetloom.reports import asset_json, source_label
+from assetloom.app.library import Library
+from assetloom.app.results import asset_json, source_label
 from assetloom.store.schema import AssetRow
 from tests.media import make_photo
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from assetloom.app.library import Library
 from assetloom.errors import BadInputError
-from assetloom.library import Library
 from tests.media import make_photo
 
 
@@ -121,7 +121,7 @@ def test_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
 
 
 def test_eval_captions_must_be_a_list_of_strings(tmp_path: Path) -> None:
-    from assetloom.evaluation import load_pairs
+    from assetloom.app.evaluation import load_pairs
 
     data = tmp_path / "dev.jsonl"
     data.write_text('{"image": "a.jpg", "captions_en": 5}\n')

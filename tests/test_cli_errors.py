@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.cli_run import cli
 from tests.media import make_photo
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import assetloom
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.cli_run import cli
 
 # Not needed to parse a command line or list a library; argon2 also hashed a password at import.

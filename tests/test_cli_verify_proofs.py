@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from assetloom.app.library import Library
 from assetloom.errors import IntegrityError
-from assetloom.library import Library
 from tests.cli_run import cli
 from tests.media import make_photo
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.media import make_photo
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from assetloom.app.library import Library
+from assetloom.app.tags import define_tag
 from assetloom.core.assets import Tier
-from assetloom.library import Library
-from assetloom.tags import define_tag
 from tests.media import make_photo
 from tests.test_cli import cli
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from assetloom.app.library import Library
 from assetloom.index.base import FingerprintIndex, VectorIndex
-from assetloom.library import Library
 from assetloom.store.schema import FingerprintRow
 from tests.media import make_photo
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from assetloom.app.library import Library
 from assetloom.errors import IntegrityError
-from assetloom.library import Library
 from assetloom.provenance.ledger_service import CatalogMismatchError
 from tests.media import make_photo
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from assetloom.provenance.leaves import parse_leaf
 from tests.media import make_photo
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from assetloom.app.library import Library
 from assetloom.core.assets import MediaType
 from assetloom.errors import AssetNotFoundError, LibraryExistsError, NotALibraryError
-from assetloom.library import Library
 from tests.media import make_photo
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assetloom.library import CATALOG, Library
+from assetloom.app.library import CATALOG, Library
 from tests.media import make_photo
 
 
@@ -45,7 +45,7 @@ def test_opening_a_loose_library_tightens_it_with_a_warning(
     os.chmod(root, 0o755)
     os.chmod(root / CATALOG, 0o644)
     os.chmod(root / "blobs", 0o775)
-    with caplog.at_level(logging.WARNING, logger="assetloom.library"):
+    with caplog.at_level(logging.WARNING, logger="assetloom.app.library"):
         Library.open(root).close()
     assert _mode(root) == 0o700 and _mode(root / CATALOG) == 0o600
     assert _mode(root / "blobs") == 0o700
@@ -53,6 +53,6 @@ def test_opening_a_loose_library_tightens_it_with_a_warning(
     assert CATALOG in record.getMessage() and "blobs" in record.getMessage()
 
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="assetloom.library"):
+    with caplog.at_level(logging.WARNING, logger="assetloom.app.library"):
         Library.open(root).close()
     assert not [r for r in caplog.records if "readable by other users" in r.getMessage()]

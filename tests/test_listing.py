@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from assetloom.app.library import Library
+from assetloom.app.listing import ListQuery, encode_cursor
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
-from assetloom.library import Library
-from assetloom.listing import ListQuery, encode_cursor
 from assetloom.store.schema import AssetRow
 from assetloom.store.search_tables import TagRow
 from tests.media import make_photo

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.media import make_photo
 
 exiftool = shutil.which("exiftool")

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from assetloom.store.schema import Base
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from assetloom.app.library import Library
+from assetloom.app.search import SearchQuery
 from assetloom.core.assets import MediaType, Tier
-from assetloom.library import Library
-from assetloom.search import SearchQuery
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,7 @@ def test_filters(dev_library):
 
 def test_zero_shot_tags_and_tag_filter(dev_library):
     lib, items, ids = dev_library
-    from assetloom.tags import list_tags, tags_of
+    from assetloom.app.tags import list_tags, tags_of
 
     dog_images = [
         ids[Path(it["image"]).name] for it in items if "dog" in " ".join(it["captions_en"])
@@ -162,8 +162,8 @@ def test_eval_retrieval_cli(shared: Path, tmp_path: Path, understanding: None):
 
 
 def test_user_tag_definition(dev_library):
+    from assetloom.app.tags import define_tag, list_tags, tags_of
     from assetloom.errors import BadInputError
-    from assetloom.tags import define_tag, list_tags, tags_of
 
     lib, items, ids = dev_library
     dogs = [ids[Path(it["image"]).name] for it in items if "dog" in " ".join(it["captions_en"])]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from assetloom.app.library import Library
 from assetloom.core.assets import Tier
-from assetloom.library import Library
 from tests.media import make_photo
 
 DEDUP = "data/nearduplicate/imagededup-tests/tests/data"

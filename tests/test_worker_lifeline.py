@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.media import make_photo
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from assetloom.accounts import AccountService, Role
-from assetloom.api.app import create_app
 from assetloom.api.config import ServerSettings
-from assetloom.library import Library
+from assetloom.app.library import Library
+from assetloom.server.app import create_app
 from tests.media import make_photo
 
 PASSWORD = "correct horse battery"

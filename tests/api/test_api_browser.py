@@ -24,8 +24,8 @@ import uvicorn
 from PIL import Image
 
 from assetloom.accounts import AccountService, Role
-from assetloom.api.app import create_app
-from assetloom.library import Library
+from assetloom.app.library import Library
+from assetloom.server.app import create_app
 from tests.api.conftest import PASSWORD, photo_bytes
 from tests.conftest import REPO, shared_dir
 

@@ -10,10 +10,10 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from assetloom.api.app import create_app
+from assetloom.app.library import Library
 from assetloom.cli import common
 from assetloom.cli.accounts import audit_log, token_app, user_app
-from assetloom.library import Library
+from assetloom.server.app import create_app
 
 cli = typer.Typer()
 cli.add_typer(user_app, name="user")

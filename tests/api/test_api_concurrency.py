@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from tests.api.conftest import LiveServer, photo_bytes
 
 WRITERS, UPLOADS_EACH, READERS, READS_EACH = 6, 4, 4, 12

@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from assetloom.accounts import AccountService, Role
+from assetloom.app.library import Library
 from assetloom.errors import BadInputError
-from assetloom.library import Library
 from assetloom.store.account_tables import UserRow
 from tests.api.conftest import PASSWORD, Env, photo_bytes, png_bytes, upload
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 from assetloom.store.schema import AssetRow
 from assetloom.store.search_tables import TagRow
 from tests.api.conftest import Env, photo_bytes, upload

@@ -20,10 +20,10 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from assetloom.api.app import create_app
 from assetloom.api.config import ServerSettings
-from assetloom.api.server import uvicorn_config
-from assetloom.library import Library
+from assetloom.app.library import Library
+from assetloom.server.app import create_app
+from assetloom.server.uvicorn import uvicorn_config
 from assetloom.store.schema import PendingBlobRow
 from tests.api.conftest import Env, make_library
 

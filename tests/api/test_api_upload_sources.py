@@ -7,7 +7,7 @@ import sqlite3
 
 from sqlalchemy import select
 
-from assetloom.library import CATALOG, Library
+from assetloom.app.library import CATALOG, Library
 from assetloom.store.schema import AssetRow, SeenFileRow
 from tests.api.conftest import Env, photo_bytes, upload
 

@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,9 +28,6 @@ from assetloom.accounts.roles import Principal, Role
 from assetloom.errors import BadInputError
 from assetloom.store.account_tables import ApiTokenRow, AuditRow, UserRow, WebSessionRow
 
-if TYPE_CHECKING:
-    from assetloom.library import Library
-
 TOKEN_PREFIX = "alt_"
 # ASCII only, so every name is its own NFC form and lower() is its case fold (SQLite's lower()
 # folds ASCII alone). fullmatch: `$` would let a trailing newline through.
@@ -39,6 +36,13 @@ RESERVED_NAMES = frozenset({"anonymous"})
 """`anonymous` is who visitors are with --public-read; a user of that name would be them."""
 # Recording every token use would turn each read into a write; once per interval is enough.
 _LAST_USED_EVERY = timedelta(minutes=5)
+
+
+class HasSessions(Protocol):
+    """What the service needs of a library: its catalog's session factories."""
+
+    read_session: sessionmaker[Session]
+    write_session: sessionmaker[Session]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,7 @@ class AccountService:
         self._writer = writer
 
     @classmethod
-    def of(cls, lib: Library) -> AccountService:
+    def of(cls, lib: HasSessions) -> AccountService:
         return cls(lib.read_session, lib.write_session)
 
     # ------------------------------------------------------------------ users

@@ -26,8 +26,8 @@ from assetloom.api.uploads import (
     receive,
     uploads_root,
 )
-from assetloom.index.rwlock import ReadWriteLock
-from assetloom.library import Library
+from assetloom.app.library import Library
+from assetloom.rwlock import ReadWriteLock
 
 T = TypeVar("T")
 

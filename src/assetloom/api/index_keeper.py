@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from assetloom.library import Library
+from assetloom.app.library import Library
 
 log = logging.getLogger("assetloom.api.indexes")
 

@@ -20,7 +20,7 @@ from assetloom.models import timing
 
 if TYPE_CHECKING:
     from assetloom.api.context import Services
-    from assetloom.reports import AddReport
+    from assetloom.app.results import AddReport
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 30, 60)
 # One encode call: a cached-engine query takes milliseconds, an image batch up to seconds.

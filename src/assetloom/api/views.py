@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
+from assetloom.app.library import Library
+from assetloom.app.listing import ListQuery, list_json
+from assetloom.app.results import asset_json
+from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
 from assetloom.errors import BadInputError
-from assetloom.library import Library
-from assetloom.listing import ListQuery, list_json
-from assetloom.reports import asset_json
-from assetloom.search import SearchHit, SearchQuery
 
 API = "/api/v1"
 MAX_TAG_FILTERS = 50

@@ -11,7 +11,7 @@ import typer
 from assetloom.cli.common import JsonOpt, emit_json, err, open_library, out, run
 
 if TYPE_CHECKING:
-    from assetloom.align import AlignProgress
+    from assetloom.app.align import AlignProgress
 
 align_app = typer.Typer(
     help="Adapt image search to your own captioned images.", no_args_is_help=True
@@ -72,7 +72,7 @@ def train(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.align import align_train
+        from assetloom.app.align import align_train
 
         with open_library() as lib, _stage_bars(not as_json) as progress:
             report = align_train(lib, holdout=holdout, epochs=epochs, seed=seed, progress=progress)

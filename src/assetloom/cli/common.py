@@ -34,7 +34,7 @@ from assetloom.errors import (
 )
 
 if TYPE_CHECKING:
-    from assetloom.library import Library
+    from assetloom.app.library import Library
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -66,7 +66,7 @@ def library_path() -> Path:
 
 
 def open_library() -> Library:
-    from assetloom.library import Library
+    from assetloom.app.library import Library
 
     return Library.open(library_path())
 

@@ -127,7 +127,7 @@ def init(
     """Create a new, empty library."""
 
     def body() -> None:
-        from assetloom.library import Library
+        from assetloom.app.library import Library
 
         with Library.create(path) as lib:
             if as_json:
@@ -194,8 +194,8 @@ def list_assets(
     def body() -> None:
         from rich.table import Table
 
+        from assetloom.app.listing import ListQuery, list_json
         from assetloom.cli import render
-        from assetloom.listing import ListQuery, list_json
 
         q = ListQuery(
             media_type=media_type,
@@ -241,8 +241,8 @@ def show(
     """Show one asset: metadata, fingerprints and where its files are."""
 
     def body() -> None:
+        from assetloom.app.results import asset_json
         from assetloom.cli import render
-        from assetloom.reports import asset_json
 
         with open_library() as lib:
             asset = lib.get(asset_id)
@@ -293,11 +293,11 @@ def verify(
     """Is this file (or an edited copy of it) ours? Which asset, since when, with proof."""
 
     def body() -> None:
+        from assetloom.app.results import VerifyResult
         from assetloom.cli import render
         from assetloom.core.assets import Tier
         from assetloom.ingest.discover import missing_paths
         from assetloom.ingest.paths import display_path
-        from assetloom.reports import VerifyResult
 
         missing = missing_paths(files)
         with open_library() as lib, progress_bar("Verifying", not as_json) as progress:
@@ -356,8 +356,8 @@ def demo(
     """Build a library from the bundled example photos, verify an edited copy, show the result."""
 
     def body() -> None:
+        from assetloom.app.demo import run_demo
         from assetloom.cli import render
-        from assetloom.demo import run_demo
 
         result = run_demo(path, log=None if as_json else err.print)
         if as_json:

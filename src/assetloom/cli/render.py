@@ -9,10 +9,10 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult, iso
 from assetloom.cli.common import out
 from assetloom.core.assets import Tier
 from assetloom.ingest.paths import display_path
-from assetloom.reports import AddReport, DuplicateGroup, VerifyResult, iso
 
 _TIER_STYLE = {
     Tier.EXACT: "bold green",

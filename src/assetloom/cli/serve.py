@@ -72,10 +72,10 @@ def serve(
         import uvicorn
 
         from assetloom.accounts import AccountService
-        from assetloom.api.app import create_app
         from assetloom.api.config import ServerSettings
         from assetloom.api.logs import configure_logging
-        from assetloom.api.server import uvicorn_config
+        from assetloom.server.app import create_app
+        from assetloom.server.uvicorn import uvicorn_config
 
         configure_logging(log_json)
         slots = {"compute_slots": compute_slots} if compute_slots else {}

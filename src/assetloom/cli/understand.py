@@ -22,7 +22,7 @@ from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError
 
 if TYPE_CHECKING:
-    from assetloom.search import SearchHit
+    from assetloom.app.search import SearchHit
 
 
 def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
@@ -69,7 +69,7 @@ def search(
     """Find assets by meaning (zh/en), by an example image, like an asset, or a mix."""
 
     def body() -> None:
-        from assetloom.search import SearchQuery
+        from assetloom.app.search import SearchQuery
 
         q = SearchQuery(
             text=query,
@@ -99,7 +99,7 @@ def similar(
     """Assets that look like (or read like) this one."""
 
     def body() -> None:
-        from assetloom.search import SearchQuery
+        from assetloom.app.search import SearchQuery
 
         with open_library() as lib:
             hits = lib.search(SearchQuery(like=asset_id, limit=limit))
@@ -162,7 +162,7 @@ def eval_retrieval_cmd(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.evaluation import eval_retrieval
+        from assetloom.app.evaluation import eval_retrieval
 
         if lang not in ("en", "zh"):
             raise BadInputError(f"--lang {lang!r}: use en or zh")
@@ -194,7 +194,7 @@ def tags_list(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.tags import list_tags
+        from assetloom.app.tags import list_tags
 
         with open_library() as lib:
             tags = [t for t in list_tags(lib) if t.assets or not used]
@@ -233,7 +233,7 @@ def tags_define(
     """Define your own tag and apply it to every image in the library."""
 
     def body() -> None:
-        from assetloom.tags import define_tag
+        from assetloom.app.tags import define_tag
 
         with open_library() as lib:
             n = define_tag(lib, key, name_en, name_zh, examples, threshold)
@@ -253,7 +253,7 @@ def tags_show(
     """The tags of one asset, with scores."""
 
     def body() -> None:
-        from assetloom.tags import tags_of
+        from assetloom.app.tags import tags_of
 
         with open_library() as lib:
             full = lib.get(asset_id).asset_id

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from assetloom.index.rwlock import ReadWriteLock
+from assetloom.rwlock import ReadWriteLock
 
 if TYPE_CHECKING:  # FAISS loads on first use, not when a CLI command starts
     from assetloom.index.catalog_cache import CatalogCache

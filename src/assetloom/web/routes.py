@@ -31,11 +31,11 @@ from assetloom.api.auth import (
 )
 from assetloom.api.context import Services, Svc
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
+from assetloom.app.listing import ListQuery
+from assetloom.app.search import SearchQuery
+from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
 from assetloom.errors import AssetLoomError, BadInputError
-from assetloom.listing import ListQuery
-from assetloom.search import SearchQuery
-from assetloom.tags import used_tags
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -306,7 +306,7 @@ def asset_page(request: Request, svc: Svc, who: Who, asset_id: str) -> Response:
     doc = asset_doc(svc.lib, asset)
     tags: list[dict[str, Any]] = []
     if svc.lib.settings.understanding:
-        from assetloom.tags import tags_of
+        from assetloom.app.tags import tags_of
 
         with svc.gate.reading():
             tags = tags_of(svc.lib, asset.asset_id)

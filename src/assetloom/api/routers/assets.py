@@ -27,8 +27,8 @@ from assetloom.api.schemas import (
     errors,
 )
 from assetloom.api.views import ListParams, asset_doc, asset_list, search_doc, with_client_names
+from assetloom.app.search import SearchQuery
 from assetloom.errors import BadInputError
-from assetloom.search import SearchQuery
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
 
@@ -214,7 +214,7 @@ async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
 
 
 def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
-    from assetloom.copies import copies_of
+    from assetloom.app.copies import copies_of
 
     with svc.gate.reading(), svc.metrics.operation.labels("copies").time():
         return copies_of(svc.lib, asset_id)
@@ -226,7 +226,7 @@ def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
     responses={200: {"model": AssetTagsOut}, **errors(401, 404)},
 )
 def asset_tags(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
-    from assetloom.tags import tags_of
+    from assetloom.app.tags import tags_of
 
     full_id = svc.lib.get(asset_id).asset_id
     with svc.gate.reading():

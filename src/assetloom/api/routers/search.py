@@ -12,8 +12,8 @@ from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import SearchOut, errors
 from assetloom.api.uploads import UploadedFile, multipart_body
 from assetloom.api.views import SearchParams, search_doc
+from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.errors import BadInputError
-from assetloom.search import SearchHit, SearchQuery
 
 router = APIRouter(prefix="/api/v1/search", tags=["search"])
 Params = Annotated[SearchParams, Depends()]

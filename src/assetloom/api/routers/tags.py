@@ -24,7 +24,7 @@ def list_tags(
     who: Viewer,
     used: Annotated[bool, Query(description="Only tags some asset has")] = False,
 ) -> JSONResponse:
-    from assetloom.tags import list_tags
+    from assetloom.app.tags import list_tags
 
     with svc.gate.reading():
         tags = [t for t in list_tags(svc.lib) if t.assets or not used]
@@ -37,7 +37,7 @@ def list_tags(
     responses={200: {"model": TagDefinedOut}, **errors(400, 401, 403, 404, 503)},
 )
 def define_tag(request: Request, svc: Svc, who: Editor, body: TagDefineIn) -> JSONResponse:
-    from assetloom.tags import define_tag
+    from assetloom.app.tags import define_tag
 
     with audited(request, svc, who, "tag.define", body.key) as detail:
         with svc.gate.writing():

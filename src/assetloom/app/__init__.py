@@ -1,0 +1,1 @@
+"""Use cases: what the CLI, the API and the web UI call (through the `Library` facade)."""

@@ -1,0 +1,292 @@
+"""Copy detection over the library: `verify` (is this file ours?) and `duplicates`.
+
+Candidates come from the Hamming indexes; which candidates count, and in which tier, is
+decided by the pure rules in `core.copy_rules` (images) and `core.text_match` (text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import select
+
+from assetloom.app.listing import ListQuery
+from assetloom.app.results import DuplicateGroup, VerifyResult
+from assetloom.core import copy_rules
+from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
+from assetloom.core.duplicates import choose_keeper, group_pairs
+from assetloom.core.similarity import CANDIDATES, is_similar
+from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
+from assetloom.errors import AssetLoomError
+from assetloom.ingest.paths import display_path
+from assetloom.ingest.pipeline import parallel_prepare
+from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
+from assetloom.provenance.ledger_service import CatalogMismatchError
+from assetloom.store.schema import AssetRow, FingerprintRow
+from assetloom.store.search_tables import EmbeddingRow
+
+if TYPE_CHECKING:
+    from assetloom.app.library import Library, Progress
+
+TEXT_SEARCH_RADIUS = 8
+
+
+def verify_files(
+    lib: Library, paths: Sequence[Path], *, progress: Progress | None = None
+) -> list[VerifyResult]:
+    s = lib.settings
+    opts = Options.from_settings(s)
+    workers = s.worker_count
+    results: list[VerifyResult] = []
+    finder = CopyFinder(lib)
+    proofs = ProofCache(lib)
+    for done, rec in enumerate(
+        parallel_prepare(prepare_queries, list(paths), opts, workers), start=1
+    ):
+        if isinstance(rec, Skipped):
+            results.append(VerifyResult(rec.path, Tier.NONE, error=rec.reason))
+        else:
+            matches = [proofs.signed_time(m) for m in finder.matches(rec)]
+            tier = matches[0].tier if matches else Tier.NONE
+            results.append(
+                VerifyResult(
+                    display_path(rec.path),
+                    tier,
+                    matches,
+                    proofs=[proofs.get(m.asset_id) for m in matches],
+                )
+            )
+        if progress:
+            progress(done, len(paths))
+    return results
+
+
+def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
+    """Copies and look-alikes of one asset (`asset_id` or a unique prefix): its own original
+    put through `verify`, so the answer matches what `verify` and `duplicates` say about the
+    same pair. The API's `/assets/{id}/copies` and the web asset page show this document."""
+    asset = lib.get(asset_id)
+    result = verify_files(lib, [lib.blob_path(asset)])[0].to_json()
+    return {
+        "asset_id": asset.asset_id,
+        "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
+    }
+
+
+class ProofCache:
+    """Ledger inclusion proofs for matched assets, each checked before it is shown, and
+    held against the catalog row (a failed check keeps the proof beside its reason)."""
+
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def get(self, asset_id: str) -> dict[str, Any]:
+        if asset_id not in self._cache:
+            try:
+                doc = {**self.lib.registration_proof(asset_id).to_dict(), "verified": True}
+            except CatalogMismatchError as exc:
+                doc = {**exc.proof.to_dict(), "verified": False, "error": exc.message}
+            except AssetLoomError as exc:
+                doc = {"verified": False, "error": exc.message}
+            self._cache[asset_id] = doc
+        return self._cache[asset_id]
+
+    def signed_time(self, match: Match) -> Match:
+        """The match with the registration time its signed leaf states (the catalog's
+        copy of it may have been edited); unchanged when there is no leaf to read."""
+        leaf = self.get(match.asset_id).get("leaf")
+        if not isinstance(leaf, str):
+            return match
+        stated = json.loads(leaf).get("registered_at")
+        if not isinstance(stated, str):
+            return match
+        return replace(match, registered_at=datetime.fromisoformat(stated))
+
+
+class CopyFinder:
+    """Finds library assets that a prepared (query-side) file copies."""
+
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.index = lib.fingerprint_index()
+
+    def matches(self, rec: Prepared, *, exclude: str | None = None) -> list[Match]:
+        found: dict[str, tuple[Tier, float]] = {}
+        with self.lib.read_session() as s:
+            exact = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == rec.sha256))
+        if exact:
+            found[exact] = (Tier.EXACT, 0.0)
+        if rec.media_type is MediaType.IMAGE:
+            found.update(self._image_candidates(rec.fingerprints, skip=set(found)))
+        elif rec.media_type is MediaType.TEXT:
+            found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
+        found.update(self._similar_candidates(rec, skip=set(found)))
+        found.pop(exclude or "", None)
+        assets = self.lib.get_many(found)
+        matches = [
+            Match(aid, tier, round(dist, 4), assets[aid].registered_at, assets[aid].original_name)
+            for aid, (tier, dist) in found.items()
+            if aid in assets
+        ]
+        matches.sort(key=lambda m: (m.tier.rank, m.distance, m.registered_at))
+        return matches
+
+    def _image_candidates(
+        self, query: list[Fingerprint], skip: set[str]
+    ) -> dict[str, tuple[Tier, float]]:
+        row_ids: set[int] = set()
+        for family, radius in copy_rules.SEARCH_RADIUS.items():
+            codes = [f.value for f in query if f.kind.startswith(family)]
+            for hits in self.index.search(family, codes, radius):
+                row_ids.update(row_id for row_id, _ in hits)
+        stored = self._fingerprints_of_rows(row_ids)
+        out: dict[str, tuple[Tier, float]] = {}
+        for asset_id, fps in stored.items():
+            if asset_id in skip:
+                continue
+            verdict = copy_rules.image_match(query, fps)
+            if verdict is not None:
+                out[asset_id] = verdict
+        return out
+
+    def _text_candidates(
+        self, query: list[Fingerprint], skip: set[str]
+    ) -> dict[str, tuple[Tier, float]]:
+        by_kind = {f.kind: f.value for f in query}
+        out: dict[str, tuple[Tier, float]] = {}
+        with self.lib.read_session() as s:
+            same_text = s.scalars(
+                select(FingerprintRow.asset_id).where(
+                    FingerprintRow.kind == "text_nsha256",
+                    FingerprintRow.value == by_kind.get("text_nsha256", b""),
+                )
+            ).all()
+        for asset_id in same_text:
+            out[asset_id] = (Tier.NEAR_IDENTICAL, 0.0)
+        hits = self.index.search("simhash64", [by_kind["simhash64"]], TEXT_SEARCH_RADIUS)[0]
+        stored = self._fingerprints_of_rows({row_id for row_id, _ in hits})
+        for asset_id, fps in stored.items():
+            if asset_id in skip or asset_id in out:
+                continue
+            theirs = {f.kind: f.value for f in fps}
+            jac = jaccard_estimate(by_kind["minhash64"], theirs.get("minhash64", b""))
+            dist = hamming(by_kind["simhash64"], theirs.get("simhash64", bytes(8)))
+            if is_near_duplicate(dist, jac):
+                out[asset_id] = (Tier.NEAR_IDENTICAL, round(1.0 - jac, 4))
+        return out
+
+    def _similar_candidates(self, rec: Prepared, skip: set[str]) -> dict[str, tuple[Tier, float]]:
+        """Same subject or scene, by embeddings: the tier below near-identical copies."""
+        image = rec.media_type is MediaType.IMAGE
+        space = "backbone" if image else "text"
+        vector = rec.embeddings.get(space)
+        if vector is None:
+            return {}
+        hits = self.lib.vector_spaces().search_assets(
+            space, np.frombuffer(vector, dtype=np.float32), CANDIDATES
+        )
+        out: dict[str, tuple[Tier, float]] = {}
+        for asset_id, detail in hits:
+            cosine = float(detail["similarity"])
+            if asset_id not in skip and asset_id not in out and is_similar(cosine, image=image):
+                out[asset_id] = (Tier.SIMILAR, round(1.0 - cosine, 4))
+        return out
+
+    def _fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]:
+        """All stored fingerprints of the assets owning these fingerprint rows."""
+        ids = list(row_ids)
+        if not ids:
+            return {}
+        out: dict[str, list[Fingerprint]] = defaultdict(list)
+        with self.lib.read_session() as s:
+            owners: set[str] = set()
+            for i in range(0, len(ids), 500):
+                owners.update(
+                    s.scalars(
+                        select(FingerprintRow.asset_id).where(
+                            FingerprintRow.id.in_(ids[i : i + 500])
+                        )
+                    )
+                )
+            owner_list = list(owners)
+            for i in range(0, len(owner_list), 500):
+                rows = s.execute(
+                    select(
+                        FingerprintRow.asset_id,
+                        FingerprintRow.kind,
+                        FingerprintRow.value,
+                        FingerprintRow.quality,
+                    ).where(FingerprintRow.asset_id.in_(owner_list[i : i + 500]))
+                ).all()
+                for asset_id, kind, value, quality in rows:
+                    out[asset_id].append(Fingerprint(kind, value, quality))
+        return dict(out)
+
+
+def find_duplicates(
+    lib: Library, *, similar: bool = False, progress: Progress | None = None
+) -> list[DuplicateGroup]:
+    """Group copies (and, with `similar`, look-alikes in groups of their own), using each
+    asset's stored original as the query.
+
+    Originals are probed through exactly the rule `verify` uses, so `duplicates` and
+    `verify` never disagree about whether two assets are copies.
+    """
+    finder = CopyFinder(lib)
+    s = lib.settings
+    opts = Options.from_settings(s, embed=False)
+    assets: dict[str, Asset] = {}
+    probes: list[Path] = []
+    probe_owner: dict[str, str] = {}
+    cursor: str | None = None
+    while True:
+        page = lib.list(ListQuery(limit=1000, cursor=cursor))
+        for a in page.assets:
+            assets[a.asset_id] = a
+            probe = lib.blob_path(a)
+            probes.append(probe)
+            probe_owner[display_path(probe)] = a.asset_id
+        if (cursor := page.next_cursor) is None:
+            break
+    pairs: list[tuple[str, str, Tier, float]] = []
+    workers = s.worker_count
+    for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
+        if isinstance(rec, Prepared):
+            owner = probe_owner[display_path(rec.path)]
+            if similar:
+                rec.embeddings = stored_vectors(lib, owner)
+            for m in finder.matches(rec, exclude=owner):
+                pairs.append((owner, m.asset_id, m.tier, m.distance))
+        if progress:
+            progress(done, len(probes))
+    copies = [p for p in pairs if p[2] is not Tier.SIMILAR]
+    copy_groups = group_pairs(copies)
+    group_of = {a: i for i, (members, _, _) in enumerate(copy_groups) for a in members}
+    look_alikes = [
+        p
+        for p in pairs
+        if p[2] is Tier.SIMILAR and group_of.get(p[0], -1) != group_of.get(p[1], -2)
+    ]
+    groups = []
+    for members, tier, distances in copy_groups + group_pairs(look_alikes):
+        group_assets = [assets[a] for a in members if a in assets]
+        keeper, reason = choose_keeper(group_assets)
+        group_assets.sort(key=lambda a: (a.asset_id != keeper.asset_id, a.registered_at))
+        groups.append(DuplicateGroup(tier, keeper.asset_id, reason, group_assets, distances))
+    return groups
+
+
+def stored_vectors(lib: Library, asset_id: str) -> dict[str, bytes]:
+    with lib.read_session() as s:
+        rows = s.execute(
+            select(EmbeddingRow.space, EmbeddingRow.vector).where(EmbeddingRow.asset_id == asset_id)
+        ).all()
+    return dict(rows)

@@ -1,0 +1,248 @@
+"""Search over the library: text (zh/en), an example image, `like` an asset, or a mix.
+
+Each query runs several retrievers and fuses their ranked lists (core.ranking):
+  visual    images whose shared-space vector is near the query vector
+  text      text documents whose shared-space vector is near the query vector
+  keyword   FTS5 BM25 over names, titles, descriptions, keywords, tags and text content
+  backbone  images near an example image in the backbone's own visual space
+Filters apply after fusion on an over-fetched candidate set.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, ImageOps
+from sqlalchemy import select
+
+from assetloom.core.assets import Asset, MediaType
+from assetloom.core.ranking import Fused, fuse
+from assetloom.errors import BadInputError
+from assetloom.ingest.paths import display_path
+from assetloom.store import fts
+from assetloom.store.search_tables import TagRow
+
+if TYPE_CHECKING:
+    from assetloom.app.library import Library
+    from assetloom.models.base import TextEncoder
+
+# How much an example image weighs against the words in a mixed query ("--image x 'warmer'").
+IMAGE_WEIGHT = 0.6
+OVERFETCH = 10
+"""Candidates per list when filters may drop most of them."""
+FUSION_DEPTH = 100
+"""Candidates per list without filters. On the 1,000 Flickr8k dev images (600 en/zh caption
+queries) depth 100 keeps 99.1% of depth 200's top 10 and every top 1, R@10 0.467 vs 0.462,
+and a search without query encoding takes 2.8 ms instead of 3.4 (bench/fusion_depth.py)."""
+# BM25 with per-field highlights costs per returned row; past 100 rows keyword hits add little
+# to a fused top-20 (bench/search_e2e.py at 100k assets: p50 30.1 ms uncapped, 27.8 ms capped).
+KEYWORD_DEPTH = 100
+SOURCE_WEIGHTS = {"visual": 1.0, "text": 1.0, "keyword": 0.7, "backbone": 1.0}
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    text: str | None = None
+    image: Path | None = None
+    like: str | None = None
+    media_type: MediaType | None = None
+    tags: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    limit: int = 20
+    min_score: float = 0.0
+
+    @property
+    def filtered(self) -> bool:
+        """Might filters drop candidates (so more must be fetched)?"""
+        return bool(
+            self.media_type
+            or self.tags
+            or self.since
+            or self.until
+            or self.min_width
+            or self.min_height
+            or self.min_score
+        )
+
+
+@dataclass(slots=True)
+class SearchHit:
+    asset: Asset
+    score: float
+    matched: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "asset_id": self.asset.asset_id,
+            "score": self.score,
+            "original_name": self.asset.original_name,
+            "media_type": self.asset.media_type.value,
+            "matched": self.matched,
+        }
+
+
+class Searcher:
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+
+    def search(self, q: SearchQuery) -> list[SearchHit]:
+        if not (q.text and q.text.strip()) and q.image is None and q.like is None:
+            raise BadInputError(
+                "nothing to search for", hint="give words, --image FILE or --like ASSET_ID"
+            )
+        k = max(q.limit * OVERFETCH, 50) if q.filtered else max(q.limit, FUSION_DEPTH)
+        lists: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        shared_query, visual_query = self._query_vectors(q)
+        spaces = self.lib.vector_spaces()
+        if shared_query is not None:
+            lists["visual"] = spaces.search_assets("visual", shared_query, k)
+            lists["text"] = spaces.search_assets("text", shared_query, k)
+        if visual_query is not None:
+            lists["backbone"] = spaces.search_assets("backbone", visual_query, k)
+        if q.text and q.text.strip():
+            with self.lib.read_session() as s:
+                lists["keyword"] = [
+                    (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
+                    for h in fts.search(s, q.text, min(k, KEYWORD_DEPTH))
+                ]
+        fused = fuse(lists, SOURCE_WEIGHTS)
+        if q.like:
+            fused = [f for f in fused if f.asset_id != q.like]
+        return self._filter(fused, q)
+
+    def _query_vectors(self, q: SearchQuery) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(vector in the shared space, vector in the backbone space) for this query."""
+        parts: list[tuple[np.ndarray, float]] = []
+        visual: np.ndarray | None = None
+        if q.text and q.text.strip() and self._has_shared_vectors():
+            parts.append((encode_query(self.lib.text_encoder(), q.text.strip()), 1.0))
+        if q.image is not None:
+            image = _load_image(q.image)
+            shared, feats = self.lib.image_encoder().encode_with_features([image])
+            parts.append((shared[0], IMAGE_WEIGHT if parts else 1.0))
+            visual = feats[0]
+        if q.like is not None:
+            asset = self.lib.get(q.like)
+            q.like = asset.asset_id
+            stored = self.vectors_of(asset.asset_id)
+            if "visual" in stored:
+                parts.append((stored["visual"], IMAGE_WEIGHT if parts else 1.0))
+            elif "text" in stored:
+                parts.append((stored["text"], IMAGE_WEIGHT if parts else 1.0))
+            if "backbone" in stored and visual is None:
+                visual = stored["backbone"]
+        if not parts:
+            return None, visual
+        mixed = sum(w * v for v, w in parts)
+        return _normalise(np.asarray(mixed, dtype=np.float32)), visual
+
+    def _has_shared_vectors(self) -> bool:
+        """A library without embeddings (understanding off) answers words by keywords alone:
+        no reason to load the text encoder for vectors nothing can match."""
+        indexes = self.lib.vector_spaces().loaded()
+        return any(len(indexes[s]) for s in ("visual", "text") if s in indexes)
+
+    def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
+        from assetloom.app.copies import stored_vectors
+
+        stored = stored_vectors(self.lib, asset_id)
+        return {space: np.frombuffer(vec, dtype=np.float32) for space, vec in stored.items()}
+
+    def _filter(self, fused: list[Fused], q: SearchQuery) -> list[SearchHit]:
+        """Best first until `limit` pass the filters; assets load a chunk at a time."""
+        candidates = [f for f in fused if f.score >= q.min_score]
+        wanted_tags = set(q.tags)
+        hits: list[SearchHit] = []
+        chunk = max(2 * q.limit, 50) if q.filtered else q.limit
+        for start in range(0, len(candidates), chunk):
+            part = candidates[start : start + chunk]
+            assets = self.lib.get_many(f.asset_id for f in part)
+            tagged = self._tags_among(list(assets), wanted_tags) if wanted_tags else {}
+            for f in part:
+                a = assets.get(f.asset_id)
+                if a is None or not _passes(a, q):
+                    continue
+                if wanted_tags and not wanted_tags <= tagged.get(a.asset_id, set()):
+                    continue
+                matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
+                hits.append(SearchHit(a, f.score, matched))
+                if len(hits) >= q.limit:
+                    return hits
+        return hits
+
+    def _tags_among(self, asset_ids: list[str], tags: set[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        with self.lib.read_session() as s:
+            rows = s.execute(
+                select(TagRow.asset_id, TagRow.tag).where(
+                    TagRow.asset_id.in_(asset_ids), TagRow.tag.in_(list(tags))
+                )
+            )
+            for asset_id, tag in rows:
+                out.setdefault(asset_id, set()).add(tag)
+        return out
+
+
+_query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_query_lock = threading.Lock()
+QUERY_CACHE_SIZE = 2048
+
+
+def encode_query(encoder: TextEncoder, text: str) -> np.ndarray:
+    """Query embedding, remembered per process: people repeat and refine the same searches,
+    and encoding is most of a search's CPU time."""
+    key = (encoder.name, text)
+    with _query_lock:
+        if key in _query_cache:
+            _query_cache.move_to_end(key)
+            return _query_cache[key]
+    vector = encoder.encode_queries([text])[0]
+    with _query_lock:
+        _query_cache[key] = vector
+        if len(_query_cache) > QUERY_CACHE_SIZE:
+            _query_cache.popitem(last=False)
+    return vector
+
+
+def _passes(a: Asset, q: SearchQuery) -> bool:
+    if q.media_type and a.media_type is not q.media_type:
+        return False
+    if q.since and a.registered_at < q.since:
+        return False
+    if q.until and a.registered_at > q.until:
+        return False
+    if q.min_width and (a.width or 0) < q.min_width:
+        return False
+    return not (q.min_height and (a.height or 0) < q.min_height)
+
+
+def _load_image(path: Path) -> Image.Image:
+    """The example image, upright RGB; decoded in one of the process's query decode slots
+    (JPEGs at a reduced scale), since several at once could take gigabytes."""
+    from assetloom.ingest.prepare import DECODE_TARGET, query_decodes
+
+    try:
+        with query_decodes.slot(), Image.open(path) as im:
+            im.draft("RGB", DECODE_TARGET)
+            return ImageOps.exif_transpose(im).convert("RGB")
+    except FileNotFoundError as exc:
+        raise BadInputError(f"{display_path(path)}: no such file") from exc
+    except (OSError, ValueError) as exc:
+        raise BadInputError(
+            f"{display_path(path)}: not a readable image ({exc})",
+            hint="--image takes a JPEG, PNG, WebP, GIF, TIFF, BMP or HEIC file",
+        ) from exc
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v

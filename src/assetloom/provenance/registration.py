@@ -1,0 +1,53 @@
+"""Where the library tells the provenance log about registrations and removals.
+
+Kept in one place so the ingest pipeline and `rm` stay free of ledger details. Leaves are
+appended in the caller's transaction: an asset is never registered without its leaf.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from assetloom.provenance.leaves import register_leaf_for, tombstone_leaf
+from assetloom.provenance.log_store import SqlLedger
+
+if TYPE_CHECKING:
+    from assetloom.core.assets import Asset
+    from assetloom.store.schema import AssetRow
+
+_store = SqlLedger()
+
+
+def new_origin() -> str:
+    """A log origin unique to this library (C2SP checkpoints name their log by origin)."""
+    return f"assetloom.local/{uuid.uuid4().hex[:16]}"
+
+
+def on_library_created(keys_dir: Path, origin: str) -> None:
+    from assetloom.provenance.ledger_service import LedgerService
+
+    LedgerService.create_key(keys_dir, origin)
+
+
+def row_leaf(row: AssetRow) -> bytes:
+    """The registration leaf a catalog row implies (also what `ledger audit` recomputes)."""
+    from assetloom.store.assets import to_asset
+
+    return register_leaf_for(to_asset(row))
+
+
+def on_assets_registered(s: Session, rows: list[AssetRow]) -> None:
+    if rows:
+        _store.append_many(s, [row_leaf(r) for r in rows])
+
+
+def on_asset_removed(s: Session, asset: Asset) -> None:
+    _store.append(
+        s,
+        tombstone_leaf(asset_id=asset.asset_id, sha256=asset.sha256, removed_at=datetime.now(UTC)),
+    )
