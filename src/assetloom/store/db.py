@@ -1,4 +1,5 @@
-"""Engine set-up for the catalog: SQLite in WAL mode with immediate write transactions."""
+"""Engine set-up for the catalog: SQLite in WAL mode with immediate write transactions, or
+PostgreSQL with the same one-writer-at-a-time rule (see `make_engine`)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration (tests/test_migrations.py holds it to Alembic's own head): a catalog
 already there needs no Alembic at all, which keeps every CLI command's start fast."""
 
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
+
+
+# pg_advisory_xact_lock key of the catalog's write lock (any constant; this one spells "alwriter").
+PG_WRITER_LOCK = 0x616C_7772_6974_6572
 
 
 def make_engine(url: str, *, busy_timeout_s: float = 30.0, writer: bool = False) -> Engine:
@@ -30,6 +35,8 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, writer: bool = False)
     front, so two writers queue on the busy timeout instead of failing half-way with
     "database is locked" when a read transaction tries to upgrade.
     """
+    if url.startswith("postgresql"):
+        return _postgres_engine(url, busy_timeout_s=busy_timeout_s, writer=writer)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
@@ -47,6 +54,33 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, writer: bool = False)
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: str, *, busy_timeout_s: float, writer: bool) -> Engine:
+    """PostgreSQL with SQLite's transaction semantics, which the catalog code relies on.
+
+    - A writer transaction first takes one transaction-scoped advisory lock, so writers run one
+      at a time as under BEGIN IMMEDIATE (pending-blob sweeps, ledger appends and migrations
+      assume that); it stays READ COMMITTED, so each statement sees what the previous writer
+      committed while this one waited.
+    - Readers are REPEATABLE READ: one snapshot per transaction, as a SQLite read transaction.
+    - `lock_timeout` is the busy timeout; sessions are in UTC, so timestamps read back aware.
+    """
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED" if writer else "REPEATABLE READ",
+        connect_args={
+            "options": f"-c lock_timeout={int(busy_timeout_s * 1000)} -c timezone=UTC",
+        },
+    )
+    if writer:
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})")
 
     return engine
 

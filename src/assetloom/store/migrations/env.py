@@ -14,8 +14,25 @@ target_metadata = schema.Base.metadata
 def _include(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    """FTS5 tables (asset_text and its shadow tables) are managed by hand in migrations."""
-    return not (type_ == "table" and name is not None and name.startswith("asset_text"))
+    """Objects managed by hand, not by the models, that autogenerate must not drop.
+
+    asset_text: SQLite's FTS5 table and its shadow tables, or PostgreSQL's keyword table and
+    its index (0003). On PostgreSQL, embeddings.embedding (0006) and its per-space HNSW
+    indexes (made by index.pgvector).
+    """
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith("asset_text")
+    if type_ == "index":
+        return not name.startswith(("ix_asset_text_", "ix_embeddings_hnsw_"))
+    if type_ == "column" and reflected and compare_to is None:
+        return not (
+            name == "embedding"
+            and getattr(obj, "table", None) is not None
+            and obj.table.name == "embeddings"
+        )  # type: ignore[attr-defined]
+    return True
 
 
 def run_migrations_online() -> None:
