@@ -10,7 +10,8 @@ one query at a time, round trip included).
 
 Methods:
 - `tsvector`: store.fts_postgres, the catalog's own schema (migrated to head): CJK characters
-  one token each, all terms as phrases first, then overlapping two-character phrases / any word.
+  one token each, all terms (CJK runs as phrases) first; when none match, any term, with
+  overlapping two-character phrases for CJK runs and IDF-weighted words (ANALYZE statistics).
 - `trgm`: pg_trgm `word_similarity(query, text)` over the folded, unsegmented text, candidates
   from a GIN trigram index with `query <% text` (threshold `--trgm-threshold`). Run in a
   database with LC_CTYPE C.UTF-8, and once more (zh only) with LC_CTYPE C, where pg_trgm sees
