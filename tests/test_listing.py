@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from assetloom.app.library import Library
-from assetloom.app.listing import ListQuery, encode_cursor
 from assetloom.core.assets import MediaType
+from assetloom.core.listing import ListQuery, encode_cursor
 from assetloom.errors import BadInputError
 from assetloom.store.schema import AssetRow
 from assetloom.store.search_tables import TagRow

@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 
 from assetloom.app.library import Library
-from assetloom.app.listing import ListQuery, list_json
+from assetloom.app.listing import list_json
 from assetloom.app.results import asset_json
 from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
+from assetloom.core.listing import ListQuery
 from assetloom.errors import BadInputError
 
 API = "/api/v1"

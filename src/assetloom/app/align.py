@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
-from sqlalchemy import select
 
 from assetloom.app.library import SETTINGS_FILE, Library
 from assetloom.blobs.local import write_atomic
@@ -36,7 +35,6 @@ from assetloom.core.assets import MediaType
 from assetloom.core.retrieval_metrics import retrieval_metrics
 from assetloom.errors import BadInputError
 from assetloom.settings import load_settings
-from assetloom.store.schema import AssetRow
 
 if TYPE_CHECKING:
     from assetloom.models.finetune import FinetuneConfig
@@ -130,12 +128,7 @@ def clean_captions(captions: list[str]) -> tuple[str, ...]:
 
 def collect_captioned(lib: Library) -> tuple[list[CaptionedImage], int]:
     """The library's images with at least one caption, and how many images have none."""
-    with lib.read_session() as s:
-        rows = s.execute(
-            select(AssetRow.asset_id, AssetRow.sha256, AssetRow.source_path, AssetRow.metadata_json)
-            .where(AssetRow.media_type == MediaType.IMAGE.value)
-            .order_by(AssetRow.asset_id)
-        ).all()
+    rows = lib.catalog.source_rows(MediaType.IMAGE.value)
     captioned, uncaptioned = [], 0
     for asset_id, sha256, source_path, metadata in rows:
         captions = clean_captions(metadata_captions(metadata or {}) + sidecar_captions(source_path))

@@ -7,7 +7,6 @@ decided by the pure rules in `core.copy_rules` (images) and `core.text_match` (t
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -15,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
 
-from assetloom.app.listing import ListQuery
 from assetloom.app.results import DuplicateGroup, VerifyResult
 from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
+from assetloom.core.listing import ListQuery
 from assetloom.core.similarity import CANDIDATES, is_similar
 from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
 from assetloom.errors import AssetLoomError
@@ -29,8 +27,6 @@ from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
 from assetloom.provenance.ledger_service import CatalogMismatchError
-from assetloom.store.schema import AssetRow, FingerprintRow
-from assetloom.store.search_tables import EmbeddingRow
 
 if TYPE_CHECKING:
     from assetloom.app.library import Library, Progress
@@ -120,8 +116,7 @@ class CopyFinder:
 
     def matches(self, rec: Prepared, *, exclude: str | None = None) -> list[Match]:
         found: dict[str, tuple[Tier, float]] = {}
-        with self.lib.read_session() as s:
-            exact = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == rec.sha256))
+        exact = self.lib.catalog.asset_of_sha(rec.sha256)
         if exact:
             found[exact] = (Tier.EXACT, 0.0)
         if rec.media_type is MediaType.IMAGE:
@@ -162,13 +157,9 @@ class CopyFinder:
     ) -> dict[str, tuple[Tier, float]]:
         by_kind = {f.kind: f.value for f in query}
         out: dict[str, tuple[Tier, float]] = {}
-        with self.lib.read_session() as s:
-            same_text = s.scalars(
-                select(FingerprintRow.asset_id).where(
-                    FingerprintRow.kind == "text_nsha256",
-                    FingerprintRow.value == by_kind.get("text_nsha256", b""),
-                )
-            ).all()
+        same_text = self.lib.catalog.assets_with_fingerprint(
+            "text_nsha256", by_kind.get("text_nsha256", b"")
+        )
         for asset_id in same_text:
             out[asset_id] = (Tier.NEAR_IDENTICAL, 0.0)
         hits = self.index.search("simhash64", [by_kind["simhash64"]], TEXT_SEARCH_RADIUS)[0]
@@ -202,33 +193,7 @@ class CopyFinder:
 
     def _fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]:
         """All stored fingerprints of the assets owning these fingerprint rows."""
-        ids = list(row_ids)
-        if not ids:
-            return {}
-        out: dict[str, list[Fingerprint]] = defaultdict(list)
-        with self.lib.read_session() as s:
-            owners: set[str] = set()
-            for i in range(0, len(ids), 500):
-                owners.update(
-                    s.scalars(
-                        select(FingerprintRow.asset_id).where(
-                            FingerprintRow.id.in_(ids[i : i + 500])
-                        )
-                    )
-                )
-            owner_list = list(owners)
-            for i in range(0, len(owner_list), 500):
-                rows = s.execute(
-                    select(
-                        FingerprintRow.asset_id,
-                        FingerprintRow.kind,
-                        FingerprintRow.value,
-                        FingerprintRow.quality,
-                    ).where(FingerprintRow.asset_id.in_(owner_list[i : i + 500]))
-                ).all()
-                for asset_id, kind, value, quality in rows:
-                    out[asset_id].append(Fingerprint(kind, value, quality))
-        return dict(out)
+        return self.lib.catalog.fingerprints_of_rows(row_ids)
 
 
 def find_duplicates(
@@ -285,8 +250,4 @@ def find_duplicates(
 
 
 def stored_vectors(lib: Library, asset_id: str) -> dict[str, bytes]:
-    with lib.read_session() as s:
-        rows = s.execute(
-            select(EmbeddingRow.space, EmbeddingRow.vector).where(EmbeddingRow.asset_id == asset_id)
-        ).all()
-    return dict(rows)
+    return lib.catalog.vectors_of(asset_id)

@@ -1,4 +1,5 @@
-"""`add` as data flows: discover -> prepare in worker processes -> commit in batches.
+"""`add` as data flows: discover -> prepare in worker processes -> commit in batches, through
+the ports of `app.wiring` alone.
 
 Crash safety: a batch first records its new hashes in `pending_blobs` (committed), then
 writes blobs and thumbnails, then commits asset rows, fingerprints and ledger leaves in one
@@ -10,40 +11,43 @@ asset row without its blob, and never a blob nobody can find.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from assetloom.app.results import AddReport, FileOutcome, SkippedFile
 from assetloom.app.understanding import record_understanding
-from assetloom.blobs.local import sync_all, write_atomic
+from assetloom.app.wiring import THUMBNAIL, Ports
+from assetloom.core.assets import Asset
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_files
 from assetloom.provenance.registration import on_assets_registered
-from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
-from assetloom.store.search_tables import EmbeddingRow, TagRow
-
-if TYPE_CHECKING:
-    from assetloom.app.library import Library, Progress
+from assetloom.store.base import SeenFile
 
 BATCH = 64
 """Files per catalog transaction."""
 
+Progress = Callable[[int, int], None]
+
+
+def new_asset_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
 
 class Ingestor:
-    def __init__(self, lib: Library) -> None:
-        self.lib = lib
-        s = lib.settings
-        self.opts = Options.from_settings(s)
-        self.workers = s.worker_count
+    def __init__(self, ports: Ports) -> None:
+        self.ports = ports
+        self.opts = Options.from_settings(ports.settings)
+        self.workers = ports.settings.worker_count
 
     def run(
         self,
@@ -56,7 +60,7 @@ class Ingestor:
         """`sources`: labels for files whose path is not where they came from (uploads in a
         temporary folder); see `Library.add`."""
         labels = {str(Path(p).absolute()): label for p, label in (sources or {}).items()}
-        with self.lib.ingesting():
+        with self.ports.guard.ingesting():
             return self._run(paths, recursive=recursive, progress=progress, labels=labels)
 
     def _run(
@@ -100,7 +104,7 @@ class Ingestor:
                 progress(done, total)
         if batch:
             self._commit(batch, report, labels)
-        self.lib.indexes.changed()
+        self.ports.indexes.changed()
         return report
 
     # ------------------------------------------------------------------ preparing
@@ -109,8 +113,6 @@ class Ingestor:
 
     def _unchanged_known(self, files: list[Path]) -> dict[str, str]:
         """Files whose (path, size, mtime) match a registered asset: no need to read them."""
-        if not files:
-            return {}
         stats: dict[str, tuple[int, int]] = {}
         for f in files:
             try:
@@ -118,76 +120,44 @@ class Ingestor:
             except OSError:
                 continue
             stats[display_path(f)] = (st.st_size, st.st_mtime_ns)
-        out: dict[str, str] = {}
-        names = list(stats)
-        with self.lib.read_session() as s:
-            for i in range(0, len(names), 500):
-                rows = s.execute(
-                    select(SeenFileRow, AssetRow.asset_id)
-                    .join(AssetRow, AssetRow.sha256 == SeenFileRow.sha256)
-                    .where(SeenFileRow.path.in_(names[i : i + 500]))
-                ).all()
-                for seen, asset_id in rows:
-                    if stats.get(seen.path) == (seen.size, seen.mtime_ns):
-                        out[seen.path] = asset_id
-        return out
+        return self.ports.catalog.unchanged_files(stats) if stats else {}
 
     # ------------------------------------------------------------------ committing
     def _commit(self, batch: list[Prepared], report: AddReport, labels: dict[str, str]) -> None:
-        from assetloom.app.library import new_asset_id, utcnow
-
-        lib = self.lib
-        with lib.write_session() as s, s.begin():
-            existing = _registered(s, {r.sha256 for r in batch})
+        ports = self.ports
+        with ports.catalog.unit_of_work() as uow:
+            existing = uow.registered(r.sha256 for r in batch)
             new: dict[str, Prepared] = {}
             for rec in batch:
-                if rec.sha256 in existing or rec.sha256 in new:
-                    continue
-                new[rec.sha256] = rec
-            now = utcnow()
-            for sha in new:
-                s.merge(PendingBlobRow(sha256=sha, owner_pid=os.getpid(), created_at=now))
-        stored: dict[str, Prepared] = {}
-        for sha, rec in new.items():
-            try:
-                lib.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
-                if rec.thumbnail:
-                    write_atomic(lib.derived_dir(sha) / "thumb.webp", rec.thumbnail, durable=False)
-            except AssetLoomError as exc:
-                report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
-                continue
-            except OSError as exc:
-                report.skipped.append(
-                    SkippedFile(display_path(rec.path), f"cannot store: {exc.strerror or exc}")
-                )
-                continue
-            stored[sha] = rec
-        if stored:
-            sync_all()  # blobs are on disk before any row claims them
-        new_fps: list[FingerprintRow] = []
-        with lib.write_session() as s, s.begin():
+                if rec.sha256 not in existing and rec.sha256 not in new:
+                    new[rec.sha256] = rec
+            uow.mark_pending(new, os.getpid(), utcnow())
+        stored = self._store_blobs(new, report)
+        with ports.catalog.unit_of_work() as uow:
             # Re-check under the write lock: another process may have added the same files.
-            existing = _registered(s, {r.sha256 for r in batch})
-            rows = []
-            pairs = []
+            existing = uow.registered(r.sha256 for r in batch)
+            added: list[Asset] = []
+            fingerprints: list[tuple[int, str, bytes]] = []
+            pairs: list[tuple[Asset, Prepared]] = []
             for sha, rec in stored.items():
                 if sha in existing:
                     continue
-                row = _asset_row(rec, new_asset_id(), utcnow(), labels.get(rec.path))
-                s.add(row)
-                rows.append(row)
-                pairs.append((row, rec))
-                existing[sha] = row.asset_id
-                new_fps.extend(row.fingerprints)
-            s.flush()
-            new_vectors = record_understanding(lib, s, pairs)
-            on_assets_registered(s, rows)
-            if new:
-                s.execute(delete(PendingBlobRow).where(PendingBlobRow.sha256.in_(list(new))))
+                asset = _asset_of(rec, new_asset_id(), utcnow(), labels.get(rec.path))
+                fingerprints.extend(uow.add_asset(asset, has_thumbnail=rec.thumbnail is not None))
+                added.append(asset)
+                pairs.append((asset, rec))
+                existing[sha] = asset.asset_id
+            vectors = record_understanding(ports.tagger, uow, pairs)
+            on_assets_registered(uow.session, added)
+            uow.clear_pending(new)
             # A labelled file's path is a staging copy: remembering it would only add a row
             # that no later run can match.
-            _remember_seen(s, [r for r in batch if r.sha256 in existing and r.path not in labels])
-        added_ids = {r.asset_id for r in rows}
+            uow.remember_seen(
+                SeenFile(display_path(r.path), r.size, r.mtime_ns, r.sha256)
+                for r in batch
+                if r.sha256 in existing and r.path not in labels
+            )
+        added_ids = {a.asset_id for a in added}
         for rec in batch:
             asset_id = existing.get(rec.sha256)
             if asset_id is None:
@@ -198,24 +168,42 @@ class Ingestor:
                 report.added.append(outcome)
             else:
                 report.present.append(outcome)
-        with lib.index_lock.writing():
-            lib.fingerprint_index().add_rows((f.id, f.kind, f.value) for f in new_fps)
-            if new_vectors:
-                lib.vector_spaces().add_rows((e.id, e.space, e.vector) for e in new_vectors)
+        with ports.indexes.lock.writing():
+            ports.indexes.fingerprints().add_rows(fingerprints)
+            if vectors:
+                ports.indexes.vectors().add_rows(vectors)
+
+    def _store_blobs(self, new: dict[str, Prepared], report: AddReport) -> dict[str, Prepared]:
+        """Originals and thumbnails of the new files, synced before any row claims them."""
+        ports = self.ports
+        stored: dict[str, Prepared] = {}
+        for sha, rec in new.items():
+            try:
+                ports.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
+                if rec.thumbnail:
+                    ports.derived.put_bytes(f"{sha}/{THUMBNAIL}", rec.thumbnail, durable=False)
+            except AssetLoomError as exc:
+                report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
+                continue
+            except OSError as exc:
+                report.skipped.append(
+                    SkippedFile(display_path(rec.path), f"cannot store: {exc.strerror or exc}")
+                )
+                continue
+            stored[sha] = rec
+        if stored:
+            ports.blobs.sync()
+            ports.derived.sync()
+        return stored
 
 
-def embed_missing(lib: Library, progress: Progress | None = None) -> int:
-    """Embed and tag assets without vectors from the active model (after switching models
-    or turning understanding on); old vectors and zero-shot tags are replaced."""
-    models = {lib.image_encoder().name, lib.text_encoder().name}
-    with lib.read_session() as s:
-        has_current = select(EmbeddingRow.asset_id).where(EmbeddingRow.model.in_(models))
-        todo = s.execute(
-            select(AssetRow.asset_id, AssetRow.sha256).where(AssetRow.asset_id.not_in(has_current))
-        ).all()
-    opts = replace(Options.from_settings(lib.settings), embed=True)
-    workers = lib.settings.worker_count
-    blobs = [lib.blobs.path_for(sha) for _, sha in todo]
+def embed_missing(ports: Ports, models: set[str], progress: Progress | None = None) -> int:
+    """Embed and tag assets without vectors from the active `models` (after switching
+    models or turning understanding on); old vectors and zero-shot tags are replaced."""
+    todo = ports.catalog.assets_lacking_vectors(models)
+    opts = replace(Options.from_settings(ports.settings), embed=True)
+    workers = ports.settings.worker_count
+    blobs = [ports.blobs.path_for(sha) for _, sha in todo]
     by_blob = {str(path): asset_id for path, (asset_id, _) in zip(blobs, todo, strict=True)}
     done = 0
     for start in range(0, len(blobs), BATCH):
@@ -225,72 +213,33 @@ def embed_missing(lib: Library, progress: Progress | None = None) -> int:
             for r in parallel_prepare(prepare_files, part, opts, workers)
             if isinstance(r, Prepared)
         ]
-        with lib.write_session() as s, s.begin():
-            ids = [by_blob[r.path] for r in prepared]
-            s.execute(delete(EmbeddingRow).where(EmbeddingRow.asset_id.in_(ids)))
-            s.execute(delete(TagRow).where(TagRow.asset_id.in_(ids), TagRow.source == "zero-shot"))
-            rows = {
-                r.asset_id: r for r in s.scalars(select(AssetRow).where(AssetRow.asset_id.in_(ids)))
-            }
-            record_understanding(lib, s, [(rows[by_blob[r.path]], r) for r in prepared])
+        with ports.catalog.unit_of_work() as uow:
+            assets = uow.replace_understanding([by_blob[r.path] for r in prepared])
+            record_understanding(
+                ports.tagger, uow, [(assets[by_blob[r.path]], r) for r in prepared]
+            )
         done += len(part)
         if progress:
             progress(done, len(blobs))
     if todo:
-        with lib.index_lock.writing():
-            lib.vector_spaces().rebuild()
+        with ports.indexes.lock.writing():
+            ports.indexes.vectors().rebuild()
     return len(todo)
 
 
-def _registered(s: Session, shas: set[str]) -> dict[str, str]:
-    if not shas:
-        return {}
-    rows = s.execute(
-        select(AssetRow.sha256, AssetRow.asset_id).where(AssetRow.sha256.in_(list(shas)))
-    ).all()
-    return {sha: asset_id for sha, asset_id in rows}
-
-
-def _asset_row(rec: Prepared, asset_id: str, now: object, source: str | None) -> AssetRow:
+def _asset_of(rec: Prepared, asset_id: str, now: datetime, source: str | None) -> Asset:
     path = Path(rec.path)
-    return AssetRow(
+    return Asset(
         asset_id=asset_id,
         sha256=rec.sha256,
-        media_type=rec.media_type.value,
+        media_type=rec.media_type,
         mime=rec.mime,
         size=rec.size,
         original_name=display_path(path.name),
-        source_path=display_path(path) if source is None else source,
+        registered_at=now,
         width=rec.width,
         height=rec.height,
-        metadata_json=rec.metadata,
-        has_thumbnail=rec.thumbnail is not None,
-        registered_at=now,
-        fingerprints=[
-            FingerprintRow(kind=f.kind, value=f.value, quality=f.quality) for f in rec.fingerprints
-        ],
+        metadata=rec.metadata,
+        fingerprints=list(rec.fingerprints),
+        source=display_path(path) if source is None else source,
     )
-
-
-def _remember_seen(s: Session, records: list[Prepared]) -> None:
-    if not records:
-        return
-    values = [
-        {
-            "path": display_path(r.path),
-            "size": r.size,
-            "mtime_ns": r.mtime_ns,
-            "sha256": r.sha256,
-        }
-        for r in records
-    ]
-    stmt = sqlite_insert(SeenFileRow).values(values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SeenFileRow.path],
-        set_={
-            "size": stmt.excluded.size,
-            "mtime_ns": stmt.excluded.mtime_ns,
-            "sha256": stmt.excluded.sha256,
-        },
-    )
-    s.execute(stmt)

@@ -6,39 +6,28 @@ A library is a folder (see docs/architecture.md): `catalog.db` (SQLite, WAL), `b
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import tomllib
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, noload, sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from assetloom.app import listing
-from assetloom.app.listing import ListPage, ListQuery
-from assetloom.blobs.local import LocalBlobStore, remove_tree, write_atomic
+from assetloom.app.wiring import CATALOG, THUMBNAIL, build_ports
+from assetloom.blobs.local import write_atomic
 from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
 from assetloom.core.assets import Asset
+from assetloom.core.listing import ListPage, ListQuery
 from assetloom.errors import (
-    AssetNotFoundError,
     BadInputError,
     LibraryExistsError,
     NotALibraryError,
 )
-from assetloom.index.live import LiveIndexes
 from assetloom.rwlock import ReadWriteLock
 from assetloom.settings import Settings, load_settings
-from assetloom.store import fts
-from assetloom.store.assets import to_asset
-from assetloom.store.db import is_current, make_engine, migrate, session_factory, sqlite_url
-from assetloom.store.schema import AssetRow, PendingBlobRow
-from assetloom.store.search_tables import EmbeddingRow
 
 if TYPE_CHECKING:
     from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult
@@ -50,10 +39,8 @@ if TYPE_CHECKING:
     from assetloom.provenance.log_store import LeafRecord
     from assetloom.tagging import Tagger
 
-CATALOG = "catalog.db"
 SETTINGS_FILE = "assetloom.toml"
 FORMAT_VERSION = 1
-MIN_ID_PREFIX = 4
 
 Progress = Callable[[int, int], None]
 """progress(done, total): called as files finish; the CLI draws a bar from it."""
@@ -64,20 +51,28 @@ class Library:
 
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root = root
-        self.settings = settings
-        url = sqlite_url(root / CATALOG)
-        self._reader: Engine = make_engine(url, busy_timeout_s=settings.busy_timeout_s)
-        self._writer: Engine = make_engine(url, busy_timeout_s=settings.busy_timeout_s, writer=True)
-        self.read_session: sessionmaker[Session] = session_factory(self._reader)
-        self.write_session: sessionmaker[Session] = session_factory(self._writer)
-        self.blobs = LocalBlobStore(root / "blobs")
-        self.indexes = LiveIndexes(root / "index", self.read_session)
+        self.ports = build_ports(root, settings, self.tagger)
+        self.catalog = self.ports.catalog
+        self._reader: Engine = self.catalog.reader
+        self._writer: Engine = self.catalog.writer
+        self.read_session: sessionmaker[Session] = self.catalog.read_session
+        self.write_session: sessionmaker[Session] = self.catalog.write_session
+        self.blobs = self.ports.blobs
+        self.derived = self.ports.derived
+        self.indexes = self.ports.indexes
         self._tagger: Tagger | None = None
         self._catch_up_lock = threading.Lock()
-        self._ingest_lock = threading.Lock()
-        self._ingests = 0
-        self._watch: sqlite3.Connection | None = None
         self._catalog_version: int | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.ports.settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        """A changed setting (the server's worker count, a new model after `align`) reaches
+        every use case: they all read the ports' settings."""
+        self.ports.settings = value
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
@@ -108,7 +103,7 @@ class Library:
                 ).encode(),
             )
             lib = cls(path, load_settings(path))
-            migrate(lib._writer)
+            lib.catalog.migrate()
             lib._on_create()
         return lib
 
@@ -126,17 +121,12 @@ class Library:
             raise NotALibraryError(f"{path / SETTINGS_FILE} is not valid TOML: {exc}") from exc
         tighten(path)
         lib = cls(path, load_settings(path))
-        if not is_current(lib._reader):
-            migrate(lib._writer)
+        lib.catalog.migrate()
         return lib
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
-            self._catalog_version = None
-        self._reader.dispose()
-        self._writer.dispose()
+        self._catalog_version = None
+        self.catalog.close()
 
     def __enter__(self) -> Library:
         return self
@@ -153,63 +143,26 @@ class Library:
     # ----------------------------------------------------------------- reading
     def count(self, query: ListQuery | None = None) -> int:
         """How many assets pass the query's filters (its cursor and paging aside)."""
-        with self.read_session() as s:
-            q = select(func.count()).select_from(AssetRow)
-            return int(s.scalar(listing.filtered(q, query or ListQuery())) or 0)
+        return self.catalog.count(query)
 
     def list(self, query: ListQuery | None = None) -> ListPage:
         """One page of assets, oldest (or newest) first, and the cursor of the next page."""
-        query = query or ListQuery()
-        with self.read_session() as s:
-            q = select(AssetRow).options(noload(AssetRow.fingerprints))
-            rows = s.scalars(listing.paged(q, query)).all()
-            return listing.page_of([to_asset(r) for r in rows], query)
+        return self.catalog.list(query)
 
     def get(self, asset_id: str) -> Asset:
-        with self.read_session() as s:
-            return to_asset(self._row(s, asset_id))
+        """An asset by its id or a unique prefix of it."""
+        return self.catalog.get(asset_id)
 
     def get_many(self, asset_ids: Iterable[str], *, fingerprints: bool = False) -> dict[str, Asset]:
         """Assets by id; fingerprints only when asked (search results never show them)."""
-        ids = list(set(asset_ids))
-        out: dict[str, Asset] = {}
-        with self.read_session() as s:
-            for i in range(0, len(ids), 500):
-                q = select(AssetRow).where(AssetRow.asset_id.in_(ids[i : i + 500]))
-                if not fingerprints:
-                    q = q.options(noload(AssetRow.fingerprints))
-                out.update({r.asset_id: to_asset(r) for r in s.scalars(q)})
-        return out
-
-    def _row(self, s: Session, asset_id: str) -> AssetRow:
-        """Resolve a full id or a unique prefix (like git), with a helpful error otherwise."""
-        asset_id = asset_id.strip().lower()
-        row = s.get(AssetRow, asset_id)
-        if row is not None:
-            return row
-        if len(asset_id) >= MIN_ID_PREFIX:
-            rows = s.scalars(
-                select(AssetRow).where(AssetRow.asset_id.startswith(asset_id)).limit(2)
-            ).all()
-            if len(rows) == 1:
-                return rows[0]
-            if len(rows) > 1:
-                raise AssetNotFoundError(
-                    f"asset id prefix {asset_id!r} is ambiguous", hint="give more characters"
-                )
-        raise AssetNotFoundError(
-            f"no asset {asset_id!r} in {self.root}", hint="`assetloom list` shows the ids"
-        )
+        return self.catalog.get_many(asset_ids, fingerprints=fingerprints)
 
     def blob_path(self, asset: Asset) -> Path:
         return self.blobs.path_for(asset.sha256)
 
     def thumbnail_path(self, asset: Asset) -> Path | None:
-        path = self.derived_dir(asset.sha256) / "thumb.webp"
+        path = self.derived.path_for(f"{asset.sha256}/{THUMBNAIL}")
         return path if path.is_file() else None
-
-    def derived_dir(self, sha256: str) -> Path:
-        return self.root / "derived" / sha256
 
     # ----------------------------------------------------------------- writing
     def add(
@@ -231,77 +184,41 @@ class Library:
         """
         from assetloom.app.ingest import Ingestor
 
-        return Ingestor(self).run(paths, recursive=recursive, progress=progress, sources=sources)
+        return Ingestor(self.ports).run(
+            paths, recursive=recursive, progress=progress, sources=sources
+        )
 
     def embed_missing(self, progress: Progress | None = None) -> int:
         from assetloom.app.ingest import embed_missing
 
-        return embed_missing(self, progress)
+        models = {self.image_encoder().name, self.text_encoder().name}
+        return embed_missing(self.ports, models, progress)
 
     def remove(self, asset_id: str) -> Asset:
         """Delete an asset; its blob and derived files go once no asset uses them."""
         from assetloom.provenance.registration import on_asset_removed
 
-        with self.write_session() as s, s.begin():
-            row = self._row(s, asset_id)
-            asset = to_asset(row)
-            fp_rows = [(f.id, f.kind) for f in row.fingerprints]
-            vector_rows = [
-                (i, space)
-                for i, space in s.execute(
-                    select(EmbeddingRow.id, EmbeddingRow.space).where(
-                        EmbeddingRow.asset_id == asset.asset_id
-                    )
-                )
-            ]
-            on_asset_removed(s, asset)
-            fts.delete(s, asset.asset_id)
-            s.delete(row)
-            still_used = s.scalar(
-                select(func.count()).select_from(AssetRow).where(AssetRow.sha256 == asset.sha256)
-            )
-        if not still_used:
+        with self.catalog.unit_of_work() as uow:
+            _, removed = uow.remove_asset(asset_id)
+            on_asset_removed(uow.session, removed.asset)
+        asset = removed.asset
+        if not removed.blob_still_used:
             self.blobs.delete(asset.sha256)
-            remove_tree(self.derived_dir(asset.sha256))
+            self.derived.delete_prefix(f"{asset.sha256}/")
         with self.index_lock.writing():
-            self.fingerprint_index().remove_rows(fp_rows)
-            if vector_rows:
-                self.vector_spaces().remove_rows(vector_rows)
+            self.fingerprint_index().remove_rows(removed.fingerprint_rows)
+            if removed.vector_rows:
+                self.vector_spaces().remove_rows(removed.vector_rows)
         self.indexes.changed()
         return asset
 
-    @contextmanager
-    def ingesting(self) -> Iterator[None]:
-        """Around one `add`: sweeps what dead runs left, never what a live one is writing.
-
-        Rows of this process are swept only when no other add runs in it (the server runs
-        several at once, each with pending blobs of its own).
-        """
-        with self._ingest_lock:
-            self.sweep_pending(include_own=self._ingests == 0)
-            self._ingests += 1
-        try:
-            yield
-        finally:
-            with self._ingest_lock:
-                self._ingests -= 1
+    def ingesting(self) -> AbstractContextManager[None]:
+        """Around one `add`: sweeps what dead runs left, never what a live one is writing."""
+        return self.ports.guard.ingesting()
 
     def sweep_pending(self, *, include_own: bool = True) -> int:
         """Remove blobs left by runs that died between writing a blob and committing its row."""
-        swept = 0
-        with self.write_session() as s, s.begin():
-            pending = s.scalars(select(PendingBlobRow)).all()
-            for p in pending:
-                own = p.owner_pid == os.getpid()
-                if (own and not include_own) or (not own and _alive(p.owner_pid)):
-                    continue
-                registered = s.scalar(select(AssetRow.asset_id).where(AssetRow.sha256 == p.sha256))
-                if registered is None:
-                    self.blobs.delete(p.sha256)
-                    remove_tree(self.derived_dir(p.sha256))
-                    swept += 1
-                s.delete(p)
-        return swept
+        return self.ports.guard.sweep(include_own=include_own)
 
     # ----------------------------------------------------------------- indexes
     @property
@@ -340,17 +257,14 @@ class Library:
             return {}  # built from the catalog on first use
         from assetloom.app.tags import user_definitions
 
-        with self.read_session() as s:
-            current = user_definitions(s)
+        current = user_definitions(self.catalog)
         if current == [d for d in tagger.definitions if not d.builtin]:
             return {}
         self.reset_tagger()
         return {"tagger": len(current)}
 
-    def _data_version(self) -> int:
-        if self._watch is None:
-            self._watch = sqlite3.connect(self.root / CATALOG, check_same_thread=False)
-        return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+    def _data_version(self) -> int | None:
+        return self.catalog.change_token()
 
     # ----------------------------------------------------------------- understanding
     def text_encoder(self) -> TextEncoder:
@@ -369,8 +283,7 @@ class Library:
             from assetloom.app.tags import user_definitions, visual_vectors
             from assetloom.tagging import Tagger, load_builtin_definitions
 
-            with self.read_session() as s:
-                definitions = load_builtin_definitions() + user_definitions(s)
+            definitions = load_builtin_definitions() + user_definitions(self.catalog)
             self._tagger = Tagger(
                 definitions,
                 self.text_encoder(),
@@ -402,26 +315,23 @@ class Library:
         """The asset's (id or unique prefix) verified inclusion proof, held against what its
         catalog row says: a row edited after registration (a backdated `registered_at`)
         raises CatalogMismatchError instead of lending the edit a valid proof."""
-        from assetloom.provenance.registration import row_leaf
+        from assetloom.provenance.leaves import register_leaf_for
 
-        with self.read_session() as s:
-            row = self._row(s, asset_id)
-            full_id, implied = row.asset_id, row_leaf(row)
-        return self.ledger().proof(full_id, catalog_leaf=implied)
+        asset = self.catalog.get(asset_id)
+        return self.ledger().proof(asset.asset_id, catalog_leaf=register_leaf_for(asset))
 
     def audit_ledger(self) -> AuditResult:
         """Recompute every registration leaf from the catalog and the root from the leaves."""
-        from assetloom.provenance.leaves import REGISTER, leaf_key
-        from assetloom.provenance.registration import row_leaf
+        from assetloom.provenance.leaves import REGISTER, leaf_key, register_leaf_for
 
-        with self.read_session() as s:
+        with self.catalog.asset_lookup() as asset_of:
 
             def recompute(rec: LeafRecord) -> bytes | None:
                 kind, asset_id = leaf_key(rec.data)
                 if kind != REGISTER or asset_id is None:
                     return None
-                row = s.get(AssetRow, asset_id)
-                return row_leaf(row) if row is not None else None
+                asset = asset_of(asset_id)
+                return register_leaf_for(asset) if asset is not None else None
 
             return self.ledger().audit(recompute)
 
@@ -438,21 +348,3 @@ class Library:
         from assetloom.app.copies import find_duplicates
 
         return find_duplicates(self, similar=similar, progress=progress)
-
-
-def new_asset_id() -> str:
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -19,14 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageOps
-from sqlalchemy import select
 
 from assetloom.core.assets import Asset, MediaType
 from assetloom.core.ranking import Fused, fuse
 from assetloom.errors import BadInputError
 from assetloom.ingest.paths import display_path
-from assetloom.store import fts
-from assetloom.store.search_tables import TagRow
 
 if TYPE_CHECKING:
     from assetloom.app.library import Library
@@ -109,11 +106,10 @@ class Searcher:
         if visual_query is not None:
             lists["backbone"] = spaces.search_assets("backbone", visual_query, k)
         if q.text and q.text.strip():
-            with self.lib.read_session() as s:
-                lists["keyword"] = [
-                    (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
-                    for h in fts.search(s, q.text, min(k, KEYWORD_DEPTH))
-                ]
+            lists["keyword"] = [
+                (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
+                for h in self.lib.catalog.keyword_search(q.text, min(k, KEYWORD_DEPTH))
+            ]
         fused = fuse(lists, SOURCE_WEIGHTS)
         if q.like:
             fused = [f for f in fused if f.asset_id != q.like]
@@ -180,16 +176,7 @@ class Searcher:
         return hits
 
     def _tags_among(self, asset_ids: list[str], tags: set[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        with self.lib.read_session() as s:
-            rows = s.execute(
-                select(TagRow.asset_id, TagRow.tag).where(
-                    TagRow.asset_id.in_(asset_ids), TagRow.tag.in_(list(tags))
-                )
-            )
-            for asset_id, tag in rows:
-                out.setdefault(asset_id, set()).add(tag)
-        return out
+        return self.lib.catalog.tags_among(asset_ids, tags)
 
 
 _query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()

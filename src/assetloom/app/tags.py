@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.orm import Session
 
 from assetloom.errors import BadInputError
-from assetloom.store.search_tables import EmbeddingRow, TagDefinitionRow, TagRow
 from assetloom.tagging import TagDefinition
 
 if TYPE_CHECKING:
     from assetloom.app.library import Library
+    from assetloom.store.catalog import SqlCatalog
 
 ASSIGNED = 0.5
 """Tagger scores are calibrated so that 0.5 is each tag's own threshold."""
@@ -40,7 +38,7 @@ class TagSummary:
         }
 
 
-def user_definitions(s: Session) -> list[TagDefinition]:
+def user_definitions(catalog: SqlCatalog) -> list[TagDefinition]:
     return [
         TagDefinition(
             key=row.key,
@@ -50,19 +48,13 @@ def user_definitions(s: Session) -> list[TagDefinition]:
             builtin=False,
             examples=tuple(row.examples or ()),
         )
-        for row in s.scalars(select(TagDefinitionRow).where(TagDefinitionRow.builtin.is_(False)))
+        for row in catalog.user_tag_rows()
     ]
 
 
 def visual_vectors(lib: Library, asset_ids: list[str]) -> np.ndarray:
     """The stored visual vectors of these assets (the examples of a user tag)."""
-    with lib.read_session() as s:
-        rows = s.execute(
-            select(EmbeddingRow.asset_id, EmbeddingRow.vector).where(
-                EmbeddingRow.asset_id.in_(asset_ids), EmbeddingRow.space == "visual"
-            )
-        ).all()
-    found = dict(rows)
+    found = lib.catalog.vectors_in("visual", asset_ids)
     missing = [a for a in asset_ids if a not in found]
     if missing:
         raise BadInputError(
@@ -93,16 +85,13 @@ def define_tag(
         visual_vectors(lib, example_ids)  # fail early, with the reason, if unusable
     if any(d.key == key and d.builtin for d in lib.tagger().definitions):
         raise BadInputError(f"{key!r} is a built-in tag", hint="choose another key")
-    with lib.write_session() as s, s.begin():
-        s.merge(
-            TagDefinitionRow(
-                key=key,
-                name_en=name_en.strip(),
-                name_zh=name_zh.strip(),
-                threshold=-1.0 if threshold is None else threshold,
-                builtin=False,
-                examples=example_ids,
-            )
+    with lib.catalog.unit_of_work() as uow:
+        uow.save_tag_definition(
+            key,
+            name_en.strip(),
+            name_zh.strip(),
+            -1.0 if threshold is None else threshold,
+            example_ids,
         )
     lib.reset_tagger()
     return apply_tag(lib, key)
@@ -113,37 +102,23 @@ def apply_tag(lib: Library, key: str) -> int:
     tagger = lib.tagger()
     column = tagger.keys.index(key)
     tagged = 0
-    with lib.write_session() as s, s.begin():
-        s.execute(delete(TagRow).where(TagRow.tag == key))
-        rows = s.execute(
-            select(EmbeddingRow.asset_id, EmbeddingRow.vector).where(EmbeddingRow.space == "visual")
-        ).all()
+    with lib.catalog.unit_of_work() as uow:
+        uow.clear_tag(key)
+        rows = uow.visual_vectors()
         for start in range(0, len(rows), 4096):
             part = rows[start : start + 4096]
             vectors = np.stack([np.frombuffer(v, dtype=np.float32) for _, v in part])
             scores = tagger.scores(vectors)[:, column]
             for (asset_id, _), score in zip(part, scores, strict=True):
                 if score >= ASSIGNED:
-                    s.add(TagRow(asset_id=asset_id, tag=key, score=float(score), source="user"))
-                    _refresh_keyword_tags(lib, s, asset_id)
+                    uow.add_tags(asset_id, [(key, float(score), "user")])
+                    uow.set_keyword_tags(asset_id, tagger.names(uow.tag_keys_of(asset_id)))
                     tagged += 1
     return tagged
 
 
-def _refresh_keyword_tags(lib: Library, s: Session, asset_id: str) -> None:
-    s.flush()
-    keys = list(s.scalars(select(TagRow.tag).where(TagRow.asset_id == asset_id)))
-    from assetloom.store.fts import segment
-
-    s.execute(
-        text("UPDATE asset_text SET tags = :t WHERE asset_id = :a"),
-        {"t": segment(" ".join(lib.tagger().names(keys))), "a": asset_id},
-    )
-
-
 def list_tags(lib: Library) -> list[TagSummary]:
-    with lib.read_session() as s:
-        counts = dict(s.execute(select(TagRow.tag, func.count()).group_by(TagRow.tag)).all())
+    counts = dict(lib.catalog.tag_counts())
     return [
         TagSummary(d.key, d.name_en, d.name_zh, d.builtin, int(counts.get(d.key, 0)))
         for d in lib.tagger().definitions
@@ -155,16 +130,10 @@ def used_tags(lib: Library, limit: int = 100) -> list[TagSummary]:
     no text encoder, so a page can offer them without loading a model."""
     from assetloom.tagging import load_builtin_definitions
 
-    with lib.read_session() as s:
-        counts = s.execute(
-            select(TagRow.tag, func.count())
-            .group_by(TagRow.tag)
-            .order_by(func.count().desc(), TagRow.tag)
-            .limit(limit)
-        ).all()
-        if not counts:
-            return []
-        names = {d.key: d for d in load_builtin_definitions() + user_definitions(s)}
+    counts = lib.catalog.tag_counts(limit)
+    if not counts:
+        return []
+    names = {d.key: d for d in load_builtin_definitions() + user_definitions(lib.catalog)}
     return [
         TagSummary(
             key,
@@ -180,12 +149,7 @@ def used_tags(lib: Library, limit: int = 100) -> list[TagSummary]:
 def tags_of(lib: Library, asset_id: str) -> list[dict[str, object]]:
     tagger = lib.tagger()
     by_key = {d.key: d for d in tagger.definitions}
-    with lib.read_session() as s:
-        rows = s.execute(
-            select(TagRow.tag, TagRow.score, TagRow.source)
-            .where(TagRow.asset_id == asset_id)
-            .order_by(TagRow.score.desc())
-        ).all()
+    rows = lib.catalog.tags_of(asset_id)
     return [
         {
             "key": key,

@@ -4,57 +4,55 @@ zero-shot tags and its keyword document."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 
-from assetloom.store import fts
-from assetloom.store.search_tables import EmbeddingRow, TagRow
+from assetloom.store.base import NewVector
 
 if TYPE_CHECKING:
-    from assetloom.app.library import Library
+    from assetloom.core.assets import Asset
     from assetloom.ingest.prepare import Prepared
-    from assetloom.store.schema import AssetRow
+    from assetloom.store.catalog import SqlUnitOfWork
+    from assetloom.tagging import Tagger
 
 _NAME_SEPARATORS = re.compile(r"[_\-.]+")
 
 
 def record_understanding(
-    lib: Library, s: Session, pairs: list[tuple[AssetRow, Prepared]]
-) -> list[EmbeddingRow]:
-    embeddings: list[EmbeddingRow] = []
-    visual = [(row, rec) for row, rec in pairs if "visual" in rec.embeddings]
+    tagger: Callable[[], Tagger], uow: SqlUnitOfWork, pairs: list[tuple[Asset, Prepared]]
+) -> list[tuple[int, str, bytes]]:
+    """Vectors, zero-shot tags and keyword rows of new assets; (row id, space, vector) of
+    the vectors written, for the vector indexes."""
+    visual = [(asset, rec) for asset, rec in pairs if "visual" in rec.embeddings]
     tags: dict[str, list[tuple[str, float]]] = {}
     if visual:
         vectors = np.stack(
             [np.frombuffer(rec.embeddings["visual"], np.float32) for _, rec in visual]
         )
-        for (row, _), assigned in zip(visual, lib.tagger().assign(vectors), strict=True):
-            tags[row.asset_id] = assigned
-    for row, rec in pairs:
-        for space, vector in rec.embeddings.items():
-            emb = EmbeddingRow(
-                asset_id=row.asset_id, space=space, model=rec.embedding_model[space], vector=vector
-            )
-            s.add(emb)
-            embeddings.append(emb)
-        for key, score in tags.get(row.asset_id, []):
-            s.add(TagRow(asset_id=row.asset_id, tag=key, score=score, source="zero-shot"))
-        assigned = [k for k, _ in tags.get(row.asset_id, [])]
-        tag_names = lib.tagger().names(assigned) if assigned else []
-        fts.upsert(s, row.asset_id, keyword_document(row, rec.text_content, tag_names))
-    s.flush()
-    return embeddings
+        for (asset, _), assigned in zip(visual, tagger().assign(vectors), strict=True):
+            tags[asset.asset_id] = assigned
+    written = uow.add_vectors(
+        NewVector(asset.asset_id, space, rec.embedding_model[space], vector)
+        for asset, rec in pairs
+        for space, vector in rec.embeddings.items()
+    )
+    for asset, rec in pairs:
+        assigned = tags.get(asset.asset_id, [])
+        uow.add_tags(asset.asset_id, [(key, score, "zero-shot") for key, score in assigned])
+        tag_names = tagger().names([k for k, _ in assigned]) if assigned else []
+        uow.upsert_keywords(asset.asset_id, keyword_document(asset, rec.text_content, tag_names))
+    return written
 
 
 def keyword_document(
-    row: AssetRow, text_content: str | None, tag_names: list[str]
+    asset: Asset, text_content: str | None, tag_names: list[str]
 ) -> dict[str, str]:
-    meta: dict[str, Any] = row.metadata_json or {}
+    meta: dict[str, Any] = asset.metadata or {}
     keywords = meta.get("keywords") or []
     return {
-        "name": _NAME_SEPARATORS.sub(" ", row.original_name),
+        "name": _NAME_SEPARATORS.sub(" ", asset.original_name),
         "title": str(meta.get("title", "")),
         "description": str(meta.get("description", "")),
         "keywords": " ".join(str(k) for k in keywords),

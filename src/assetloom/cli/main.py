@@ -194,8 +194,9 @@ def list_assets(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.app.listing import ListQuery, list_json
+        from assetloom.app.listing import list_json
         from assetloom.cli import render
+        from assetloom.core.listing import ListQuery
 
         q = ListQuery(
             media_type=media_type,

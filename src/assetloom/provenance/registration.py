@@ -18,7 +18,6 @@ from assetloom.provenance.log_store import SqlLedger
 
 if TYPE_CHECKING:
     from assetloom.core.assets import Asset
-    from assetloom.store.schema import AssetRow
 
 _store = SqlLedger()
 
@@ -34,16 +33,10 @@ def on_library_created(keys_dir: Path, origin: str) -> None:
     LedgerService.create_key(keys_dir, origin)
 
 
-def row_leaf(row: AssetRow) -> bytes:
-    """The registration leaf a catalog row implies (also what `ledger audit` recomputes)."""
-    from assetloom.store.assets import to_asset
-
-    return register_leaf_for(to_asset(row))
-
-
-def on_assets_registered(s: Session, rows: list[AssetRow]) -> None:
-    if rows:
-        _store.append_many(s, [row_leaf(r) for r in rows])
+def on_assets_registered(s: Session, assets: list[Asset]) -> None:
+    """Append the registration leaves of new assets in the transaction that adds them."""
+    if assets:
+        _store.append_many(s, [register_leaf_for(a) for a in assets])
 
 
 def on_asset_removed(s: Session, asset: Asset) -> None:

@@ -45,6 +45,14 @@ def upsert(s: Session, asset_id: str, doc: dict[str, str]) -> None:
     )
 
 
+def set_tags(s: Session, asset_id: str, tag_names: list[str]) -> None:
+    """Refresh the tags field of an asset's row (after a tag was defined or applied)."""
+    s.execute(
+        text("UPDATE asset_text SET tags = :t WHERE asset_id = :a"),
+        {"t": segment(" ".join(tag_names)), "a": asset_id},
+    )
+
+
 def delete(s: Session, asset_id: str) -> None:
     s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
 

@@ -31,10 +31,10 @@ from assetloom.api.auth import (
 )
 from assetloom.api.context import Services, Svc
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
-from assetloom.app.listing import ListQuery
 from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
+from assetloom.core.listing import ListQuery
 from assetloom.errors import AssetLoomError, BadInputError
 
 HERE = Path(__file__).parent

@@ -1,0 +1,103 @@
+"""Listing rules shared by every interface: the query, keyset cursors and date bounds.
+
+Offset pages rescan every skipped row (slow at a million assets) and shift when assets are added
+or removed while someone pages through. A cursor names the last asset shown by its
+(registered_at, asset_id), so the next page starts right after it through the
+(registered_at, asset_id) index, whatever was added or removed meanwhile.
+
+`date_bound` is the one reading of `--since`/`--until` (CLI), `since`/`until` (API) and the web
+grid's day fields: a bare day D means from the start of D, or until the end of D.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from assetloom.core.assets import Asset, MediaType
+from assetloom.errors import BadInputError
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"([on])([0-9a-f]{1,16})\.([0-9a-f]{32})")
+_CURSOR_HINT = "pass the next_cursor of an earlier page, with the same order"
+
+
+@dataclass(slots=True)
+class ListQuery:
+    """What `Library.list` shows: every filter must hold; tags must all be present (keys)."""
+
+    media_type: MediaType | None = None
+    tags: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    """Registered at or after (timezone-aware)."""
+    until: datetime | None = None
+    """Registered at or before (timezone-aware), as search's `until`."""
+    name: str | None = None
+    """Case-insensitive substring of the original file name."""
+    newest_first: bool = False
+    limit: int = 100
+    offset: int = 0
+    """Rows skipped (after the cursor, if any); kept for old callers, prefer the cursor."""
+    cursor: str | None = None
+    """`ListPage.next_cursor` of the previous page: this page starts right after it."""
+
+
+@dataclass(slots=True)
+class ListPage:
+    assets: list[Asset]
+    next_cursor: str | None
+    """Pass as `ListQuery.cursor` for the next page; None on the last page."""
+
+
+def encode_cursor(asset: Asset, newest_first: bool) -> str:
+    micros = (asset.registered_at - _EPOCH) // timedelta(microseconds=1)
+    raw = f"{'n' if newest_first else 'o'}{micros:x}.{asset.asset_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, newest_first: bool) -> tuple[datetime, str]:
+    """(registered_at, asset_id) of the last asset on the previous page."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        m = _CURSOR.fullmatch(raw)
+        registered = _EPOCH + timedelta(microseconds=int(m.group(2), 16)) if m else None
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
+        m = registered = None
+    if m is None or registered is None:
+        raise BadInputError(f"cursor {cursor[:80]!r} is not one of ours", hint=_CURSOR_HINT)
+    if (m.group(1) == "n") != newest_first:
+        order = "oldest" if newest_first else "newest"
+        raise BadInputError(f"that cursor pages {order} first", hint=_CURSOR_HINT)
+    return registered, m.group(3)
+
+
+def page_of(assets: list[Asset], q: ListQuery) -> ListPage:
+    """The page from `paged`'s rows (which hold one extra when there is more)."""
+    if len(assets) <= q.limit:
+        return ListPage(assets, None)
+    shown = assets[: q.limit]
+    return ListPage(shown, encode_cursor(shown[-1], q.newest_first))
+
+
+def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
+    """`value` as a timezone-aware bound: a day (YYYY-MM-DD) starts at 00:00 UTC or, with
+    `end`, ends at its last microsecond; a date and time is taken as given (UTC if it names
+    no zone). Empty means no bound."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1, microseconds=-1) if end else start
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInputError(
+            f"{name} {value[:40]!r} is not a date",
+            hint="use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional zone",
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,166 @@
+"""The catalog port: what the use cases read from and write to the catalog.
+
+One implementation, `store.catalog.SqlCatalog`, serves SQLite (embedded default) and
+PostgreSQL through SQLAlchemy; the dialect-specific parts (keyword search, upserts, the change
+token) live beside it in `store/`. Writes go through a `UnitOfWork`: asset rows, fingerprints,
+vectors, tags, keyword rows and ledger leaves of one batch commit together or not at all, so
+an asset is never registered without its leaf, nor a leaf written for an asset that is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.orm import Session
+
+from assetloom.core.assets import Asset, Fingerprint
+from assetloom.core.listing import ListPage, ListQuery
+from assetloom.store.fts import KeywordHit
+
+
+@dataclass(frozen=True, slots=True)
+class NewVector:
+    asset_id: str
+    space: str
+    model: str
+    vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SeenFile:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What removing an asset took away, for the indexes and the blob store."""
+
+    asset: Asset
+    fingerprint_rows: list[tuple[int, str]]
+    vector_rows: list[tuple[int, str]]
+    blob_still_used: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    sha256: str
+    owner_pid: int
+    created_at: datetime
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """One write transaction (commits when the `with` block ends without an exception)."""
+
+    session: Session
+    """For the ledger's log store, which appends leaves in the same transaction."""
+
+    def registered(self, shas: Iterable[str]) -> dict[str, str]:
+        """sha256 -> asset id for the hashes already registered."""
+        ...
+
+    def mark_pending(self, shas: Iterable[str], owner_pid: int, at: datetime) -> None: ...
+
+    def clear_pending(self, shas: Iterable[str]) -> None: ...
+
+    def drop_pending(self, sha256: str) -> None: ...
+
+    def add_asset(self, asset: Asset, *, has_thumbnail: bool) -> list[tuple[int, str, bytes]]:
+        """Insert the asset and its fingerprints; (fingerprint row id, kind, value) back."""
+        ...
+
+    def add_vectors(self, vectors: Iterable[NewVector]) -> list[tuple[int, str, bytes]]:
+        """(embedding row id, space, vector) of the rows written."""
+        ...
+
+    def add_tags(self, asset_id: str, tags: Iterable[tuple[str, float, str]]) -> None:
+        """(tag key, score, source) rows."""
+        ...
+
+    def upsert_keywords(self, asset_id: str, doc: Mapping[str, str]) -> None: ...
+
+    def set_keyword_tags(self, asset_id: str, tag_names: list[str]) -> None: ...
+
+    def remember_seen(self, files: Iterable[SeenFile]) -> None: ...
+
+    def replace_understanding(self, asset_ids: list[str]) -> dict[str, Asset]: ...
+
+    def save_tag_definition(
+        self, key: str, name_en: str, name_zh: str, threshold: float, examples: list[str]
+    ) -> None: ...
+
+    def clear_tag(self, key: str) -> None: ...
+
+    def tag_keys_of(self, asset_id: str) -> list[str]: ...
+
+    def visual_vectors(self) -> list[tuple[str, bytes]]: ...
+
+    def remove_asset(self, asset_id: str) -> tuple[object, Removed]: ...
+
+
+@runtime_checkable
+class CatalogStore(Protocol):
+    """Reads (each its own read transaction) and `unit_of_work` for writes."""
+
+    dialect: str
+
+    def migrate(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+    def change_token(self) -> int | None:
+        """Changes whenever another connection commits; None where it cannot be known."""
+        ...
+
+    def get(self, asset_id: str) -> Asset:
+        """A full id or a unique prefix of one (like git); AssetNotFoundError otherwise."""
+        ...
+
+    def get_many(
+        self, asset_ids: Iterable[str], *, fingerprints: bool = False
+    ) -> dict[str, Asset]: ...
+
+    def count(self, query: ListQuery | None = None) -> int: ...
+
+    def list(self, query: ListQuery | None = None) -> ListPage: ...
+
+    def asset_of_sha(self, sha256: str) -> str | None: ...
+
+    def asset_lookup(self) -> AbstractContextManager[Callable[[str], Asset | None]]: ...
+
+    def assets_lacking_vectors(self, models: Iterable[str]) -> list[tuple[str, str]]: ...
+
+    def unchanged_files(self, stats: Mapping[str, tuple[int, int]]) -> dict[str, str]:
+        """path -> asset id for files whose (size, mtime_ns) match what was last seen."""
+        ...
+
+    def source_rows(self, media_type: str) -> list[tuple[str, str, str | None, dict[str, Any]]]: ...
+
+    def fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]: ...
+
+    def assets_with_fingerprint(self, kind: str, value: bytes) -> list[str]: ...
+
+    def vectors_of(self, asset_id: str) -> dict[str, bytes]: ...
+
+    def vectors_in(self, space: str, asset_ids: Iterable[str]) -> dict[str, bytes]: ...
+
+    def keyword_search(self, query: str, limit: int) -> list[KeywordHit]: ...
+
+    def tags_among(self, asset_ids: Iterable[str], tags: Iterable[str]) -> dict[str, set[str]]: ...
+
+    def tag_counts(self, limit: int | None = None) -> list[tuple[str, int]]: ...
+
+    def tags_of(self, asset_id: str) -> list[tuple[str, float, str]]: ...
+
+    def user_tag_rows(self) -> list[Any]: ...
+
+    def pending(self) -> list[Pending]: ...
