@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -127,3 +128,32 @@ def test_grid_offers_used_tags_and_whole_day_dates(make_env) -> None:  # type: i
     assert 'name="since" value="2024-01-03"' in days.text
     bad = client.get("/", params={"since": "3 Jan"}, headers={"accept": "text/html"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
+
+
+def test_until_a_day_means_the_same_in_cli_api_and_web(make_env) -> None:  # type: ignore[no-untyped-def]
+    """`--until 2024-01-04` (CLI), `until=2024-01-04` (API) and the grid's day field all
+    include what was registered during that day (they used to disagree)."""
+    from typer.testing import CliRunner
+
+    from assetloom.cli.main import app as cli
+    from tests.api.test_api_web import _signed_in
+
+    env: Env = make_env()
+    ids = _stock(env)
+    with Library.open(env.root) as lib, lib.write_session() as s, s.begin():
+        noon = datetime(2024, 1, 4, 10, 30, tzinfo=UTC)
+        s.execute(
+            update(AssetRow).where(AssetRow.asset_id == ids["p2.jpg"]).values(registered_at=noon)
+        )
+    window = {"since": "2024-01-04", "until": "2024-01-04"}
+    api = env.client.get(URL, params=window, headers=env.auth("viewer")).json()
+    assert [a["original_name"] for a in api["assets"]] == ["p2.jpg"]
+    run = CliRunner().invoke(
+        cli,
+        ["-L", str(env.root), "list", "--since", "2024-01-04", "--until", "2024-01-04", "--json"],
+    )
+    assert [a["original_name"] for a in json.loads(run.stdout)["assets"]] == ["p2.jpg"]
+    page = _signed_in(env, "viewer").get("/", params=window)
+    assert re.findall(r'<span class="name">([^<]+)</span>', page.text) == ["p2.jpg"]
+    bad = env.client.get(URL, params={"until": "4 Jan"}, headers=env.auth("viewer"))
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["hint"]

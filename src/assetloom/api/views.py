@@ -6,7 +6,6 @@ response and the CLI show the same thing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -16,11 +15,20 @@ from assetloom.app.listing import list_json
 from assetloom.app.results import asset_json
 from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
-from assetloom.core.listing import ListQuery
+from assetloom.core.listing import ListQuery, date_bound
 from assetloom.errors import BadInputError
 
 API = "/api/v1"
 MAX_TAG_FILTERS = 50
+SINCE = Query(
+    max_length=40,
+    description="Registered on or after: YYYY-MM-DD (from 00:00 UTC) or an ISO date and time",
+)
+UNTIL = Query(
+    max_length=40,
+    description="Registered on or before: YYYY-MM-DD (to the end of that day, UTC) or an ISO "
+    "date and time",
+)
 """Each `tag=` is one more nested condition: SQLite refuses past ~1,000, and nobody filters
 by fifty tags at once."""
 
@@ -46,8 +54,8 @@ class ListParams:
         self,
         type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
         tag: Annotated[list[str], Query(description="Only assets with all these tags (keys)")] = [],  # noqa: B006
-        since: Annotated[datetime | None, Query(description="Registered on or after")] = None,
-        until: Annotated[datetime | None, Query(description="Registered on or before")] = None,
+        since: Annotated[str | None, SINCE] = None,
+        until: Annotated[str | None, UNTIL] = None,
         name: Annotated[
             str | None, Query(max_length=255, description="Original file name contains this")
         ] = None,
@@ -66,8 +74,8 @@ class ListParams:
         self.query = ListQuery(
             media_type=type,
             tags=tag_filters(tag),
-            since=_utc(since),
-            until=_utc(until),
+            since=date_bound(since, "since", end=False),
+            until=date_bound(until, "until", end=True),
             name=name or None,
             newest_first=order == "newest",
             limit=limit,
@@ -105,8 +113,8 @@ class SearchParams:
         ] = None,
         type: Annotated[MediaType | None, Query(description="Only this media type")] = None,
         tag: Annotated[list[str], Query(description="Only assets with these tags")] = [],  # noqa: B006
-        since: Annotated[datetime | None, Query(description="Registered on or after")] = None,
-        until: Annotated[datetime | None, Query(description="Registered before")] = None,
+        since: Annotated[str | None, SINCE] = None,
+        until: Annotated[str | None, UNTIL] = None,
         min_width: Annotated[int | None, Query(ge=1)] = None,
         min_height: Annotated[int | None, Query(ge=1)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
@@ -117,8 +125,8 @@ class SearchParams:
             like=like,
             media_type=type,
             tags=tag_filters(tag),
-            since=_utc(since),
-            until=_utc(until),
+            since=date_bound(since, "since", end=False),
+            until=date_bound(until, "until", end=True),
             min_width=min_width,
             min_height=min_height,
             limit=limit,
@@ -134,9 +142,3 @@ def tag_filters(tags: list[str]) -> list[str]:
             hint="filter by fewer tags (assets must have all of them)",
         )
     return list(tags)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

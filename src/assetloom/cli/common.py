@@ -72,14 +72,10 @@ def open_library() -> Library:
 
 
 def parse_date(value: str | None, name: str) -> datetime | None:
-    """An option's ISO date or datetime; without a zone it is UTC."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInputError(f"{name} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """`--since D` from the start of D, `--until D` to its end (UTC); see `date_bound`."""
+    from assetloom.core.listing import date_bound
+
+    return date_bound(value, name, end=name.endswith("until"))
 
 
 def emit_json(doc: Any) -> None:

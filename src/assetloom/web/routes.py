@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
@@ -34,7 +34,7 @@ from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc,
 from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
-from assetloom.core.listing import ListQuery
+from assetloom.core.listing import ListQuery, date_bound
 from assetloom.errors import AssetLoomError, BadInputError
 
 HERE = Path(__file__).parent
@@ -205,24 +205,13 @@ def _grid_query(
     return ListQuery(
         media_type=media_type,
         tags=tag_filters([t for t in tag if t]),
-        since=_day(since, "since"),
-        until=_day(until, "until", end=True),
+        since=date_bound(since, "since", end=False),
+        until=date_bound(until, "until", end=True),
         name=name.strip() or None,
         newest_first=order == "newest",
         limit=PAGE_SIZE,
         cursor=cursor or None,
     )
-
-
-def _day(value: str, field: str, *, end: bool = False) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInputError(f"{field}: {value!r} is not a date", hint="use YYYY-MM-DD") from exc
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start + timedelta(days=1, microseconds=-1) if end else start
 
 
 GridQuery = Annotated[ListQuery, Depends(_grid_query)]
