@@ -51,7 +51,7 @@ def test_show_has_metadata_fingerprints_and_thumbnail(library: Library, tmp_path
     assert (asset.width, asset.height) == (1200, 800)
     kinds = {f.kind for f in asset.fingerprints}
     assert {"pdq", "phash"} <= kinds
-    thumb = library.thumbnail_path(asset)
+    thumb = library.thumbnail_location(asset)  # a file path in the embedded default
     assert thumb is not None
     with Image.open(thumb) as t:
         assert t.format == "WEBP" and max(t.size) == 256
@@ -87,10 +87,10 @@ def test_text_encodings_detected(library: Library, tmp_path: Path, encoding: str
 def test_rm_removes_blob_and_thumbnail(library: Library, tmp_path: Path):
     a = library.add([make_photo(tmp_path / "a.jpg", 5)]).added[0].asset_id
     asset = library.get(a)
-    blob, thumb = library.blob_path(asset), library.thumbnail_path(asset)
-    assert blob.exists() and thumb is not None
+    blob, thumb = Path(library.blob_location(asset)), library.thumbnail_location(asset)
+    assert blob.exists() and thumb is not None and Path(thumb).exists()
     library.remove(a)
-    assert not blob.exists() and not thumb.exists()
+    assert not blob.exists() and not Path(thumb).exists()
     with pytest.raises(AssetNotFoundError):
         library.get(a)
     # Re-adding the same file after removal registers it again.

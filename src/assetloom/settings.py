@@ -34,6 +34,15 @@ class Settings(BaseSettings):
         default=True, description="Embed and tag assets at ingest (needs the model packages)"
     )
     model: str = Field(default="offline", description="'offline' or 'clip:<folder or hub id>'")
+    catalog: str = Field(
+        default="",
+        description="Catalog database URL (postgresql://USER@HOST:PORT/DB); empty: catalog.db",
+    )
+    blobs: str = Field(
+        default="",
+        description="Where originals live (s3://BUCKET/PREFIX); empty: the library folder. "
+        "Credentials and endpoint come from the AWS_* environment, never from this file",
+    )
     model_cache: Path = Field(
         default=Path.home() / ".cache" / "assetloom" / "models",
         description="Exported model graphs, shared by all libraries (keyed by content digest)",

@@ -150,6 +150,6 @@ class _LibraryCollector(Collector):
                 ("fingerprints", lib.fingerprint_index()),
                 ("vectors", lib.vector_spaces()),
             ):
-                for key, index in cache.loaded().items():
-                    entries.add_metric([f"{group}/{key}"], len(index))
+                for key, n in cache.sizes().items():
+                    entries.add_metric([f"{group}/{key}"], n)
         yield entries

@@ -37,7 +37,7 @@ def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
     """`show --json` with download URLs instead of server file paths."""
     doc = asset_json(asset)
     doc["original_url"] = f"{API}/assets/{asset.asset_id}/original"
-    has_thumb = lib.thumbnail_path(asset) is not None
+    has_thumb = lib.thumbnail_key(asset) is not None
     doc["thumbnail_url"] = f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None
     return doc
 

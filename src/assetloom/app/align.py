@@ -160,7 +160,7 @@ def split_heldout(
 # ----------------------------------------------------------------------------- measuring
 def _load_image(lib: Library, sha256: str) -> Image.Image:
     """Decoded as ingest decodes it (reduced-scale JPEG, upright), so vectors match `add`'s."""
-    with Image.open(lib.blobs.path_for(sha256)) as im:
+    with lib.blobs.local_path(sha256) as path, Image.open(path) as im:
         im.draft("RGB", _DECODE)
         return ImageOps.exif_transpose(im).convert("RGB")
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assetloom.app.results import DuplicateGroup, VerifyResult
+from assetloom.app.wiring import local_files
 from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
@@ -69,7 +70,10 @@ def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
     put through `verify`, so the answer matches what `verify` and `duplicates` say about the
     same pair. The API's `/assets/{id}/copies` and the web asset page show this document."""
     asset = lib.get(asset_id)
-    result = verify_files(lib, [lib.blob_path(asset)])[0].to_json()
+    with local_files(lib.blobs, [asset.sha256]) as files:
+        if asset.sha256 not in files:
+            return {"asset_id": asset.asset_id, "matches": []}
+        result = verify_files(lib, [files[asset.sha256]])[0].to_json()
     return {
         "asset_id": asset.asset_id,
         "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
@@ -209,29 +213,28 @@ def find_duplicates(
     s = lib.settings
     opts = Options.from_settings(s, embed=False)
     assets: dict[str, Asset] = {}
-    probes: list[Path] = []
-    probe_owner: dict[str, str] = {}
     cursor: str | None = None
     while True:
         page = lib.list(ListQuery(limit=1000, cursor=cursor))
-        for a in page.assets:
-            assets[a.asset_id] = a
-            probe = lib.blob_path(a)
-            probes.append(probe)
-            probe_owner[display_path(probe)] = a.asset_id
+        assets.update((a.asset_id, a) for a in page.assets)
         if (cursor := page.next_cursor) is None:
             break
     pairs: list[tuple[str, str, Tier, float]] = []
     workers = s.worker_count
-    for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
-        if isinstance(rec, Prepared):
-            owner = probe_owner[display_path(rec.path)]
-            if similar:
-                rec.embeddings = stored_vectors(lib, owner)
-            for m in finder.matches(rec, exclude=owner):
-                pairs.append((owner, m.asset_id, m.tier, m.distance))
-        if progress:
-            progress(done, len(probes))
+    with local_files(lib.blobs, [a.sha256 for a in assets.values()]) as files:
+        probes = [files[a.sha256] for a in assets.values() if a.sha256 in files]
+        probe_owner = {
+            display_path(files[a.sha256]): a.asset_id for a in assets.values() if a.sha256 in files
+        }
+        for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
+            if isinstance(rec, Prepared):
+                owner = probe_owner[display_path(rec.path)]
+                if similar:
+                    rec.embeddings = stored_vectors(lib, owner)
+                for m in finder.matches(rec, exclude=owner):
+                    pairs.append((owner, m.asset_id, m.tier, m.distance))
+            if progress:
+                progress(done, len(probes))
     copies = [p for p in pairs if p[2] is not Tier.SIMILAR]
     copy_groups = group_pairs(copies)
     group_of = {a: i for i, (members, _, _) in enumerate(copy_groups) for a in members}

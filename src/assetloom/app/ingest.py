@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assetloom.app.results import AddReport, FileOutcome, SkippedFile
 from assetloom.app.understanding import record_understanding
-from assetloom.app.wiring import THUMBNAIL, Ports
+from assetloom.app.wiring import THUMBNAIL, Ports, local_files
 from assetloom.core.assets import Asset
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
@@ -203,16 +203,17 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
     todo = ports.catalog.assets_lacking_vectors(models)
     opts = replace(Options.from_settings(ports.settings), embed=True)
     workers = ports.settings.worker_count
-    blobs = [ports.blobs.path_for(sha) for _, sha in todo]
-    by_blob = {str(path): asset_id for path, (asset_id, _) in zip(blobs, todo, strict=True)}
     done = 0
-    for start in range(0, len(blobs), BATCH):
-        part = blobs[start : start + BATCH]
-        prepared = [
-            r
-            for r in parallel_prepare(prepare_files, part, opts, workers)
-            if isinstance(r, Prepared)
-        ]
+    for start in range(0, len(todo), BATCH):
+        part = todo[start : start + BATCH]
+        with local_files(ports.blobs, [sha for _, sha in part]) as files:
+            by_blob = {str(files[sha]): asset_id for asset_id, sha in part if sha in files}
+            paths = [files[sha] for _, sha in part if sha in files]
+            prepared = [
+                r
+                for r in parallel_prepare(prepare_files, paths, opts, workers)
+                if isinstance(r, Prepared)
+            ]
         with ports.catalog.unit_of_work() as uow:
             assets = uow.replace_understanding([by_blob[r.path] for r in prepared])
             record_understanding(
@@ -220,7 +221,7 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
             )
         done += len(part)
         if progress:
-            progress(done, len(blobs))
+            progress(done, len(todo))
     if todo:
         with ports.indexes.lock.writing():
             ports.indexes.vectors().rebuild()

@@ -6,18 +6,21 @@ A library is a folder (see docs/architecture.md): `catalog.db` (SQLite, WAL), `b
 
 from __future__ import annotations
 
+import json
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from assetloom.app.wiring import CATALOG, THUMBNAIL, build_ports
-from assetloom.blobs.local import write_atomic
+from assetloom.app.wiring import CATALOG, THUMBNAIL, build_ports, catalog_url
+from assetloom.blobs.base import BlobMissingError, BlobStore
+from assetloom.blobs.local import LocalBlobStore, write_atomic
 from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
 from assetloom.core.assets import Asset
 from assetloom.core.listing import ListPage, ListQuery
@@ -76,8 +79,17 @@ class Library:
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
-    def create(cls, path: Path) -> Library:
+    def create(cls, path: Path, *, catalog: str = "", blobs: str = "") -> Library:
+        """A new library in `path`; `catalog` (a PostgreSQL URL) and `blobs` (s3://BUCKET/
+        PREFIX) put the catalog and the originals on servers instead of in the folder, which
+        then keeps the settings, the signing key and the index cache."""
         path = path.expanduser().absolute()
+        if catalog:
+            catalog = catalog_url(catalog)
+        if blobs and not blobs.startswith("s3://"):
+            raise BadInputError(
+                f"--blobs {blobs!r} is not an S3 location", hint="use s3://BUCKET/PREFIX"
+            )
         if (path / CATALOG).exists():
             raise LibraryExistsError(f"{path} is already an AssetLoom library")
         if path.exists() and not path.is_dir():
@@ -100,9 +112,18 @@ class Library:
                     "# AssetLoom library settings; ASSETLOOM_* environment variables override.\n"
                     f"format_version = {FORMAT_VERSION}\n"
                     f'ledger_origin = "{new_origin()}"\n'
+                    + (f"catalog = {json.dumps(catalog)}\n" if catalog else "")
+                    + (f"blobs = {json.dumps(blobs)}\n" if blobs else "")
                 ).encode(),
             )
             lib = cls(path, load_settings(path))
+            if catalog and lib.catalog.revision() is not None:
+                lib.close()
+                (path / SETTINGS_FILE).unlink()
+                raise LibraryExistsError(
+                    "that PostgreSQL database already holds an AssetLoom catalog",
+                    hint="give each library a database of its own (CREATE DATABASE ...)",
+                )
             lib.catalog.migrate()
             lib._on_create()
         return lib
@@ -110,15 +131,17 @@ class Library:
     @classmethod
     def open(cls, path: Path) -> Library:
         path = path.expanduser().absolute()
-        if not (path / SETTINGS_FILE).is_file() or not (path / CATALOG).is_file():
-            raise NotALibraryError(
-                f"{path} is not an AssetLoom library",
-                hint=f"create one with: assetloom init {path}",
-            )
+        not_one = NotALibraryError(
+            f"{path} is not an AssetLoom library", hint=f"create one with: assetloom init {path}"
+        )
+        if not (path / SETTINGS_FILE).is_file():
+            raise not_one
         try:
-            tomllib.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
+            stored = tomllib.loads((path / SETTINGS_FILE).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise NotALibraryError(f"{path / SETTINGS_FILE} is not valid TOML: {exc}") from exc
+        if not stored.get("catalog") and not (path / CATALOG).is_file():
+            raise not_one
         tighten(path)
         lib = cls(path, load_settings(path))
         lib.catalog.migrate()
@@ -157,12 +180,29 @@ class Library:
         """Assets by id; fingerprints only when asked (search results never show them)."""
         return self.catalog.get_many(asset_ids, fingerprints=fingerprints)
 
-    def blob_path(self, asset: Asset) -> Path:
-        return self.blobs.path_for(asset.sha256)
+    def blob_location(self, asset: Asset) -> str:
+        """Where the original is: a file path, or an s3:// URL."""
+        return self.blobs.location(asset.sha256)
 
-    def thumbnail_path(self, asset: Asset) -> Path | None:
-        path = self.derived.path_for(f"{asset.sha256}/{THUMBNAIL}")
-        return path if path.is_file() else None
+    def thumbnail_key(self, asset: Asset) -> str | None:
+        """The derived store's key of the asset's thumbnail, if it has one."""
+        key = f"{asset.sha256}/{THUMBNAIL}"
+        return key if self.derived.exists(key) else None
+
+    def original_download(self, asset: Asset, *, expires_s: int) -> Download:
+        """How a client gets the original: a presigned link from an object store, or the
+        local file the server streams (with Range)."""
+        return _download(self.blobs, asset.sha256, expires_s, asset.original_name, asset.mime)
+
+    def thumbnail_download(self, asset: Asset, *, expires_s: int) -> Download | None:
+        key = self.thumbnail_key(asset)
+        if key is None:
+            return None
+        return _download(self.derived, key, expires_s, None, "image/webp")
+
+    def thumbnail_location(self, asset: Asset) -> str | None:
+        key = self.thumbnail_key(asset)
+        return self.derived.location(key) if key else None
 
     # ----------------------------------------------------------------- writing
     def add(
@@ -243,8 +283,8 @@ class Library:
         """
         with self._catch_up_lock:
             version = self._data_version()
-            if version == self._catalog_version:
-                return {}
+            if version is not None and version == self._catalog_version:
+                return {}  # no other connection committed (None: cannot tell, so look)
             changed, complete = self.indexes.catch_up()
             changed.update(self._catch_up_tagger())
             if complete:  # a plan overtaken by this process's own write is redone next round
@@ -348,3 +388,27 @@ class Library:
         from assetloom.app.copies import find_duplicates
 
         return find_duplicates(self, similar=similar, progress=progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """Exactly one of `url` (a presigned link) and `path` (a local file) is set."""
+
+    url: str | None = None
+    path: Path | None = None
+
+
+def _download(
+    store: BlobStore, key: str, expires_s: int, filename: str | None, mime: str
+) -> Download:
+    url = store.url(key, expires_s=expires_s, filename=filename, mime=mime)
+    if url is not None:
+        return Download(url=url)
+    assert isinstance(store, LocalBlobStore)
+    path = store.path_for(key)
+    if not path.is_file():
+        raise BlobMissingError(
+            f"the file of {key} is missing from {store.describe()}",
+            hint="restore the library folder from a backup, or remove the asset",
+        )
+    return Download(path=path)

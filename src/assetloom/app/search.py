@@ -144,8 +144,8 @@ class Searcher:
     def _has_shared_vectors(self) -> bool:
         """A library without embeddings (understanding off) answers words by keywords alone:
         no reason to load the text encoder for vectors nothing can match."""
-        indexes = self.lib.vector_spaces().loaded()
-        return any(len(indexes[s]) for s in ("visual", "text") if s in indexes)
+        sizes = self.lib.vector_spaces().sizes()
+        return any(sizes.get(s, 0) for s in ("visual", "text"))
 
     def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
         from assetloom.app.copies import stored_vectors

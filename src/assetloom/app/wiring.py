@@ -8,6 +8,8 @@ these ports alone).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assetloom.blobs.base import BlobMissingError, BlobStore
 from assetloom.blobs.local import LocalBlobStore
+from assetloom.errors import BadInputError
 from assetloom.index.live import LiveIndexes
 from assetloom.settings import Settings
 from assetloom.store.catalog import SqlCatalog
@@ -34,8 +38,8 @@ class IngestGuard:
     is writing (the server runs several adds at once, each with pending blobs of its own)."""
 
     catalog: SqlCatalog
-    blobs: LocalBlobStore
-    derived: LocalBlobStore
+    blobs: BlobStore
+    derived: BlobStore
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _running: int = 0
 
@@ -75,11 +79,13 @@ class IngestGuard:
 
 @dataclass(slots=True)
 class Ports:
+    """The adapters of one open library (see `build_ports`)."""
+
     settings: Settings
     catalog: SqlCatalog
-    blobs: LocalBlobStore
+    blobs: BlobStore
     """Originals, keyed by SHA-256."""
-    derived: LocalBlobStore
+    derived: BlobStore
     """Thumbnails and other derived files, keyed '<sha256>/<name>'."""
     indexes: LiveIndexes
     tagger: Callable[[], Tagger]
@@ -87,21 +93,81 @@ class Ports:
 
 
 def build_ports(root: Path, settings: Settings, tagger: Callable[[], Tagger]) -> Ports:
-    """The embedded default: SQLite catalog, blobs in the folder, FAISS indexes."""
-    catalog = SqlCatalog(
-        sqlite_url(root / CATALOG), busy_timeout_s=settings.busy_timeout_s, label=str(root)
-    )
-    blobs = LocalBlobStore(root / "blobs")
-    derived = LocalBlobStore(root / "derived", fan_out=False)
+    """The embedded default (SQLite catalog, blobs in the folder, FAISS indexes) unless the
+    settings name a PostgreSQL catalog (vectors then live in pgvector) or an S3 blob store
+    (originals under <prefix>/blobs/, derived files under <prefix>/derived/)."""
+    url = catalog_url(settings.catalog) if settings.catalog else sqlite_url(root / CATALOG)
+    catalog = SqlCatalog(url, busy_timeout_s=settings.busy_timeout_s, label=str(root))
+    if settings.blobs:
+        from assetloom.blobs.s3 import S3BlobStore
+
+        base = settings.blobs.rstrip("/")
+        blobs: BlobStore = S3BlobStore.from_url(f"{base}/blobs")
+        derived: BlobStore = S3BlobStore.from_url(f"{base}/derived", fan_out=False)
+    else:
+        blobs = LocalBlobStore(root / "blobs")
+        derived = LocalBlobStore(root / "derived", fan_out=False)
+    vectors = None
+    if catalog.dialect == "postgresql":
+        from assetloom.index.pgvector import PgVectorIndex
+
+        vectors = PgVectorIndex(catalog.reader)
     return Ports(
         settings=settings,
         catalog=catalog,
         blobs=blobs,
         derived=derived,
-        indexes=LiveIndexes(root / "index", catalog.read_session),
+        indexes=LiveIndexes(root / "index", catalog.read_session, vectors=vectors),
         tagger=tagger,
         guard=IngestGuard(catalog, blobs, derived),
     )
+
+
+def catalog_url(url: str) -> str:
+    """A user's PostgreSQL URL as SQLAlchemy takes it (psycopg 3), checked: no password in it
+    (it would be written to assetloom.toml; libpq reads PGPASSWORD or ~/.pgpass instead)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise BadInputError(
+            f"catalog URL {url!r} is not a database URL",
+            hint="use postgresql://USER@HOST:PORT/DATABASE",
+        ) from exc
+    if parsed.get_backend_name() != "postgresql":
+        raise BadInputError(
+            f"catalog URL {url!r} is not PostgreSQL",
+            hint="use postgresql://USER@HOST:PORT/DATABASE (or no --catalog for catalog.db)",
+        )
+    if parsed.password:
+        raise BadInputError(
+            "the catalog URL holds a password, which would be stored in assetloom.toml",
+            hint="leave it out of the URL and set PGPASSWORD or a ~/.pgpass entry instead",
+        )
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+@contextmanager
+def local_files(store: BlobStore, keys: list[str]) -> Iterator[dict[str, Path]]:
+    """key -> a local file holding that blob, for work that reads files (worker processes,
+    Pillow): the files themselves from a local store, copies in a temporary folder (removed
+    on exit) from a remote one. Missing blobs are left out."""
+    if isinstance(store, LocalBlobStore):
+        yield {k: store.path_for(k) for k in keys if store.exists(k)}
+        return
+    with tempfile.TemporaryDirectory(prefix="assetloom-blobs-") as tmp:
+        out: dict[str, Path] = {}
+        for key in keys:
+            dest = Path(tmp) / key.replace("/", "_")
+            try:
+                with store.open(key) as src, dest.open("wb") as f:
+                    shutil.copyfileobj(src, f, 1 << 20)
+            except BlobMissingError:
+                continue
+            out[key] = dest
+        yield out
 
 
 def _alive(pid: int) -> bool:

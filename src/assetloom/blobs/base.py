@@ -85,6 +85,10 @@ class BlobStore(Protocol):
         """Make every put with `durable=False` so far durable."""
         ...
 
+    def location(self, key: str) -> str:
+        """Where the blob of `key` is, for people: a file path or an s3:// URL."""
+        ...
+
     def describe(self) -> str:
         """Where the blobs live, for messages ("/lib/blobs", "s3://bucket/prefix")."""
         ...

@@ -135,6 +135,9 @@ class LocalBlobStore:
     def sync(self) -> None:
         sync_all()
 
+    def location(self, key: str) -> str:
+        return str(self.path_for(key))
+
     def describe(self) -> str:
         return str(self.root)
 

@@ -321,6 +321,9 @@ class S3BlobStore:
     def sync(self) -> None:
         """Nothing to do: a PUT that succeeded is durable."""
 
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
 

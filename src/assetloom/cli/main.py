@@ -122,16 +122,32 @@ def version_cmd(as_json: bool = JsonOpt) -> None:
 @app.command()
 def init(
     path: Path = typer.Argument(..., help="Folder to create the library in (new or empty)."),
+    catalog: str = typer.Option(
+        "",
+        "--catalog",
+        help="Keep the catalog in PostgreSQL: postgresql://USER@HOST:PORT/DB "
+        "(a database of its own; password from PGPASSWORD or ~/.pgpass).",
+    ),
+    blobs: str = typer.Option(
+        "",
+        "--blobs",
+        help="Keep originals and derived files in S3: s3://BUCKET/PREFIX "
+        "(credentials and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_ENDPOINT_URL_S3).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create a new, empty library."""
+    """Create a new, empty library (embedded by default: SQLite and files in the folder)."""
 
     def body() -> None:
         from assetloom.app.library import Library
 
-        with Library.create(path) as lib:
+        with Library.create(path, catalog=catalog, blobs=blobs) as lib:
             if as_json:
-                emit_json({"library": str(lib.root), "created": True})
+                doc = {"library": str(lib.root), "created": True}
+                if catalog or blobs:
+                    doc |= {"catalog": lib.settings.catalog, "blobs": lib.settings.blobs}
+                emit_json(doc)
             else:
                 out.print(f"Created library at {lib.root}", markup=False)
                 out.print(
@@ -248,9 +264,8 @@ def show(
         with open_library() as lib:
             asset = lib.get(asset_id)
             doc = asset_json(asset)
-            doc["blob_path"] = str(lib.blob_path(asset))
-            thumb = lib.thumbnail_path(asset)
-            doc["thumbnail_path"] = str(thumb) if thumb else None
+            doc["blob_path"] = lib.blob_location(asset)
+            doc["thumbnail_path"] = lib.thumbnail_location(asset)
         if as_json:
             emit_json(doc)
         else:

@@ -17,14 +17,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from assetloom.rwlock import ReadWriteLock
 
 if TYPE_CHECKING:  # FAISS loads on first use, not when a CLI command starts
+    from assetloom.index.base import VectorIndex
     from assetloom.index.catalog_cache import CatalogCache
     from assetloom.index.fingerprint_index import FingerprintIndex
     from assetloom.index.vector_spaces import VectorSpaces
 
 
 class LiveIndexes:
-    def __init__(self, folder: Path, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        sessions: sessionmaker[Session],
+        *,
+        vectors: VectorIndex | None = None,
+    ) -> None:
+        """`vectors`: a vector index that is the catalog itself (pgvector), used instead of
+        the FAISS cache; it needs no saving and no catch-up."""
         self.folder = folder
+        self._external_vectors = vectors
         self.sessions = sessions
         self.lock = ReadWriteLock()
         self.defer_saves = False
@@ -43,9 +53,11 @@ class LiveIndexes:
                     self._fingerprints = FingerprintIndex(self.folder, self.sessions)
         return self._fingerprints
 
-    def vectors(self) -> VectorSpaces:
+    def vectors(self) -> VectorSpaces | VectorIndex:
         from assetloom.index.vector_spaces import VectorSpaces
 
+        if self._external_vectors is not None:
+            return self._external_vectors
         if self._vectors is None:
             with self._make_lock:
                 if self._vectors is None:

@@ -106,8 +106,8 @@ def _warm_up(svc: Services) -> None:
     """Load indexes (and models, if understanding is on) before /readyz says yes."""
     lib = svc.lib
     try:
-        lib.fingerprint_index().loaded()
-        lib.vector_spaces().loaded()
+        lib.fingerprint_index().sizes()
+        lib.vector_spaces().sizes()
         if lib.settings.understanding and svc.settings.warm_models:
             from PIL import Image
 

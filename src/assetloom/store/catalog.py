@@ -26,7 +26,13 @@ from assetloom.errors import AssetNotFoundError, BadInputError
 from assetloom.store import fts
 from assetloom.store.assets import to_asset
 from assetloom.store.base import NewVector, Pending, Removed, SeenFile
-from assetloom.store.db import is_current, make_engine, migrate, session_factory
+from assetloom.store.db import (
+    current_revision,
+    is_current,
+    make_engine,
+    migrate,
+    session_factory,
+)
 from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
 from assetloom.store.search_tables import EmbeddingRow, TagDefinitionRow, TagRow
 
@@ -51,6 +57,10 @@ class SqlCatalog:
     @property
     def dialect(self) -> str:
         return self.reader.dialect.name
+
+    def revision(self) -> str | None:
+        """The schema's migration revision; None for a database no catalog was made in."""
+        return current_revision(self.reader)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op (no Alembic) when it is there."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
@@ -39,6 +39,8 @@ AssetId = Annotated[
     ),
 ]
 # Downloads are user content: never let a browser run it as a page of ours.
+LINK_TTL_S = 300
+"""How long a presigned download link (remote blob stores) stays valid."""
 _FILE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "Cache-Control": "private, max-age=86400",
@@ -122,9 +124,11 @@ def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> 
 )
 def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
     asset = svc.lib.get(asset_id)
-    return _file(
-        request, svc.lib.blob_path(asset), asset.mime, f'"{asset.sha256}"', asset.original_name
-    )
+    where = svc.lib.original_download(asset, expires_s=LINK_TTL_S)
+    if where.url is not None:  # an object store serves the bytes (and Range) itself
+        return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
+    assert where.path is not None
+    return _file(request, where.path, asset.mime, f'"{asset.sha256}"', asset.original_name)
 
 
 @router.get(
@@ -140,10 +144,13 @@ def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId
 )
 def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
     asset = svc.lib.get(asset_id)
-    path = svc.lib.thumbnail_path(asset)
-    if path is None:
+    where = svc.lib.thumbnail_download(asset, expires_s=LINK_TTL_S)
+    if where is None:
         raise ThumbnailMissingError(f"asset {asset.asset_id} has no thumbnail")
-    return _file(request, path, "image/webp", f'"{asset.sha256}.thumb"', None)
+    if where.url is not None:
+        return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
+    assert where.path is not None
+    return _file(request, where.path, "image/webp", f'"{asset.sha256}.thumb"', None)
 
 
 def _file(request: Request, path: Path, mime: str, etag: str, filename: str | None) -> Response:
