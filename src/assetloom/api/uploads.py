@@ -27,6 +27,7 @@ from starlette.requests import Request
 
 from assetloom.api.errors import PayloadTooLargeError
 from assetloom.errors import BadInputError, UnsupportedMediaError
+from assetloom.processes import alive
 
 log = logging.getLogger("assetloom.api.uploads")
 
@@ -172,17 +173,7 @@ def _abandoned(name: str, age_s: float) -> bool:
     if owner is None:
         return age_s > _LEGACY_STALE_S
     pid = int(owner.group(1))
-    return pid == os.getpid() or not _alive(pid) or age_s > _ABANDONED_S
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or not alive(pid) or age_s > _ABANDONED_S
 
 
 async def receive(

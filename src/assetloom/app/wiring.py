@@ -21,6 +21,7 @@ from assetloom.blobs.base import BlobMissingError, BlobStore
 from assetloom.blobs.local import LocalBlobStore
 from assetloom.errors import BadInputError
 from assetloom.index.live import LiveIndexes
+from assetloom.processes import alive
 from assetloom.settings import Settings
 from assetloom.store.catalog import SqlCatalog
 from assetloom.store.db import sqlite_url
@@ -61,7 +62,7 @@ class IngestGuard:
         dead = [
             p
             for p in self.catalog.pending()
-            if (include_own if p.owner_pid == me else not _alive(p.owner_pid))
+            if (include_own if p.owner_pid == me else not alive(p.owner_pid))
         ]
         if not dead:
             return 0
@@ -168,13 +169,3 @@ def local_files(store: BlobStore, keys: list[str]) -> Iterator[dict[str, Path]]:
                 continue
             out[key] = dest
         yield out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
