@@ -35,8 +35,8 @@ from assetloom.settings import Settings, load_settings
 if TYPE_CHECKING:
     from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult
     from assetloom.app.search import SearchHit, SearchQuery
+    from assetloom.index.base import VectorIndex
     from assetloom.index.fingerprint_index import FingerprintIndex
-    from assetloom.index.vector_spaces import VectorSpaces
     from assetloom.models.base import ImageEncoder, TextEncoder
     from assetloom.provenance.ledger_service import AuditResult, InclusionProof, LedgerService
     from assetloom.provenance.log_store import LeafRecord
@@ -270,7 +270,7 @@ class Library:
     def fingerprint_index(self) -> FingerprintIndex:
         return self.indexes.fingerprints()
 
-    def vector_spaces(self) -> VectorSpaces:
+    def vector_spaces(self) -> VectorIndex:
         return self.indexes.vectors()
 
     def catch_up(self) -> dict[str, int]:
