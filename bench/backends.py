@@ -190,6 +190,7 @@ def load_synthetic(
         ]
         with lib.catalog.unit_of_work() as uow:
             new: list[NewVector] = []
+            batch_assets: list[tuple[Asset, bool]] = []
             for j, i in enumerate(range(lo, hi)):
                 asset = Asset(
                     asset_id=uuid.uuid4().hex,
@@ -207,10 +208,11 @@ def load_synthetic(
                         for f, c in zip(template, codes, strict=True)
                     ],
                 )
-                uow.add_asset(asset, has_thumbnail=False)
-                uow.upsert_keywords(asset.asset_id, keyword_document(asset, None, []))
+                batch_assets.append((asset, False))
+                uow.upsert_keywords(asset.asset_id, keyword_document(asset, None, []), new=True)
                 new.append(NewVector(asset.asset_id, SPACE, MODEL, vectors[i].tobytes()))
                 ids.append(asset.asset_id)
+            uow.add_assets(batch_assets)
             uow.add_vectors(new)
         if hi == n or (hi // batch) % 10 == 0:
             log(f"  loaded {hi}/{n}")

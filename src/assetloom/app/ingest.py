@@ -48,6 +48,7 @@ class Ingestor:
         self.ports = ports
         self.opts = Options.from_settings(ports.settings)
         self.workers = ports.settings.worker_count
+        self.job_id: int | None = None
 
     def run(
         self,
@@ -60,7 +61,8 @@ class Ingestor:
         """`sources`: labels for files whose path is not where they came from (uploads in a
         temporary folder); see `Library.add`."""
         labels = {str(Path(p).absolute()): label for p, label in (sources or {}).items()}
-        with self.ports.guard.ingesting():
+        with self.ports.guard.ingesting() as job:
+            self.job_id = job.id
             return self._run(paths, recursive=recursive, progress=progress, labels=labels)
 
     def _run(
@@ -131,23 +133,21 @@ class Ingestor:
             for rec in batch:
                 if rec.sha256 not in existing and rec.sha256 not in new:
                     new[rec.sha256] = rec
-            uow.mark_pending(new, os.getpid(), utcnow())
+            uow.mark_pending(new, os.getpid(), utcnow(), job_id=self.job_id)
         stored = self._store_blobs(new, report)
         with ports.catalog.unit_of_work() as uow:
             # Re-check under the write lock: another process may have added the same files.
             existing = uow.registered(r.sha256 for r in batch)
-            added: list[Asset] = []
-            fingerprints: list[tuple[int, str, bytes]] = []
             pairs: list[tuple[Asset, Prepared]] = []
             for sha, rec in stored.items():
                 if sha in existing:
                     continue
                 asset = _asset_of(rec, new_asset_id(), utcnow(), labels.get(rec.path))
-                fingerprints.extend(uow.add_asset(asset, has_thumbnail=rec.thumbnail is not None))
-                added.append(asset)
                 pairs.append((asset, rec))
                 existing[sha] = asset.asset_id
-            vectors = record_understanding(ports.tagger, uow, pairs)
+            added = [asset for asset, _ in pairs]
+            fingerprints = uow.add_assets((a, rec.thumbnail is not None) for a, rec in pairs)
+            vectors = record_understanding(ports.tagger, uow, pairs, new=True)
             on_assets_registered(uow.session, added)
             uow.clear_pending(new)
             # A labelled file's path is a staging copy: remembering it would only add a row
@@ -217,7 +217,7 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
         with ports.catalog.unit_of_work() as uow:
             assets = uow.replace_understanding([by_blob[r.path] for r in prepared])
             record_understanding(
-                ports.tagger, uow, [(assets[by_blob[r.path]], r) for r in prepared]
+                ports.tagger, uow, [(assets[by_blob[r.path]], r) for r in prepared], new=False
             )
         done += len(part)
         if progress:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from assetloom.models.base import ImageEncoder, TextEncoder
     from assetloom.provenance.ledger_service import AuditResult, InclusionProof, LedgerService
     from assetloom.provenance.log_store import LeafRecord
+    from assetloom.store.jobs import Job
     from assetloom.tagging import Tagger
 
 SETTINGS_FILE = "assetloom.toml"
@@ -252,7 +253,7 @@ class Library:
         self.indexes.changed()
         return asset
 
-    def ingesting(self) -> AbstractContextManager[None]:
+    def ingesting(self) -> AbstractContextManager[Job]:
         """Around one `add`: sweeps what dead runs left, never what a live one is writing."""
         return self.ports.guard.ingesting()
 

@@ -21,10 +21,14 @@ _NAME_SEPARATORS = re.compile(r"[_\-.]+")
 
 
 def record_understanding(
-    tagger: Callable[[], Tagger], uow: SqlUnitOfWork, pairs: list[tuple[Asset, Prepared]]
+    tagger: Callable[[], Tagger],
+    uow: SqlUnitOfWork,
+    pairs: list[tuple[Asset, Prepared]],
+    *,
+    new: bool,
 ) -> list[tuple[int, str, bytes]]:
-    """Vectors, zero-shot tags and keyword rows of new assets; (row id, space, vector) of
-    the vectors written, for the vector indexes."""
+    """Vectors, zero-shot tags and keyword rows of assets (`new`: registered in this
+    transaction); (row id, space, vector) of the vectors written, for the vector indexes."""
     visual = [(asset, rec) for asset, rec in pairs if "visual" in rec.embeddings]
     tags: dict[str, list[tuple[str, float]]] = {}
     if visual:
@@ -42,7 +46,8 @@ def record_understanding(
         assigned = tags.get(asset.asset_id, [])
         uow.add_tags(asset.asset_id, [(key, score, "zero-shot") for key, score in assigned])
         tag_names = tagger().names([k for k, _ in assigned]) if assigned else []
-        uow.upsert_keywords(asset.asset_id, keyword_document(asset, rec.text_content, tag_names))
+        doc = keyword_document(asset, rec.text_content, tag_names)
+        uow.upsert_keywords(asset.asset_id, doc, new=new)
     return written
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from assetloom.processes import alive
 from assetloom.settings import Settings
 from assetloom.store.catalog import SqlCatalog
 from assetloom.store.db import sqlite_url
+from assetloom.store.jobs import Job, SqlJobQueue
 
 if TYPE_CHECKING:
     from assetloom.tagging import Tagger
@@ -35,34 +37,43 @@ THUMBNAIL = "thumb.webp"
 
 @dataclass(slots=True)
 class IngestGuard:
-    """Around each `add` in this process: sweeps what dead runs left, never what a live one
-    is writing (the server runs several adds at once, each with pending blobs of its own)."""
+    """Each `add` runs as a leased job; before it starts, what dead adds left (blobs written
+    before their rows committed, on any host sharing the catalog) is swept."""
 
     catalog: SqlCatalog
     blobs: BlobStore
     derived: BlobStore
+    jobs: SqlJobQueue
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _running: int = 0
 
     @contextmanager
-    def ingesting(self) -> Iterator[None]:
+    def ingesting(self) -> Iterator[Job]:
         with self._lock:
             self.sweep(include_own=self._running == 0)
             self._running += 1
         try:
-            yield
+            with self.jobs.leased("ingest", f"ingest-{uuid.uuid4().hex}") as job:
+                yield job
         finally:
             with self._lock:
                 self._running -= 1
 
     def sweep(self, *, include_own: bool = True) -> int:
-        """Remove blobs left by runs that died between writing a blob and committing its
-        row; rows of this process only when `include_own` (no add of ours is running)."""
+        """Remove blobs whose job is dead and that no asset claims. Rows from before jobs
+        name only a process: those of this process go only with `include_own` (no add of
+        ours is running), others when that process is gone."""
+        pending = self.catalog.pending()
+        dead_jobs = self.jobs.dead_ids(sorted({p.job_id for p in pending if p.job_id}))
         me = os.getpid()
         dead = [
             p
-            for p in self.catalog.pending()
-            if (include_own if p.owner_pid == me else not alive(p.owner_pid))
+            for p in pending
+            if (
+                p.job_id in dead_jobs
+                if p.job_id is not None
+                else (include_own if p.owner_pid == me else not alive(p.owner_pid))
+            )
         ]
         if not dead:
             return 0
@@ -120,7 +131,7 @@ def build_ports(root: Path, settings: Settings, tagger: Callable[[], Tagger]) ->
         derived=derived,
         indexes=LiveIndexes(root / "index", catalog.read_session, vectors=vectors),
         tagger=tagger,
-        guard=IngestGuard(catalog, blobs, derived),
+        guard=IngestGuard(catalog, blobs, derived, SqlJobQueue(catalog)),
     )
 
 

@@ -53,6 +53,8 @@ class Pending:
     sha256: str
     owner_pid: int
     created_at: datetime
+    job_id: int | None = None
+    """The leased job that wrote the blob (None: a row from before jobs, owned by pid)."""
 
 
 @runtime_checkable
@@ -66,7 +68,9 @@ class UnitOfWork(Protocol):
         """sha256 -> asset id for the hashes already registered."""
         ...
 
-    def mark_pending(self, shas: Iterable[str], owner_pid: int, at: datetime) -> None: ...
+    def mark_pending(
+        self, shas: Iterable[str], owner_pid: int, at: datetime, *, job_id: int | None = None
+    ) -> None: ...
 
     def clear_pending(self, shas: Iterable[str]) -> None: ...
 
@@ -74,6 +78,10 @@ class UnitOfWork(Protocol):
 
     def add_asset(self, asset: Asset, *, has_thumbnail: bool) -> list[tuple[int, str, bytes]]:
         """Insert the asset and its fingerprints; (fingerprint row id, kind, value) back."""
+        ...
+
+    def add_assets(self, assets: Iterable[tuple[Asset, bool]]) -> list[tuple[int, str, bytes]]:
+        """A batch of (asset, has_thumbnail) in one flush."""
         ...
 
     def add_vectors(self, vectors: Iterable[NewVector]) -> list[tuple[int, str, bytes]]:
@@ -84,7 +92,9 @@ class UnitOfWork(Protocol):
         """(tag key, score, source) rows."""
         ...
 
-    def upsert_keywords(self, asset_id: str, doc: Mapping[str, str]) -> None: ...
+    def upsert_keywords(
+        self, asset_id: str, doc: Mapping[str, str], *, new: bool = False
+    ) -> None: ...
 
     def set_keyword_tags(self, asset_id: str, tag_names: list[str]) -> None: ...
 

@@ -295,7 +295,7 @@ class SqlCatalog:
     def pending(self) -> list[Pending]:
         with self.read_session() as s:
             return [
-                Pending(p.sha256, p.owner_pid, p.created_at)
+                Pending(p.sha256, p.owner_pid, p.created_at, p.job_id)
                 for p in s.scalars(select(PendingBlobRow))
             ]
 
@@ -319,9 +319,13 @@ class SqlUnitOfWork:
             out.update({sha: asset_id for sha, asset_id in rows})
         return out
 
-    def mark_pending(self, shas: Iterable[str], owner_pid: int, at: datetime) -> None:
+    def mark_pending(
+        self, shas: Iterable[str], owner_pid: int, at: datetime, *, job_id: int | None = None
+    ) -> None:
         for sha in shas:
-            self.session.merge(PendingBlobRow(sha256=sha, owner_pid=owner_pid, created_at=at))
+            self.session.merge(
+                PendingBlobRow(sha256=sha, owner_pid=owner_pid, created_at=at, job_id=job_id)
+            )
 
     def clear_pending(self, shas: Iterable[str]) -> None:
         wanted = list(shas)
@@ -336,27 +340,34 @@ class SqlUnitOfWork:
     def add_asset(self, asset: Asset, *, has_thumbnail: bool) -> list[tuple[int, str, bytes]]:
         """Insert the asset and its fingerprints; (fingerprint row id, kind, value) back, for
         the Hamming indexes."""
-        row = AssetRow(
-            asset_id=asset.asset_id,
-            sha256=asset.sha256,
-            media_type=asset.media_type.value,
-            mime=asset.mime,
-            size=asset.size,
-            original_name=asset.original_name,
-            source_path=asset.source,
-            width=asset.width,
-            height=asset.height,
-            metadata_json=asset.metadata,
-            has_thumbnail=has_thumbnail,
-            registered_at=asset.registered_at,
-            fingerprints=[
-                FingerprintRow(kind=f.kind, value=f.value, quality=f.quality)
-                for f in asset.fingerprints
-            ],
-        )
-        self.session.add(row)
+        return self.add_assets([(asset, has_thumbnail)])
+
+    def add_assets(self, assets: Iterable[tuple[Asset, bool]]) -> list[tuple[int, str, bytes]]:
+        """`add_asset` for a batch of (asset, has_thumbnail): one flush, not one per asset."""
+        rows = [
+            AssetRow(
+                asset_id=asset.asset_id,
+                sha256=asset.sha256,
+                media_type=asset.media_type.value,
+                mime=asset.mime,
+                size=asset.size,
+                original_name=asset.original_name,
+                source_path=asset.source,
+                width=asset.width,
+                height=asset.height,
+                metadata_json=asset.metadata,
+                has_thumbnail=has_thumbnail,
+                registered_at=asset.registered_at,
+                fingerprints=[
+                    FingerprintRow(kind=f.kind, value=f.value, quality=f.quality)
+                    for f in asset.fingerprints
+                ],
+            )
+            for asset, has_thumbnail in assets
+        ]
+        self.session.add_all(rows)
         self.session.flush()
-        return [(f.id, f.kind, f.value) for f in row.fingerprints]
+        return [(f.id, f.kind, f.value) for row in rows for f in row.fingerprints]
 
     def add_vectors(self, vectors: Iterable[NewVector]) -> list[tuple[int, str, bytes]]:
         rows = [
@@ -373,8 +384,9 @@ class SqlUnitOfWork:
             for key, score, source in tags
         )
 
-    def upsert_keywords(self, asset_id: str, doc: Mapping[str, str]) -> None:
-        self._keywords.upsert(self.session, asset_id, dict(doc))
+    def upsert_keywords(self, asset_id: str, doc: Mapping[str, str], *, new: bool = False) -> None:
+        """`new`: the asset was registered in this transaction (it has no row to replace)."""
+        self._keywords.upsert(self.session, asset_id, dict(doc), new=new)
 
     def set_keyword_tags(self, asset_id: str, tag_names: list[str]) -> None:
         """Refresh the tag field of an asset's keyword row (after its tags changed)."""

@@ -33,8 +33,11 @@ def segment(value: str) -> str:
     return _CJK.sub(r" \1 ", value)
 
 
-def upsert(s: Session, asset_id: str, doc: dict[str, str]) -> None:
-    s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
+def upsert(s: Session, asset_id: str, doc: dict[str, str], *, new: bool = False) -> None:
+    """Write the asset's row. `asset_id` is UNINDEXED in FTS5, so finding an old row scans
+    the table: `new` (an asset just registered) skips that, which keeps ingest linear."""
+    if not new:
+        s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
     values = {f: segment(doc.get(f, "")[:_MAX_CONTENT]) for f in FIELDS}
     s.execute(
         text(

@@ -86,7 +86,7 @@ def tokens(value: str) -> str:
     return " ".join(out)
 
 
-def upsert(s: Session, asset_id: str, doc: dict[str, str]) -> None:
+def upsert(s: Session, asset_id: str, doc: dict[str, str], *, new: bool = False) -> None:
     values = {f: tokens(doc.get(f, "")[:_MAX_CONTENT]) for f in FIELDS}
     s.execute(
         text(

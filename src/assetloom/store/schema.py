@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -71,6 +72,32 @@ class PendingBlobRow(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_pid: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    """The job (with its lease) that wrote it; None for rows of catalogs before 0007."""
+
+
+class JobRow(Base):
+    """Work claimed under a lease: `lease_until` moves on with each heartbeat, so a job whose
+    lease ran out died (on any host), and what it left half-done can be undone."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    """What makes a re-run of the same work the same job (a no-op to enqueue again)."""
+    state: Mapped[str] = mapped_column(String(16))
+    owner_host: Mapped[str] = mapped_column(String(255))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_jobs_key"),
+        Index("ix_jobs_state_lease_until", "state", "lease_until"),
+    )
 
 
 class SeenFileRow(Base):
