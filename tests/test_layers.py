@@ -148,3 +148,16 @@ def _strongly_connected(edges: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return out
+
+
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_interfaces_leave_locking_to_the_use_cases(interface: str) -> None:
+    """Routers and commands call the library; which lock a use case needs is its own
+    business (a router holding the index lock around a use case that takes it again would
+    deadlock behind a waiting writer)."""
+    bad = []
+    for path in (SRC / interface).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("reading", "writing"):
+                bad.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not bad, f"locks taken outside the use cases: {bad}"

@@ -145,11 +145,6 @@ class _LibraryCollector(Collector):
         entries = GaugeMetricFamily(
             "assetloom_index_entries", "Entries per search index", labels=["index"]
         )
-        with lib.index_lock.reading():
-            for group, cache in (
-                ("fingerprints", lib.fingerprint_index()),
-                ("vectors", lib.vector_spaces()),
-            ):
-                for key, n in cache.sizes().items():
-                    entries.add_metric([f"{group}/{key}"], n)
+        for name, n in lib.index_sizes().items():
+            entries.add_metric([name], n)
         yield entries

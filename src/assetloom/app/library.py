@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,7 @@ from assetloom.settings import Settings, load_settings
 if TYPE_CHECKING:
     from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult
     from assetloom.app.search import SearchHit, SearchQuery
+    from assetloom.app.tags import TagSummary
     from assetloom.index.base import VectorIndex
     from assetloom.index.fingerprint_index import FingerprintIndex
     from assetloom.models.base import ImageEncoder, TextEncoder
@@ -271,6 +272,18 @@ class Library:
     def fingerprint_index(self) -> FingerprintIndex:
         return self.indexes.fingerprints()
 
+    def index_sizes(self) -> dict[str, int]:
+        """Entries per index ("fingerprints/pdq", "vectors/visual", ...), for metrics."""
+        with self.index_lock.reading():
+            return {
+                f"{group}/{key}": n
+                for group, index in (
+                    ("fingerprints", self.fingerprint_index()),
+                    ("vectors", self.vector_spaces()),
+                )
+                for key, n in index.sizes().items()
+            }
+
     def vector_spaces(self) -> VectorIndex:
         return self.indexes.vectors()
 
@@ -340,7 +353,8 @@ class Library:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         from assetloom.app.search import Searcher
 
-        return Searcher(self).search(query)
+        with self.index_lock.reading():
+            return Searcher(self).search(query)
 
     def ledger(self) -> LedgerService:
         from assetloom.provenance.ledger_service import LedgerService
@@ -381,14 +395,53 @@ class Library:
     ) -> list[VerifyResult]:
         from assetloom.app.copies import verify_files
 
-        return verify_files(self, paths, progress=progress)
+        with self.index_lock.reading():
+            return verify_files(self, paths, progress=progress)
 
     def duplicates(
         self, *, similar: bool = False, progress: Progress | None = None
     ) -> list[DuplicateGroup]:
         from assetloom.app.copies import find_duplicates
 
-        return find_duplicates(self, similar=similar, progress=progress)
+        with self.index_lock.reading():
+            return find_duplicates(self, similar=similar, progress=progress)
+
+    def copies(self, asset_id: str) -> dict[str, Any]:
+        """Copies and look-alikes of one asset (id or unique prefix), as verify sees them."""
+        from assetloom.app.copies import copies_of
+
+        with self.index_lock.reading():
+            return copies_of(self, asset_id)
+
+    def tags_of(self, asset_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """(full id, the asset's tags with scores) for an id or unique prefix."""
+        from assetloom.app.tags import tags_of
+
+        full_id = self.get(asset_id).asset_id
+        with self.index_lock.reading():  # the tagger may be changing (a tag being defined)
+            return full_id, tags_of(self, full_id)
+
+    def list_tags(self, *, used: bool = False) -> list[TagSummary]:
+        """The vocabulary with asset counts (`used`: only tags some asset has)."""
+        from assetloom.app.tags import list_tags
+
+        with self.index_lock.reading():
+            return [t for t in list_tags(self) if t.assets or not used]
+
+    def define_tag(
+        self,
+        key: str,
+        name_en: str,
+        name_zh: str,
+        examples: list[str],
+        threshold: float | None,
+    ) -> int:
+        """Store a tag and apply it to every image; how many it tagged. Searches wait: the
+        tagger and the tags change together."""
+        from assetloom.app.tags import define_tag
+
+        with self.index_lock.writing():
+            return define_tag(self, key, name_en, name_zh, examples, threshold)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,10 +194,8 @@ def tags_list(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.app.tags import list_tags
-
         with open_library() as lib:
-            tags = [t for t in list_tags(lib) if t.assets or not used]
+            tags = lib.list_tags(used=used)
         if as_json:
             emit_json({"tags": [t.to_json() for t in tags]})
             return
@@ -233,10 +231,8 @@ def tags_define(
     """Define your own tag and apply it to every image in the library."""
 
     def body() -> None:
-        from assetloom.app.tags import define_tag
-
         with open_library() as lib:
-            n = define_tag(lib, key, name_en, name_zh, examples, threshold)
+            n = lib.define_tag(key, name_en, name_zh, examples, threshold)
         if as_json:
             emit_json({"key": key, "tagged": n})
         else:
@@ -253,11 +249,8 @@ def tags_show(
     """The tags of one asset, with scores."""
 
     def body() -> None:
-        from assetloom.app.tags import tags_of
-
         with open_library() as lib:
-            full = lib.get(asset_id).asset_id
-            tags = tags_of(lib, full)
+            full, tags = lib.tags_of(asset_id)
         if as_json:
             emit_json({"asset_id": full, "tags": tags})
             return

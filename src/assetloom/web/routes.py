@@ -285,7 +285,7 @@ async def search_page(
 
 
 def _search(svc: Services, query: SearchQuery) -> dict[str, Any]:
-    with svc.gate.reading(), svc.metrics.operation.labels("search_text").time():
+    with svc.metrics.operation.labels("search_text").time():
         return search_doc(svc.lib.search(query))
 
 
@@ -295,10 +295,7 @@ def asset_page(request: Request, svc: Svc, who: Who, asset_id: str) -> Response:
     doc = asset_doc(svc.lib, asset)
     tags: list[dict[str, Any]] = []
     if svc.lib.settings.understanding:
-        from assetloom.app.tags import tags_of
-
-        with svc.gate.reading():
-            tags = tags_of(svc.lib, asset.asset_id)
+        tags = svc.lib.tags_of(asset.asset_id)[1]
     metadata = {k: v for k, v in doc["metadata"].items() if k != "excerpt"}
     return render(
         request,

@@ -207,7 +207,7 @@ async def similar(
 
 
 def _similar(svc: Services, asset_id: str, limit: int) -> dict[str, Any]:
-    with svc.gate.reading(), svc.metrics.operation.labels("similar").time():
+    with svc.metrics.operation.labels("similar").time():
         return search_doc(svc.lib.search(SearchQuery(like=asset_id, limit=limit)))
 
 
@@ -221,10 +221,8 @@ async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
 
 
 def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
-    from assetloom.app.copies import copies_of
-
-    with svc.gate.reading(), svc.metrics.operation.labels("copies").time():
-        return copies_of(svc.lib, asset_id)
+    with svc.metrics.operation.labels("copies").time():
+        return svc.lib.copies(asset_id)
 
 
 @router.get(
@@ -233,8 +231,5 @@ def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
     responses={200: {"model": AssetTagsOut}, **errors(401, 404)},
 )
 def asset_tags(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
-    from assetloom.app.tags import tags_of
-
-    full_id = svc.lib.get(asset_id).asset_id
-    with svc.gate.reading():
-        return JSONResponse({"asset_id": full_id, "tags": tags_of(svc.lib, full_id)})
+    full_id, tags = svc.lib.tags_of(asset_id)
+    return JSONResponse({"asset_id": full_id, "tags": tags})

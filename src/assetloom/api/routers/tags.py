@@ -24,10 +24,7 @@ def list_tags(
     who: Viewer,
     used: Annotated[bool, Query(description="Only tags some asset has")] = False,
 ) -> JSONResponse:
-    from assetloom.app.tags import list_tags
-
-    with svc.gate.reading():
-        tags = [t for t in list_tags(svc.lib) if t.assets or not used]
+    tags = svc.lib.list_tags(used=used)
     return JSONResponse({"tags": [t.to_json() for t in tags]})
 
 
@@ -37,12 +34,7 @@ def list_tags(
     responses={200: {"model": TagDefinedOut}, **errors(400, 401, 403, 404, 503)},
 )
 def define_tag(request: Request, svc: Svc, who: Editor, body: TagDefineIn) -> JSONResponse:
-    from assetloom.app.tags import define_tag
-
     with audited(request, svc, who, "tag.define", body.key) as detail:
-        with svc.gate.writing():
-            n = define_tag(
-                svc.lib, body.key, body.name_en, body.name_zh, body.examples, body.threshold
-            )
+        n = svc.lib.define_tag(body.key, body.name_en, body.name_zh, body.examples, body.threshold)
         detail["tagged"] = n
     return JSONResponse({"key": body.key, "tagged": n})
