@@ -18,7 +18,7 @@ import numpy as np
 from assetloom.app.results import DuplicateGroup, VerifyResult
 from assetloom.app.wiring import local_files
 from assetloom.core import copy_rules
-from assetloom.core.assets import Asset, Fingerprint, Match, MediaType, Tier
+from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Space, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
 from assetloom.core.listing import ListQuery
 from assetloom.core.similarity import CANDIDATES, is_similar
@@ -166,7 +166,9 @@ class CopyFinder:
         )
         for asset_id in same_text:
             out[asset_id] = (Tier.NEAR_IDENTICAL, 0.0)
-        hits = self.index.search("simhash64", [by_kind["simhash64"]], TEXT_SEARCH_RADIUS)[0]
+        hits = self.index.search(Family.SIMHASH64, [by_kind[Family.SIMHASH64]], TEXT_SEARCH_RADIUS)[
+            0
+        ]
         stored = self._fingerprints_of_rows({row_id for row_id, _ in hits})
         for asset_id, fps in stored.items():
             if asset_id in skip or asset_id in out:
@@ -181,7 +183,7 @@ class CopyFinder:
     def _similar_candidates(self, rec: Prepared, skip: set[str]) -> dict[str, tuple[Tier, float]]:
         """Same subject or scene, by embeddings: the tier below near-identical copies."""
         image = rec.media_type is MediaType.IMAGE
-        space = "backbone" if image else "text"
+        space = Space.BACKBONE if image else Space.TEXT
         vector = rec.embeddings.get(space)
         if vector is None:
             return {}

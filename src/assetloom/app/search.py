@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from assetloom.core.assets import Asset, MediaType
+from assetloom.core.assets import Asset, MediaType, Space
 from assetloom.core.ranking import Fused, fuse
 from assetloom.errors import BadInputError
 from assetloom.ingest.paths import display_path
@@ -40,7 +40,7 @@ and a search without query encoding takes 2.8 ms instead of 3.4 (bench/fusion_de
 # BM25 with per-field highlights costs per returned row; past 100 rows keyword hits add little
 # to a fused top-20 (bench/search_e2e.py at 100k assets: p50 30.1 ms uncapped, 27.8 ms capped).
 KEYWORD_DEPTH = 100
-SOURCE_WEIGHTS = {"visual": 1.0, "text": 1.0, "keyword": 0.7, "backbone": 1.0}
+SOURCE_WEIGHTS = {Space.VISUAL: 1.0, Space.TEXT: 1.0, "keyword": 0.7, Space.BACKBONE: 1.0}
 
 
 @dataclass(slots=True)
@@ -101,10 +101,10 @@ class Searcher:
         shared_query, visual_query = self._query_vectors(q)
         spaces = self.lib.vector_spaces()
         if shared_query is not None:
-            lists["visual"] = spaces.search_assets("visual", shared_query, k)
-            lists["text"] = spaces.search_assets("text", shared_query, k)
+            lists[Space.VISUAL] = spaces.search_assets(Space.VISUAL, shared_query, k)
+            lists[Space.TEXT] = spaces.search_assets(Space.TEXT, shared_query, k)
         if visual_query is not None:
-            lists["backbone"] = spaces.search_assets("backbone", visual_query, k)
+            lists[Space.BACKBONE] = spaces.search_assets(Space.BACKBONE, visual_query, k)
         if q.text and q.text.strip():
             lists["keyword"] = [
                 (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
@@ -130,12 +130,12 @@ class Searcher:
             asset = self.lib.get(q.like)
             q.like = asset.asset_id
             stored = self.vectors_of(asset.asset_id)
-            if "visual" in stored:
-                parts.append((stored["visual"], IMAGE_WEIGHT if parts else 1.0))
-            elif "text" in stored:
-                parts.append((stored["text"], IMAGE_WEIGHT if parts else 1.0))
-            if "backbone" in stored and visual is None:
-                visual = stored["backbone"]
+            if Space.VISUAL in stored:
+                parts.append((stored[Space.VISUAL], IMAGE_WEIGHT if parts else 1.0))
+            elif Space.TEXT in stored:
+                parts.append((stored[Space.TEXT], IMAGE_WEIGHT if parts else 1.0))
+            if Space.BACKBONE in stored and visual is None:
+                visual = stored[Space.BACKBONE]
         if not parts:
             return None, visual
         mixed = sum(w * v for v, w in parts)
@@ -145,7 +145,7 @@ class Searcher:
         """A library without embeddings (understanding off) answers words by keywords alone:
         no reason to load the text encoder for vectors nothing can match."""
         sizes = self.lib.vector_spaces().sizes()
-        return any(sizes.get(s, 0) for s in ("visual", "text"))
+        return any(sizes.get(s, 0) for s in (Space.VISUAL, Space.TEXT))
 
     def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
         from assetloom.app.copies import stored_vectors

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assetloom.core.assets import Space
 from assetloom.errors import BadInputError
 from assetloom.tagging import TagDefinition
 
@@ -54,7 +55,7 @@ def user_definitions(catalog: SqlCatalog) -> list[TagDefinition]:
 
 def visual_vectors(lib: Library, asset_ids: list[str]) -> np.ndarray:
     """The stored visual vectors of these assets (the examples of a user tag)."""
-    found = lib.catalog.vectors_in("visual", asset_ids)
+    found = lib.catalog.vectors_in(Space.VISUAL, asset_ids)
     missing = [a for a in asset_ids if a not in found]
     if missing:
         raise BadInputError(

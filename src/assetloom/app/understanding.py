@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assetloom.core.assets import Space
 from assetloom.store.base import NewVector
 
 if TYPE_CHECKING:
@@ -29,11 +30,11 @@ def record_understanding(
 ) -> list[tuple[int, str, bytes]]:
     """Vectors, zero-shot tags and keyword rows of assets (`new`: registered in this
     transaction); (row id, space, vector) of the vectors written, for the vector indexes."""
-    visual = [(asset, rec) for asset, rec in pairs if "visual" in rec.embeddings]
+    visual = [(asset, rec) for asset, rec in pairs if Space.VISUAL in rec.embeddings]
     tags: dict[str, list[tuple[str, float]]] = {}
     if visual:
         vectors = np.stack(
-            [np.frombuffer(rec.embeddings["visual"], np.float32) for _, rec in visual]
+            [np.frombuffer(rec.embeddings[Space.VISUAL], np.float32) for _, rec in visual]
         )
         for (asset, _), assigned in zip(visual, tagger().assign(vectors), strict=True):
             tags[asset.asset_id] = assigned

@@ -15,6 +15,28 @@ class MediaType(StrEnum):
     VIDEO = "video"
 
 
+class Space(StrEnum):
+    """The vector spaces a library keeps (one vector index each)."""
+
+    VISUAL = "visual"
+    """Images in the shared zh/en space (text queries match them)."""
+    TEXT = "text"
+    """Text documents (and, later, transcripts) in the same shared space."""
+    BACKBONE = "backbone"
+    """Images in the backbone's own visual space: image-to-image look-alikes."""
+
+
+class Family(StrEnum):
+    """Fingerprint families searched by Hamming distance (one binary index each)."""
+
+    PDQ = "pdq"
+    SIMHASH64 = "simhash64"
+
+    @property
+    def bits(self) -> int:
+        return {Family.PDQ: 256, Family.SIMHASH64: 64}[self]
+
+
 class Tier(StrEnum):
     """How close a file is to a library asset, strongest first."""
 

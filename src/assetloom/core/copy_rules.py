@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assetloom.core.assets import Fingerprint, Tier
+from assetloom.core.assets import Family, Fingerprint, Tier
 
 # Stored centre crops, a geometric ladder (each 85 % of the previous): with QUERY_CROPS any centre
 # crop keeping 50-100 % of the width lands within ~3 % of some stored scale (PDQ moves ~30 bits
@@ -47,7 +47,7 @@ PHASH_CONFIRM = 12
 PDQ_MIN_QUALITY = 50
 
 # Index search radius per fingerprint family (kind prefix): the widest distance any rule accepts.
-SEARCH_RADIUS = {"pdq": PDQ_WITH_PHASH}
+SEARCH_RADIUS = {Family.PDQ: PDQ_WITH_PHASH}
 
 
 def crop_kind(scale: float) -> str:

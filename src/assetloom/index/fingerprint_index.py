@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, select
 
+from assetloom.core.assets import Family
 from assetloom.index.catalog_cache import CatalogCache, Row, figures
 from assetloom.index.hamming import HammingIndex
 from assetloom.store.schema import FingerprintRow
 
 # Stored kinds searched by Hamming distance, by family: every kind in a family has one width.
 # pHash is not indexed: it only confirms PDQ candidates (core.copy_rules).
-FAMILY_PREFIXES = {"pdq": "pdq", "simhash64": "simhash64"}
-_WIDTHS = {"pdq": 256, "simhash64": 64}
+FAMILY_PREFIXES = {family.value: family for family in Family}
+"""Fingerprint kind prefix -> its Hamming family (PDQ's dihedral variants are pdq*)."""
 
 
 def family_of(kind: str) -> str | None:
@@ -62,7 +63,7 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
                 if kind.startswith(prefixes):
                     ids.append(row_id)
                     codes.append(value)
-        index = HammingIndex(_WIDTHS[key])
+        index = HammingIndex(Family(key).bits)
         if ids:
             index.add(np.asarray(ids, dtype=np.int64), _as_codes(codes))
         return index
@@ -89,7 +90,7 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
         by_family = self.new_rows(rows, {kind: f for _, kind, _ in rows if (f := family_of(kind))})
         for family, items in by_family.items():
             if family not in indexes:
-                indexes[family] = HammingIndex(_WIDTHS[family])
+                indexes[family] = HammingIndex(Family(family).bits)
             ids = np.asarray([i for i, _, _ in items], dtype=np.int64)
             indexes[family].add(ids, _as_codes([v for _, _, v in items]))
             self.note_added(family, items)

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from assetloom.core.assets import MediaType
+from assetloom.core.assets import MediaType, Space
 from assetloom.ingest.prepare import Options, Prepared, Skipped
 
 # e5-small reads at most 512 tokens; the opening of a document carries its topic.
 TEXT_CHARS = 2000
-VISUAL, BACKBONE, TEXT = "visual", "backbone", "text"
+VISUAL, BACKBONE, TEXT = Space.VISUAL, Space.BACKBONE, Space.TEXT
 
 
 def embed_records(

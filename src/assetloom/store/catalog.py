@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, noload, sessionmaker
 
-from assetloom.core.assets import Asset, Fingerprint
+from assetloom.core.assets import Asset, Fingerprint, Space
 from assetloom.core.listing import ListPage, ListQuery, decode_cursor, page_of
 from assetloom.errors import AssetNotFoundError, BadInputError
 from assetloom.store import fts
@@ -455,7 +455,7 @@ class SqlUnitOfWork:
             (a, bytes(v))
             for a, v in self.session.execute(
                 select(EmbeddingRow.asset_id, EmbeddingRow.vector).where(
-                    EmbeddingRow.space == "visual"
+                    EmbeddingRow.space == Space.VISUAL.value
                 )
             )
         ]
