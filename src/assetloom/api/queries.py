@@ -19,7 +19,8 @@ from assetloom.api.errors import PayloadTooLargeError
 from assetloom.api.uploads import UploadedFile
 from assetloom.core.assets import MediaType
 from assetloom.errors import AssetLoomError
-from assetloom.ingest.prepare import DECODE_TARGET, init_worker
+from assetloom.ingest.decode import DECODE_TARGET
+from assetloom.ingest.prepare import init_worker
 from assetloom.ingest.sniff import sniff
 
 

@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from assetloom.app.library import SETTINGS_FILE, Library
 from assetloom.blobs.local import write_atomic
 from assetloom.core.assets import MediaType
 from assetloom.core.retrieval_metrics import retrieval_metrics
 from assetloom.errors import BadInputError
+from assetloom.ingest.decode import decode_for_models
 from assetloom.settings import load_settings
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ MIN_HELDOUT = 4
 MIN_TRAIN = 16
 SIDECAR_SUFFIXES = (".txt", ".caption")
 HEAD_DIR = "models"
-_DECODE = (512, 512)
 _BATCH = 64
 
 AlignProgress = Callable[[str, int, int], None]
@@ -160,9 +160,8 @@ def split_heldout(
 # ----------------------------------------------------------------------------- measuring
 def _load_image(lib: Library, sha256: str) -> Image.Image:
     """Decoded as ingest decodes it (reduced-scale JPEG, upright), so vectors match `add`'s."""
-    with lib.blobs.local_path(sha256) as path, Image.open(path) as im:
-        im.draft("RGB", _DECODE)
-        return ImageOps.exif_transpose(im).convert("RGB")
+    with lib.blobs.local_path(sha256) as path:
+        return decode_for_models(path)
 
 
 def _measure(

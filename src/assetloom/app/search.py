@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from assetloom.core.assets import Asset, MediaType, Space
 from assetloom.core.ranking import Fused, fuse
@@ -215,12 +215,12 @@ def _passes(a: Asset, q: SearchQuery) -> bool:
 def _load_image(path: Path) -> Image.Image:
     """The example image, upright RGB; decoded in one of the process's query decode slots
     (JPEGs at a reduced scale), since several at once could take gigabytes."""
-    from assetloom.ingest.prepare import DECODE_TARGET, query_decodes
+    from assetloom.ingest.decode import decode_for_models
+    from assetloom.ingest.prepare import query_decodes
 
     try:
-        with query_decodes.slot(), Image.open(path) as im:
-            im.draft("RGB", DECODE_TARGET)
-            return ImageOps.exif_transpose(im).convert("RGB")
+        with query_decodes.slot():
+            return decode_for_models(path)
     except FileNotFoundError as exc:
         raise BadInputError(f"{display_path(path)}: no such file") from exc
     except (OSError, ValueError) as exc:

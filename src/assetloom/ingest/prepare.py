@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from assetloom.core.assets import Fingerprint, MediaType
 from assetloom.errors import AssetLoomError, BadInputError
+from assetloom.ingest.decode import DECODE_TARGET
 from assetloom.ingest.image_metadata import read_metadata
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.sniff import sniff
@@ -28,7 +29,6 @@ from assetloom.settings import Settings
 
 _CHUNK = 1 << 20
 # JPEGs are decoded at a reduced DCT scale: enough pixels for hashes and a 256 px thumbnail.
-DECODE_TARGET = (512, 512)
 _MAX_TEXT_BYTES = 64 * 1024 * 1024
 
 
