@@ -129,7 +129,7 @@ def build_ports(root: Path, settings: Settings, tagger: Callable[[], Tagger]) ->
         catalog=catalog,
         blobs=blobs,
         derived=derived,
-        indexes=LiveIndexes(root / "index", catalog.read_session, vectors=vectors),
+        indexes=LiveIndexes(root / "index", catalog, vectors=vectors),
         tagger=tagger,
         guard=IngestGuard(catalog, blobs, derived, SqlJobQueue(catalog)),
     )

@@ -21,11 +21,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from assetloom.blobs.local import write_atomic
+
+if TYPE_CHECKING:
+    from assetloom.store.catalog import SqlCatalog
 
 I = TypeVar("I", bound=Sized)  # noqa: E741
 Row = tuple[int, str, bytes]
@@ -66,9 +67,9 @@ class CatalogCache(ABC, Generic[I]):
     manifest_name: str
     suffix: str
 
-    def __init__(self, folder: Path, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, folder: Path, catalog: SqlCatalog) -> None:
         self.folder = folder
-        self.sessions = sessions
+        self.catalog = catalog
         self._indexes: dict[str, I] | None = None
         self._stats: dict[str, list[int]] = {}
         self._load_lock = threading.Lock()

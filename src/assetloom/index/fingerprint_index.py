@@ -7,12 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
 
 from assetloom.core.assets import Family
 from assetloom.index.catalog_cache import CatalogCache, Row, figures
 from assetloom.index.hamming import HammingIndex
-from assetloom.store.schema import FingerprintRow
 
 # Stored kinds searched by Hamming distance, by family: every kind in a family has one width.
 # pHash is not indexed: it only confirms PDQ candidates (core.copy_rules).
@@ -33,36 +31,22 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
 
     def catalog_stats(self) -> dict[str, list[int]]:
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        with self.sessions() as s:
-            rows = s.execute(
-                select(FingerprintRow.kind, func.count(), func.max(FingerprintRow.id)).group_by(
-                    FingerprintRow.kind
-                )
-            ).all()
-            for kind, count, max_id in rows:
-                family = family_of(kind)
-                if family:
-                    counts[family][0] += int(count)
-                    counts[family][1] = max(counts[family][1], int(max_id or 0))
-            newest = dict(
-                s.execute(
-                    select(FingerprintRow.id, FingerprintRow.value).where(
-                        FingerprintRow.id.in_([m for _, m in counts.values()])
-                    )
-                ).all()
-            )
+        for kind, count, max_id in self.catalog.fingerprint_figures():
+            family = family_of(kind)
+            if family:
+                counts[family][0] += count
+                counts[family][1] = max(counts[family][1], max_id)
+        newest = self.catalog.fingerprint_values([m for _, m in counts.values()])
         return {f: figures(n, m, newest.get(m)) for f, (n, m) in counts.items()}
 
     def build(self, key: str) -> HammingIndex:
         prefixes = _prefixes(key)
         ids: list[int] = []
         codes: list[bytes] = []
-        with self.sessions() as s:
-            q = select(FingerprintRow.id, FingerprintRow.kind, FingerprintRow.value)
-            for row_id, kind, value in s.execute(q).yield_per(10_000):
-                if kind.startswith(prefixes):
-                    ids.append(row_id)
-                    codes.append(value)
+        for row_id, kind, value in self.catalog.iter_fingerprints():
+            if kind.startswith(prefixes):
+                ids.append(row_id)
+                codes.append(value)
         index = HammingIndex(Family(key).bits)
         if ids:
             index.add(np.asarray(ids, dtype=np.int64), _as_codes(codes))
@@ -70,12 +54,7 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
 
     def rows_between(self, key: str, after_id: int, up_to_id: int) -> list[Row]:
         prefixes = _prefixes(key)
-        with self.sessions() as s:
-            rows = s.execute(
-                select(FingerprintRow.id, FingerprintRow.kind, FingerprintRow.value)
-                .where(FingerprintRow.id > after_id, FingerprintRow.id <= up_to_id)
-                .order_by(FingerprintRow.id)
-            ).all()
+        rows = self.catalog.fingerprints_between(after_id, up_to_id)
         return [(i, k, v) for i, k, v in rows if k.startswith(prefixes)]
 
     def load_file(self, path: Path) -> HammingIndex:

@@ -12,22 +12,23 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from assetloom.rwlock import ReadWriteLock
 
-if TYPE_CHECKING:  # FAISS loads on first use, not when a CLI command starts
+if TYPE_CHECKING:
     from assetloom.index.base import VectorIndex
     from assetloom.index.catalog_cache import CatalogCache
     from assetloom.index.fingerprint_index import FingerprintIndex
     from assetloom.index.vector_spaces import VectorSpaces
+    from assetloom.store.catalog import (
+        SqlCatalog,  # FAISS loads on first use, not when a CLI command starts
+    )
 
 
 class LiveIndexes:
     def __init__(
         self,
         folder: Path,
-        sessions: sessionmaker[Session],
+        catalog: SqlCatalog,
         *,
         vectors: VectorIndex | None = None,
     ) -> None:
@@ -35,7 +36,7 @@ class LiveIndexes:
         the FAISS cache; it needs no saving and no catch-up."""
         self.folder = folder
         self._external_vectors = vectors
-        self.sessions = sessions
+        self.catalog = catalog
         self.lock = ReadWriteLock()
         self.defer_saves = False
         """True in a long-running process that saves indexes on its own schedule."""
@@ -50,7 +51,7 @@ class LiveIndexes:
         if self._fingerprints is None:
             with self._make_lock:
                 if self._fingerprints is None:
-                    self._fingerprints = FingerprintIndex(self.folder, self.sessions)
+                    self._fingerprints = FingerprintIndex(self.folder, self.catalog)
         return self._fingerprints
 
     def vectors(self) -> VectorSpaces | VectorIndex:
@@ -61,7 +62,7 @@ class LiveIndexes:
         if self._vectors is None:
             with self._make_lock:
                 if self._vectors is None:
-                    self._vectors = VectorSpaces(self.folder, self.sessions)
+                    self._vectors = VectorSpaces(self.folder, self.catalog)
         return self._vectors
 
     def _caches(self) -> dict[str, CatalogCache[Any]]:

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
 
 from assetloom.index.catalog_cache import CatalogCache, Row, figures
 from assetloom.index.vector_index import VectorIndex
-from assetloom.store.search_tables import EmbeddingRow
 
 
 class VectorSpaces(CatalogCache[VectorIndex]):
@@ -20,43 +18,20 @@ class VectorSpaces(CatalogCache[VectorIndex]):
     suffix = ".faiss"
 
     def catalog_stats(self) -> dict[str, list[int]]:
-        with self.sessions() as s:
-            rows = s.execute(
-                select(EmbeddingRow.space, func.count(), func.max(EmbeddingRow.id)).group_by(
-                    EmbeddingRow.space
-                )
-            ).all()
-            newest = dict(
-                s.execute(
-                    select(EmbeddingRow.id, EmbeddingRow.vector).where(
-                        EmbeddingRow.id.in_([int(m or 0) for _, _, m in rows])
-                    )
-                ).all()
-            )
-        return {space: figures(int(n), int(m or 0), newest.get(m)) for space, n, m in rows}
+        rows = self.catalog.vector_figures()
+        newest = self.catalog.vector_values([m for _, _, m in rows])
+        return {space: figures(n, m, newest.get(m)) for space, n, m in rows}
 
     def build(self, key: str) -> VectorIndex:
         ids: list[int] = []
         vectors: list[bytes] = []
-        with self.sessions() as s:
-            q = select(EmbeddingRow.id, EmbeddingRow.vector).where(EmbeddingRow.space == key)
-            for row_id, vector in s.execute(q).yield_per(10_000):
-                ids.append(row_id)
-                vectors.append(vector)
+        for row_id, vector in self.catalog.iter_vectors(key):
+            ids.append(row_id)
+            vectors.append(vector)
         return VectorIndex.build(np.asarray(ids, dtype=np.int64), _as_matrix(vectors), space=key)
 
     def rows_between(self, key: str, after_id: int, up_to_id: int) -> list[Row]:
-        with self.sessions() as s:
-            rows = s.execute(
-                select(EmbeddingRow.id, EmbeddingRow.space, EmbeddingRow.vector)
-                .where(
-                    EmbeddingRow.space == key,
-                    EmbeddingRow.id > after_id,
-                    EmbeddingRow.id <= up_to_id,
-                )
-                .order_by(EmbeddingRow.id)
-            ).all()
-        return [(i, space, v) for i, space, v in rows]
+        return self.catalog.vectors_between(key, after_id, up_to_id)
 
     def load_file(self, path: Path) -> VectorIndex:
         return VectorIndex.load(path)
@@ -99,14 +74,7 @@ class VectorSpaces(CatalogCache[VectorIndex]):
         hits = index.search_one(np.asarray(vector, dtype=np.float32), k)
         if not hits:
             return []
-        with self.sessions() as s:
-            owners = dict(
-                s.execute(
-                    select(EmbeddingRow.id, EmbeddingRow.asset_id).where(
-                        EmbeddingRow.id.in_([row_id for row_id, _ in hits])
-                    )
-                ).all()
-            )
+        owners = self.catalog.owners_of_vectors(row_id for row_id, _ in hits)
         return [
             (owners[row_id], {"similarity": round(float(score), 4)})
             for row_id, score in hits

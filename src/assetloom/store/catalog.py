@@ -242,6 +242,105 @@ class SqlCatalog:
                 )
             }
 
+    # ------------------------------------------------------------------ index sources
+    # What the FAISS caches are built and caught up from (they hold nothing else).
+    def fingerprint_figures(self) -> list[tuple[str, int, int]]:
+        """(kind, rows, newest row id) per fingerprint kind."""
+        with self.read_session() as s:
+            return [
+                (kind, int(n), int(m or 0))
+                for kind, n, m in s.execute(
+                    select(
+                        FingerprintRow.kind, func.count(), func.max(FingerprintRow.id)
+                    ).group_by(FingerprintRow.kind)
+                )
+            ]
+
+    def fingerprint_values(self, row_ids: Iterable[int]) -> dict[int, bytes]:
+        with self.read_session() as s:
+            return {
+                i: bytes(v)
+                for part in _chunks(list(row_ids))
+                for i, v in s.execute(
+                    select(FingerprintRow.id, FingerprintRow.value).where(
+                        FingerprintRow.id.in_(part)
+                    )
+                )
+            }
+
+    def iter_fingerprints(self) -> Iterator[tuple[int, str, bytes]]:
+        """Every (row id, kind, value), streamed."""
+        with self.read_session() as s:
+            q = select(FingerprintRow.id, FingerprintRow.kind, FingerprintRow.value)
+            for row_id, kind, value in s.execute(q).yield_per(10_000):
+                yield row_id, kind, bytes(value)
+
+    def fingerprints_between(self, after_id: int, up_to_id: int) -> list[tuple[int, str, bytes]]:
+        with self.read_session() as s:
+            return [
+                (i, k, bytes(v))
+                for i, k, v in s.execute(
+                    select(FingerprintRow.id, FingerprintRow.kind, FingerprintRow.value)
+                    .where(FingerprintRow.id > after_id, FingerprintRow.id <= up_to_id)
+                    .order_by(FingerprintRow.id)
+                )
+            ]
+
+    def vector_figures(self) -> list[tuple[str, int, int]]:
+        """(space, rows, newest row id) per vector space."""
+        with self.read_session() as s:
+            return [
+                (space, int(n), int(m or 0))
+                for space, n, m in s.execute(
+                    select(EmbeddingRow.space, func.count(), func.max(EmbeddingRow.id)).group_by(
+                        EmbeddingRow.space
+                    )
+                )
+            ]
+
+    def vector_values(self, row_ids: Iterable[int]) -> dict[int, bytes]:
+        with self.read_session() as s:
+            return {
+                i: bytes(v)
+                for part in _chunks(list(row_ids))
+                for i, v in s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.vector).where(EmbeddingRow.id.in_(part))
+                )
+            }
+
+    def iter_vectors(self, space: str) -> Iterator[tuple[int, bytes]]:
+        with self.read_session() as s:
+            q = select(EmbeddingRow.id, EmbeddingRow.vector).where(EmbeddingRow.space == space)
+            for row_id, vector in s.execute(q).yield_per(10_000):
+                yield row_id, bytes(vector)
+
+    def vectors_between(
+        self, space: str, after_id: int, up_to_id: int
+    ) -> list[tuple[int, str, bytes]]:
+        with self.read_session() as s:
+            return [
+                (i, sp, bytes(v))
+                for i, sp, v in s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.space, EmbeddingRow.vector)
+                    .where(
+                        EmbeddingRow.space == space,
+                        EmbeddingRow.id > after_id,
+                        EmbeddingRow.id <= up_to_id,
+                    )
+                    .order_by(EmbeddingRow.id)
+                )
+            ]
+
+    def owners_of_vectors(self, row_ids: Iterable[int]) -> dict[int, str]:
+        with self.read_session() as s:
+            return {
+                i: a
+                for part in _chunks(list(row_ids))
+                for i, a in s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.asset_id).where(EmbeddingRow.id.in_(part))
+                )
+            }
+
     # ------------------------------------------------------------------ tags and keywords
     def keyword_search(self, query: str, limit: int) -> list[fts.KeywordHit]:
         with self.read_session() as s:
