@@ -384,6 +384,60 @@ def demo(
     run(as_json, body)
 
 
+@app.command()
+def migrate(
+    to: str = typer.Option(
+        "",
+        "--to",
+        help="Move the catalog into PostgreSQL: postgresql://USER@HOST:PORT/DB (a new, empty "
+        "database; password from PGPASSWORD or ~/.pgpass).",
+    ),
+    blobs: str = typer.Option(
+        "",
+        "--blobs",
+        help="Move originals and derived files into S3: s3://BUCKET/PREFIX (credentials and "
+        "endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3).",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move this embedded library onto servers. Safe to re-run: a stopped run resumes, and the
+    library stays embedded until everything is copied and checked."""
+
+    def body() -> None:
+        from assetloom.app.migrate import migrate_library
+        from assetloom.cli.common import library_path
+
+        say = None if as_json else (lambda msg: err.print(msg, markup=False))
+        with progress_bar("Copying files", not as_json) as progress:
+            report = migrate_library(
+                library_path(), catalog=to, blobs=blobs, progress=progress, log=say
+            )
+        if as_json:
+            emit_json(report.to_json())
+            return
+        out.print(f"Moved {report.library} onto servers.", markup=False)
+        out.print(f"  catalog  {report.catalog or 'catalog.db (embedded)'}", markup=False)
+        out.print(f"  blobs    {report.blobs or 'blobs/ (embedded)'}", markup=False)
+        out.print(
+            f"  {report.assets} assets; ledger tree size {report.tree_size}, root "
+            f"{report.root_hash}",
+            markup=False,
+        )
+        if blobs:
+            out.print(
+                f"  files: {report.blobs_copied} originals and {report.derived_copied} derived "
+                f"copied, {report.blobs_skipped + report.derived_skipped} already there",
+                markup=False,
+            )
+        out.print(
+            f"Kept in {report.library}: {', '.join(report.kept)}. Delete them once you are "
+            f"satisfied (try `assetloom -L {report.library} ledger audit` and a search).",
+            markup=False,
+        )
+
+    run(as_json, body)
+
+
 def _missing_error(missing: dict[Path, str]) -> BadInputError:
     """Named paths that do not exist: an error (exit 1), raised once the others are done."""
     from assetloom.ingest.paths import display_path
