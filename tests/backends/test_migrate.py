@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -163,6 +164,7 @@ def test_migrate_moves_every_row_and_file_and_the_library_works_on_servers(
         for t, cols in _TABLES.items()
     }
     blobs = _location(aws)
+    shutil.copytree(root, tmp_path / "backup")
 
     report = migrate_library(root, catalog=database, blobs=blobs)
 
@@ -221,6 +223,9 @@ def test_migrate_moves_every_row_and_file_and_the_library_works_on_servers(
         migrate_library(root, catalog=database)
     with pytest.raises(AlreadyOnServersError, match="already in"):
         migrate_library(root, blobs=_location(aws))
+    # A backup of the folder (still embedded) must not copy its old catalog over the new one.
+    with pytest.raises(TargetHoldsCatalogError, match="holds this library's catalog since"):
+        migrate_library(tmp_path / "backup", catalog=database)
 
 
 def test_keyword_rows_match_a_library_made_on_postgresql(
@@ -307,6 +312,29 @@ def test_migrate_refuses_a_database_that_holds_a_catalog(database: str, tmp_path
     assert (tmp_path / "lib" / "assetloom.toml").read_text() == settings
     assert (tmp_path / "lib" / "catalog.db").is_file()
     assert _pg_rows(database, "SELECT count(*) FROM assets") == [(0,)]
+
+
+def test_blobs_alone_move_to_s3_and_the_catalog_stays_embedded(
+    aws: S3Server, tmp_path: Path
+) -> None:
+    root = tmp_path / "lib"
+    photo = make_photo(tmp_path / "p.jpg", 980)
+    with Library.create(root) as lib:
+        lib.add([photo])
+    blobs = _location(aws)
+    moved = cli("migrate", "--blobs", blobs, library=root)  # the human output
+    assert moved.returncode == 0, moved.stderr
+    assert "originals 1 copied, 0 already there; derived 1 copied" in moved.stdout
+    assert "Kept in" in moved.stdout and "blobs/, derived/" in moved.stdout
+    assert (root / "catalog.db").is_file() and not (root / MIGRATED).exists()
+    with Library.open(root) as lib:
+        assert lib.catalog.dialect == "sqlite" and lib.blobs.describe() == f"{blobs}/blobs"
+        (asset,) = lib.list().assets
+        assert lib.original_download(asset, expires_s=60).url is not None
+        assert lib.verify([photo])[0].tier is Tier.EXACT
+    again = cli("migrate", "--blobs", blobs, "--json", library=root)
+    assert again.returncode == 1
+    assert json.loads(again.stdout)["error"]["code"] == "already_on_servers"
 
 
 # --- without servers -------------------------------------------------------------------------

@@ -18,14 +18,17 @@ step before it can fail, or be killed, and a re-run picks up from what is alread
    renamed catalog.db.migrated; blobs/ and derived/ stay on disk for the user to delete.
 
 Resuming on the database side: right after making the schema, migrate claims a `jobs` row
-(kind "migrate", key "migrate:<ledger origin>") in the target. A later run that finds its own
-row there empties the copied tables and copies again, in one transaction (the embedded library
-may have changed in between, and the copy must be of what it is now); a database that holds a
-catalog without that row belongs to someone else and is refused.
+(kind "migrate", key "migrate:<ledger origin>") in the target, and marks it done after the
+switch. A later run that finds its own unfinished row there empties the copied tables and
+copies again, in one transaction (the embedded library may have changed in between, and the
+copy must be of what it is now). Refused: a database that holds a catalog without that row
+(someone else's), and one whose row is done (the library lives there now: this folder is a
+copy or a backup of it, whose catalog.db must not overwrite what was done since).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Table, delete, func, insert, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from assetloom.app.library import CATALOG, SETTINGS_FILE, Library, Progress
@@ -49,8 +52,10 @@ from assetloom.provenance.log_store import SqlLedger
 from assetloom.settings import load_settings
 from assetloom.store import fts
 from assetloom.store.catalog import SqlCatalog
-from assetloom.store.jobs import SqlJobQueue
+from assetloom.store.jobs import DONE, SqlJobQueue
 from assetloom.store.schema import AssetRow, Base, JobRow, PendingBlobRow
+
+_log = logging.getLogger("assetloom.migrate")
 
 MIGRATED = f"{CATALOG}.migrated"
 JOB_KIND = "migrate"
@@ -179,9 +184,9 @@ def migrate_library(
                     report.tree_size, report.root_hash = head[0], head[1].hex()
                     say("Checking the copy (ledger audit)")
                     _check_copy(root, catalog, head, len(assets))
-                    assert job_id is not None
-                    SqlJobQueue(target).finish(job_id)
                 _switch_settings(root, catalog, blobs)
+                if target is not None and job_id is not None:
+                    _finish(target, job_id)
         finally:
             if target is not None:
                 target.close()
@@ -253,19 +258,27 @@ def _claim(target: SqlCatalog, origin: str) -> int:
         fresh = target.revision() is None
     except OperationalError as exc:
         raise MigrationError(
-            f"cannot connect to the database {where}: {str(exc.orig).strip()}",
+            f"cannot connect to the database {where}: {' '.join(str(exc.orig).split())}",
             hint="check that the server runs, the URL (the database must exist: CREATE "
             "DATABASE ...) and the password in PGPASSWORD or ~/.pgpass",
         ) from exc
     if not fresh:
         with target.read_session() as s:
-            found = s.scalar(select(JobRow.id).where(JobRow.key == key))
+            found = s.scalars(select(JobRow).where(JobRow.key == key)).first()
         if found is None:
             raise TargetHoldsCatalogError(
                 f"the database {where} already holds an AssetLoom catalog",
                 hint="migrate into a new, empty database (CREATE DATABASE ...); if it is left "
                 "from a migrate of this library that stopped before it was claimed, drop and "
                 "recreate it",
+            )
+        if found.state == DONE:  # switched: this folder is a copy or backup of the library
+            raise TargetHoldsCatalogError(
+                f"the database {where} holds this library's catalog since a migrate finished "
+                f"on {found.finished_at:%Y-%m-%d %H:%M} UTC; copying this folder's catalog.db "
+                "over it would undo everything done there since",
+                hint="open the library whose assetloom.toml names that database instead, or "
+                "migrate this folder into a new database",
             )
     target.migrate()
     jobs = SqlJobQueue(target)
@@ -278,6 +291,15 @@ def _claim(target: SqlCatalog, origin: str) -> int:
         row.heartbeat_at = row.lease_until = datetime.now(UTC)
         row.finished_at = None
         return row.id
+
+
+def _finish(target: SqlCatalog, job_id: int) -> None:
+    """Mark the migration done, after the switch: a done marker means the library lives in
+    that database now, so another copy of the folder must not overwrite it."""
+    try:
+        SqlJobQueue(target).finish(job_id)
+    except DBAPIError as exc:  # switched already: the marker is the only thing left behind
+        _log.warning("could not mark migrate job %s done in %s: %s", job_id, target.url, exc)
 
 
 # --- files -----------------------------------------------------------------------------------

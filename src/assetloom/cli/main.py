@@ -419,14 +419,15 @@ def migrate(
         out.print(f"  catalog  {report.catalog or 'catalog.db (embedded)'}", markup=False)
         out.print(f"  blobs    {report.blobs or 'blobs/ (embedded)'}", markup=False)
         out.print(
-            f"  {report.assets} assets; ledger tree size {report.tree_size}, root "
+            f"  assets   {report.assets}; ledger tree size {report.tree_size}, root "
             f"{report.root_hash}",
             markup=False,
         )
         if blobs:
             out.print(
-                f"  files: {report.blobs_copied} originals and {report.derived_copied} derived "
-                f"copied, {report.blobs_skipped + report.derived_skipped} already there",
+                f"  files    originals {report.blobs_copied} copied, {report.blobs_skipped} "
+                f"already there; derived {report.derived_copied} copied, "
+                f"{report.derived_skipped} already there",
                 markup=False,
             )
         out.print(
