@@ -47,6 +47,11 @@ class Remote:
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(sa.text(sql), params)]
 
+    def execute(self, sql: str, **params: Any) -> None:
+        """One statement in a transaction of its own (rows another host would have written)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(sql), params)
+
     def asset_shas(self) -> list[str]:
         """sha256 of every asset row (a list: a file registered twice would show twice)."""
         return [r[0] for r in self.rows("SELECT sha256 FROM assets")]

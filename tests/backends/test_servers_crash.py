@@ -190,3 +190,78 @@ def test_two_adds_at_once_register_each_file_once(remote: Remote, tmp_path: Path
     assert _audit(lib_dir)["tree_size"] == 100
     jobs = remote.rows("SELECT state FROM jobs WHERE kind = 'ingest'")
     assert sorted(jobs) == [("done",), ("done",)]
+
+
+def test_a_starting_server_sweeps_what_a_killed_add_left(remote: Remote, tmp_path: Path) -> None:
+    """The API server sweeps once before its first request (and then every `sweep_s`)."""
+    from fastapi.testclient import TestClient
+
+    from assetloom.api.config import ServerSettings
+    from assetloom.server.app import create_app
+
+    src = tmp_path / "photos"
+    for i in range(100):
+        make_photo(src / f"{i:03d}.jpg", seed=9000 + i, size=(96, 72))
+    lib_dir = tmp_path / "lib"
+    Library.create(lib_dir, catalog=remote.catalog, blobs=remote.blobs).close()
+    proc = subprocess.Popen(
+        cli_args(lib_dir, "add", str(src), "--json"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        committed, pending = _stop_with_orphans(proc, remote)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    orphans = remote.blob_objects() - set(remote.asset_shas())
+    assert orphans and orphans <= set(pending)
+
+    with TestClient(create_app(lib_dir, ServerSettings())) as client:
+        assert client.get("/healthz").status_code == 200
+        assert remote.pending() == {}
+        assets = remote.asset_shas()
+        assert len(assets) == committed
+        assert remote.blob_objects() == set(assets) == remote.derived_objects()
+
+
+def test_another_hosts_leftovers_wait_for_its_lease(remote: Remote, tmp_path: Path) -> None:
+    """An object pending under another host's job survives while that job's lease runs and is
+    swept by the first add after it ran out: a pid says nothing about another machine."""
+    lib_dir = tmp_path / "lib"
+    Library.create(lib_dir, catalog=remote.catalog, blobs=remote.blobs).close()
+    theirs = make_photo(tmp_path / "theirs.jpg", seed=9500)
+    sha = sha256_of(theirs)
+    thumb = f"{remote.prefix}/derived/{sha}/thumb.webp"
+    for key, body in ((remote.blob_key(sha), theirs.read_bytes()), (thumb, b"RIFF....WEBP")):
+        remote.client.put_object(Bucket=remote.s3.bucket, Key=key, Body=body)
+    remote.execute(
+        "INSERT INTO jobs (kind, key, state, owner_host, owner_pid, created_at, heartbeat_at,"
+        " lease_until) VALUES ('ingest', 'ingest-elsewhere', 'running', 'another-host', :pid,"
+        " now(), now(), now() + interval '1 hour')",
+        pid=os.getpid(),  # a pid alive here, which must not matter for another host's job
+    )
+    (job_id,) = remote.rows("SELECT id FROM jobs WHERE key = 'ingest-elsewhere'")[0]
+    remote.execute(
+        "INSERT INTO pending_blobs (sha256, owner_pid, created_at, job_id)"
+        " VALUES (:sha, 1, now(), :job)",
+        sha=sha,
+        job=job_id,
+    )
+
+    first = cli_json(lib_dir, "add", str(make_photo(tmp_path / "a.jpg", seed=9501)))
+    assert len(first["added"]) == 1
+    assert remote.pending() == {sha: job_id}, "a live lease keeps its pending rows"
+    assert remote.head(remote.blob_key(sha)) is not None and remote.head(thumb) is not None
+
+    remote.execute(
+        "UPDATE jobs SET lease_until = now() - interval '1 hour' WHERE id = :id", id=job_id
+    )
+    second = cli_json(lib_dir, "add", str(make_photo(tmp_path / "b.jpg", seed=9502)))
+    assert len(second["added"]) == 1
+    assert remote.pending() == {}
+    assert remote.head(remote.blob_key(sha)) is None and remote.head(thumb) is None
+    assets = remote.asset_shas()
+    assert remote.blob_objects() == set(assets) == remote.derived_objects()
