@@ -96,9 +96,10 @@ def _smaller(photo: Path, quality: int = 70) -> bytes:
     return out.getvalue()
 
 
-def _fetch(url: str) -> bytes:
+def _fetch(url: str) -> tuple[bytes, dict[str, str]]:
+    """What a client following the redirect gets from S3: (bytes, headers)."""
     with urllib.request.urlopen(url, timeout=10) as got:
-        return got.read()
+        return got.read(), dict(got.headers)
 
 
 def test_api_upload_list_search_verify_download_delete(
@@ -108,13 +109,13 @@ def test_api_upload_list_search_verify_download_delete(
     photos = [make_photo(inbox / f"p{i}.jpg", 900 + i, size=(320, 240)) for i in range(3)]
     en = inbox / "brief.txt"
     en.write_text("Harbour launch brief: the ferry leaves at dawn.\n", encoding="utf-8")
-    zh = inbox / "notes.txt"
+    zh = inbox / "海边笔记.txt"
     zh.write_text("海边的孩子在沙滩上放风筝。\n", encoding="utf-8")
     junk = inbox / "junk.bin"
     junk.write_bytes(b"\x00\x01not a picture")
 
     doc = served.upload(*photos, en, zh, junk)
-    names = ["p0.jpg", "p1.jpg", "p2.jpg", "brief.txt", "notes.txt"]
+    names = ["p0.jpg", "p1.jpg", "p2.jpg", "brief.txt", "海边笔记.txt"]
     assert [x["file"] for x in doc["added"]] == names
     assert [x["file"] for x in doc["skipped"]] == ["junk.bin"]
     ids = {x["file"]: x["asset_id"] for x in doc["added"]}
@@ -130,7 +131,7 @@ def test_api_upload_list_search_verify_download_delete(
     assert {a["original_name"] for a in images["assets"]} == {"p0.jpg", "p1.jpg", "p2.jpg"}
 
     words = {"harbour": "brief.txt", "ferry dawn": "brief.txt"}
-    words |= {"海边": "notes.txt", "风筝": "notes.txt"}
+    words |= {"海边": "海边笔记.txt", "风筝": "海边笔记.txt"}
     for query, name in words.items():
         hits = served.search(query)
         assert hits and hits[0]["asset_id"] == ids[name], (query, hits)
@@ -152,17 +153,46 @@ def test_api_upload_list_search_verify_download_delete(
     assert checkpoint.size == proof["tree_size"] == 5
     assert exact["matches"][0]["asset_id"] == ids["p2.jpg"]
 
+    # copies and duplicates probe with the stored originals: local copies of S3 objects.
+    small = tmp_path / "p0-small.jpg"
+    small.write_bytes(_smaller(photos[0], quality=80))
+    small_id = served.upload(small)["added"][0]["asset_id"]
+    h = served.auth("viewer")
+    copies = served.client.get(f"/api/v1/assets/{ids['p0.jpg']}/copies", headers=h).json()
+    assert [(m["asset_id"], m["tier"]) for m in copies["matches"]] == [(small_id, "near-identical")]
+    groups = served.client.get("/api/v1/duplicates", headers=h).json()["groups"]
+    assert [sorted(a["asset_id"] for a in g["assets"]) for g in groups] == [
+        sorted([ids["p0.jpg"], small_id])
+    ]
+    shown = cli_json(served.root, "show", ids["p0.jpg"])
+    assert shown["blob_path"] == f"s3://{remote.s3.bucket}/{remote.blob_key(sha256_of(photos[0]))}"
+
     url = f"/api/v1/assets/{ids['p0.jpg']}/original"
     r = served.client.get(url, headers=served.auth("viewer"), follow_redirects=False)
     assert r.status_code == 307, r.text
     assert r.headers["location"].startswith(remote.s3.endpoint)
-    assert _fetch(r.headers["location"]) == photos[0].read_bytes()
+    data, headers = _fetch(r.headers["location"])
+    assert data == photos[0].read_bytes() and headers["Content-Type"] == "image/jpeg"
+    assert headers["Content-Disposition"] == 'inline; filename="p0.jpg"'
     r = served.client.get(
-        f"/api/v1/assets/{ids['notes.txt']}/original",
+        f"/api/v1/assets/{ids[zh.name]}/original",
         headers=served.auth("viewer"),
         follow_redirects=False,
     )
-    assert r.status_code == 307 and _fetch(r.headers["location"]) == zh.read_bytes()
+    assert r.status_code == 307
+    data, headers = _fetch(r.headers["location"])
+    assert data == zh.read_bytes() and headers["Content-Type"].startswith("text/plain")
+    assert headers["Content-Disposition"].endswith(
+        "filename*=UTF-8''%E6%B5%B7%E8%BE%B9%E7%AC%94%E8%AE%B0.txt"
+    )
+    r = served.client.get(
+        f"/api/v1/assets/{ids['p0.jpg']}/thumbnail",
+        headers=served.auth("viewer"),
+        follow_redirects=False,
+    )
+    assert r.status_code == 307
+    data, headers = _fetch(r.headers["location"])
+    assert data[:4] == b"RIFF" and headers["Content-Type"] == "image/webp"
 
     gone = served.client.delete(f"/api/v1/assets/{ids['p1.jpg']}", headers=served.auth("editor"))
     assert gone.status_code == 200
@@ -173,7 +203,7 @@ def test_api_upload_list_search_verify_download_delete(
     assert sha256_of(photos[1]) not in remote.derived_objects()
     assert served.verify(("edited.jpg", _smaller(photos[1])))[0]["tier"] == "none"
     audit = cli_json(served.root, "ledger", "audit")
-    assert audit["ok"] is True and audit["tree_size"] == 6  # five registrations, one removal
+    assert audit["ok"] is True and audit["tree_size"] == 7  # six registrations, one removal
 
 
 def _until(look: Callable[[], Any], want: Callable[[Any], bool]) -> Any:
