@@ -67,8 +67,6 @@ migration's own row)."""
 _SQLITE_OWN = ("sqlite_", "asset_text", "alembic_version")
 """Tables of catalog.db that are not models: SQLite's own, the FTS5 table and its shadow tables
 (copied by hand), Alembic's revision (the target has its own)."""
-_SEGMENTED = re.compile(" " + fts._CJK.pattern + " ")
-"""A CJK character as store.fts.segment stored it: the character between the two spaces it added."""
 
 Log = Callable[[str], None]
 
@@ -421,7 +419,7 @@ def _copy_catalog(src: Connection, target: SqlCatalog) -> tuple[int, bytes]:
         for asset_id, *values in src.execute(
             text(f"SELECT asset_id, {', '.join(fts.FIELDS)} FROM asset_text")
         ):
-            doc = {f: unsegment(v or "") for f, v in zip(fts.FIELDS, values, strict=True)}
+            doc = {f: fts.unsegment(v or "") for f, v in zip(fts.FIELDS, values, strict=True)}
             uow.upsert_keywords(asset_id, doc)
         for table in tables:
             column = table.autoincrement_column
@@ -466,16 +464,6 @@ def _copy_rows(src: Connection, dst: Connection, table: Table) -> None:
                 if moment is not None and moment.tzinfo is None:
                     v[name] = moment.replace(tzinfo=UTC)
         dst.execute(insert(table), values)
-
-
-def unsegment(value: str) -> str:
-    """Undo store.fts.segment: the document field as ingest passed it (FTS5 stores it with a
-    space either side of each CJK character), for PostgreSQL's own tokeniser to read.
-
-    Exact: every CJK character in segmented text sits between the two spaces segment put there,
-    so removing exactly those gives back the original (tests/backends/test_migrate.py).
-    """
-    return _SEGMENTED.sub(r"\1", value)
 
 
 def _check_copy(root: Path, catalog: str, head: tuple[int, bytes], assets: int) -> None:

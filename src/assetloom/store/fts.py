@@ -19,6 +19,8 @@ _WEIGHTS = "0.0, 2.0, 4.0, 2.0, 3.0, 2.0, 1.0"
 _CJK = re.compile(r"([\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af])")
 _WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+|[^\W_]+", re.UNICODE)
 _MAX_CONTENT = 200_000
+_SEGMENTED = re.compile(" " + _CJK.pattern + " ")
+"""A CJK character as `segment` stored it: between the two spaces it added."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,16 @@ class KeywordHit:
 def segment(value: str) -> str:
     """Space out CJK characters so each is a token."""
     return _CJK.sub(r" \1 ", value)
+
+
+def unsegment(value: str) -> str:
+    """Undo `segment`: the document field as ingest passed it (FTS5 stores it with a
+    space either side of each CJK character), for PostgreSQL's own tokeniser to read.
+
+    Exact: every CJK character in segmented text sits between the two spaces segment put there,
+    so removing exactly those gives back the original (tests/backends/test_migrate.py).
+    """
+    return _SEGMENTED.sub(r"\1", value)
 
 
 def upsert(s: Session, asset_id: str, doc: dict[str, str], *, new: bool = False) -> None:
