@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,13 @@ def _job_of(remote: Remote, job_id: int) -> Job:
     return Job(*row)
 
 
+def _gone_pid() -> int:
+    """The pid of a process of this host that has exited."""
+    done = subprocess.Popen(["true"])
+    done.wait(timeout=30)
+    return done.pid
+
+
 def _audit(lib_dir: Path) -> dict[str, object]:
     result = cli_json(lib_dir, "ledger", "audit")
     assert result["ok"] is True, result
@@ -56,11 +64,12 @@ def _audit(lib_dir: Path) -> dict[str, object]:
 
 
 def _stop_with_orphans(
-    proc: subprocess.Popen[bytes], remote: Remote
+    proc: subprocess.Popen[Any], remote: Remote, *, after_a_commit: bool = True
 ) -> tuple[int, dict[str, int | None]]:
-    """Freeze the add's process group (SIGSTOP) at a moment when some batch has committed,
-    another batch's pending rows are committed and at least one of its objects is already in
-    the bucket, unclaimed; thaw and look again otherwise. (assets committed, pending rows)."""
+    """Freeze the add's process group (SIGSTOP) at a moment when (`after_a_commit`) some batch
+    has committed, another batch's pending rows are committed and at least one of its objects
+    is already in the bucket, unclaimed; thaw and look again otherwise. (assets committed,
+    pending rows)."""
     deadline = time.monotonic() + KILL_PATIENCE_S
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -68,7 +77,9 @@ def _stop_with_orphans(
         committed = set(remote.asset_shas())
         pending = remote.pending()
         unclaimed = [s for s in pending if s not in committed]
-        if committed and any(remote.head(remote.blob_key(s)) for s in unclaimed):
+        if (committed or not after_a_commit) and any(
+            remote.head(remote.blob_key(s)) for s in unclaimed
+        ):
             return len(committed), pending
         os.killpg(proc.pid, signal.SIGCONT)
     pytest.fail("the add finished (or the wait ran out) before a batch was half stored")
@@ -265,3 +276,55 @@ def test_another_hosts_leftovers_wait_for_its_lease(remote: Remote, tmp_path: Pa
     assert remote.head(remote.blob_key(sha)) is None and remote.head(thumb) is None
     assets = remote.asset_shas()
     assert remote.blob_objects() == set(assets) == remote.derived_objects()
+
+
+def test_a_blob_swept_under_an_add_that_lives_on_is_stored_again(
+    remote: Remote, tmp_path: Path
+) -> None:
+    """Two adds pending the same file share one pending row (the later one takes it over). If
+    the later one dies, the next sweep removes the object the earlier, live add uploaded; that
+    add must not then register the file without its object.
+
+    The add that took the row over and died is written as the rows it leaves (its job, its
+    pending row): a real one would have to be killed inside a window of milliseconds."""
+    src = tmp_path / "photos"
+    for i in range(60):  # one batch
+        make_photo(src / f"{i:02d}.jpg", seed=9600 + i, size=(96, 72))
+    lib_dir = tmp_path / "lib"
+    Library.create(lib_dir, catalog=remote.catalog, blobs=remote.blobs).close()
+    proc = subprocess.Popen(
+        cli_args(lib_dir, "add", str(src), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        _, pending = _stop_with_orphans(proc, remote, after_a_commit=False)
+        stored = sorted(s for s in pending if remote.head(remote.blob_key(s)))
+        taken = stored[0]
+        remote.execute(
+            "INSERT INTO jobs (kind, key, state, owner_host, owner_pid, created_at,"
+            " heartbeat_at, lease_until) VALUES ('ingest', 'ingest-taken-over', 'running',"
+            " :host, :pid, now(), now(), now() + interval '1 hour')",
+            host=socket.gethostname(),
+            pid=_gone_pid(),  # its process here is gone: dead at once
+        )
+        (other,) = remote.rows("SELECT id FROM jobs WHERE key = 'ingest-taken-over'")[0]
+        remote.execute(
+            "UPDATE pending_blobs SET job_id = :job WHERE sha256 = :sha", job=other, sha=taken
+        )
+        swept = cli_json(lib_dir, "add", str(make_photo(tmp_path / "x.jpg", seed=9700)))
+        assert len(swept["added"]) == 1
+        assert remote.head(remote.blob_key(taken)) is None, "the sweep took the object"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGCONT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(json.loads(out)["added"]) == 60
+    assets = remote.asset_shas()
+    assert taken in assets and len(assets) == 61
+    for sha in assets:
+        assert remote.head(remote.blob_key(sha)) is not None, f"asset {sha} has no object"
+    assert remote.blob_objects() == set(assets) == remote.derived_objects()
+    assert remote.pending() == {}

@@ -138,6 +138,8 @@ class Ingestor:
         with ports.catalog.unit_of_work() as uow:
             # Re-check under the write lock: another process may have added the same files.
             existing = uow.registered(r.sha256 for r in batch)
+            owners = uow.pending_jobs(sha for sha in stored if sha not in existing)
+            stored = self._store_swept(stored, owners, existing, report)
             pairs: list[tuple[Asset, Prepared]] = []
             for sha, rec in stored.items():
                 if sha in existing:
@@ -173,28 +175,55 @@ class Ingestor:
             if vectors:
                 ports.indexes.vectors().add_rows(vectors)
 
+    def _store_swept(
+        self,
+        stored: dict[str, Prepared],
+        owners: dict[str, int | None],
+        existing: dict[str, str],
+        report: AddReport,
+    ) -> dict[str, Prepared]:
+        """Blobs this job stored whose pending row (one per hash) no longer names it may be
+        gone: another add took the row over and died, or a sweep's stale read dropped it,
+        and a sweep removed the blob. Called under the write lock, where no sweep runs: they
+        are stored again (a put of an original that is there is a no-op) before a row claims
+        them. `owners`: the job each pending row names now."""
+        doubtful = {s for s in stored if s not in existing and owners.get(s, -1) != self.job_id}
+        kept = {
+            sha: rec
+            for sha, rec in stored.items()
+            if sha not in doubtful or self._put(sha, rec, report, again=True)
+        }
+        if doubtful:
+            self.ports.blobs.sync()
+            self.ports.derived.sync()
+        return kept
+
     def _store_blobs(self, new: dict[str, Prepared], report: AddReport) -> dict[str, Prepared]:
         """Originals and thumbnails of the new files, synced before any row claims them."""
-        ports = self.ports
-        stored: dict[str, Prepared] = {}
-        for sha, rec in new.items():
-            try:
-                ports.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
-                if rec.thumbnail:
-                    ports.derived.put_bytes(f"{sha}/{THUMBNAIL}", rec.thumbnail, durable=False)
-            except AssetLoomError as exc:
-                report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
-                continue
-            except OSError as exc:
-                report.skipped.append(
-                    SkippedFile(display_path(rec.path), f"cannot store: {exc.strerror or exc}")
-                )
-                continue
-            stored[sha] = rec
+        stored = {sha: rec for sha, rec in new.items() if self._put(sha, rec, report)}
         if stored:
-            ports.blobs.sync()
-            ports.derived.sync()
+            self.ports.blobs.sync()
+            self.ports.derived.sync()
         return stored
+
+    def _put(self, sha: str, rec: Prepared, report: AddReport, *, again: bool = False) -> bool:
+        """Store the file's original and thumbnail (`again`: the thumbnail only if missing);
+        False, with the file in the report's skipped, when the store refuses."""
+        ports = self.ports
+        thumb = f"{sha}/{THUMBNAIL}"
+        try:
+            ports.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
+            if rec.thumbnail and not (again and ports.derived.exists(thumb)):
+                ports.derived.put_bytes(thumb, rec.thumbnail, durable=False)
+        except AssetLoomError as exc:
+            report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
+            return False
+        except OSError as exc:
+            report.skipped.append(
+                SkippedFile(display_path(rec.path), f"cannot store: {exc.strerror or exc}")
+            )
+            return False
+        return True
 
 
 def embed_missing(ports: Ports, models: set[str], progress: Progress | None = None) -> int:

@@ -76,6 +76,11 @@ class UnitOfWork(Protocol):
 
     def drop_pending(self, sha256: str) -> None: ...
 
+    def pending_jobs(self, shas: Iterable[str]) -> dict[str, int | None]:
+        """sha256 -> the job its pending row names now (a later add of the same file takes
+        the row over), for the hashes that have a row."""
+        ...
+
     def add_asset(self, asset: Asset, *, has_thumbnail: bool) -> list[tuple[int, str, bytes]]:
         """Insert the asset and its fingerprints; (fingerprint row id, kind, value) back."""
         ...

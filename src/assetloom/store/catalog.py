@@ -250,9 +250,9 @@ class SqlCatalog:
             return [
                 (kind, int(n), int(m or 0))
                 for kind, n, m in s.execute(
-                    select(
-                        FingerprintRow.kind, func.count(), func.max(FingerprintRow.id)
-                    ).group_by(FingerprintRow.kind)
+                    select(FingerprintRow.kind, func.count(), func.max(FingerprintRow.id)).group_by(
+                        FingerprintRow.kind
+                    )
                 )
             ]
 
@@ -435,6 +435,19 @@ class SqlUnitOfWork:
         row = self.session.get(PendingBlobRow, sha256)
         if row is not None:
             self.session.delete(row)
+
+    def pending_jobs(self, shas: Iterable[str]) -> dict[str, int | None]:
+        """sha256 -> the job its pending row names now, for the hashes that have a row."""
+        wanted = list(set(shas))
+        out: dict[str, int | None] = {}
+        for part in _chunks(wanted):
+            rows = self.session.execute(
+                select(PendingBlobRow.sha256, PendingBlobRow.job_id).where(
+                    PendingBlobRow.sha256.in_(part)
+                )
+            )
+            out.update((sha, job_id) for sha, job_id in rows)
+        return out
 
     def add_asset(self, asset: Asset, *, has_thumbnail: bool) -> list[tuple[int, str, bytes]]:
         """Insert the asset and its fingerprints; (fingerprint row id, kind, value) back, for
