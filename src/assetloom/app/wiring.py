@@ -62,23 +62,28 @@ class IngestGuard:
     def sweep(self, *, include_own: bool = True) -> int:
         """Remove blobs whose job is dead and that no asset claims. Rows from before jobs
         name only a process: those of this process go only with `include_own` (no add of
-        ours is running), others when that process is gone."""
-        pending = self.catalog.pending()
-        dead_jobs = self.jobs.dead_ids(sorted({p.job_id for p in pending if p.job_id}))
+        ours is running), others when that process is gone.
+
+        Decided under the catalog's write lock, on rows read there: an add that took a row
+        over (the same file added again) or registered the file meanwhile is seen, and a row
+        is dropped only if it still names what was judged dead.
+        """
+        if not self.catalog.pending():
+            return 0  # the common case, without taking the write lock
         me = os.getpid()
-        dead = [
-            p
-            for p in pending
-            if (
-                p.job_id in dead_jobs
-                if p.job_id is not None
-                else (include_own if p.owner_pid == me else not alive(p.owner_pid))
-            )
-        ]
-        if not dead:
-            return 0
         swept = 0
         with self.catalog.unit_of_work() as uow:
+            pending = uow.pending()
+            dead_jobs = self.jobs.dead_ids(sorted({p.job_id for p in pending if p.job_id}))
+            dead = [
+                p
+                for p in pending
+                if (
+                    p.job_id in dead_jobs
+                    if p.job_id is not None
+                    else (include_own if p.owner_pid == me else not alive(p.owner_pid))
+                )
+            ]
             claimed = uow.registered(p.sha256 for p in dead)
             for p in dead:
                 if p.sha256 not in claimed:

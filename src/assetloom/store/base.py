@@ -76,6 +76,10 @@ class UnitOfWork(Protocol):
 
     def drop_pending(self, sha256: str) -> None: ...
 
+    def pending(self) -> list[Pending]:
+        """The pending rows under this transaction's write lock."""
+        ...
+
     def pending_jobs(self, shas: Iterable[str]) -> dict[str, int | None]:
         """sha256 -> the job its pending row names now (a later add of the same file takes
         the row over), for the hashes that have a row."""

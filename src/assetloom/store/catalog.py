@@ -436,6 +436,13 @@ class SqlUnitOfWork:
         if row is not None:
             self.session.delete(row)
 
+    def pending(self) -> list[Pending]:
+        """The pending rows as this transaction sees them (under the write lock)."""
+        return [
+            Pending(p.sha256, p.owner_pid, p.created_at, p.job_id)
+            for p in self.session.scalars(select(PendingBlobRow))
+        ]
+
     def pending_jobs(self, shas: Iterable[str]) -> dict[str, int | None]:
         """sha256 -> the job its pending row names now, for the hashes that have a row."""
         wanted = list(set(shas))
