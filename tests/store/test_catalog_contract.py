@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,27 +12,8 @@ from assetloom.core.listing import ListQuery
 from assetloom.errors import AssetNotFoundError
 from assetloom.store.base import CatalogStore, NewVector, SeenFile, UnitOfWork
 from assetloom.store.catalog import SqlCatalog
-from assetloom.store.db import sqlite_url
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlCatalog]:
-    if request.param == "sqlite":
-        store = SqlCatalog(sqlite_url(tmp_path / "catalog.db"), busy_timeout_s=5)
-        store.migrate()
-        yield store
-        store.close()
-        return
-    from tests.backends.pg_database import fresh_database
-
-    server = request.getfixturevalue("postgres_url")
-    with fresh_database(server) as url:
-        store = SqlCatalog(url, busy_timeout_s=5)
-        store.migrate()
-        yield store
-        store.close()
 
 
 def _id(i: int) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,27 +13,9 @@ from sqlalchemy import update
 
 from assetloom.app.library import Library
 from assetloom.store.catalog import SqlCatalog
-from assetloom.store.db import sqlite_url
 from assetloom.store.jobs import DONE, FAILED, RUNNING, SqlJobQueue
 from assetloom.store.schema import JobRow
 from tests.media import make_photo
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlCatalog]:
-    if request.param == "sqlite":
-        store = SqlCatalog(sqlite_url(tmp_path / "catalog.db"), busy_timeout_s=5)
-        store.migrate()
-        yield store
-        store.close()
-        return
-    from tests.backends.pg_database import fresh_database
-
-    with fresh_database(request.getfixturevalue("postgres_url")) as url:
-        store = SqlCatalog(url, busy_timeout_s=5)
-        store.migrate()
-        yield store
-        store.close()
 
 
 def _move(catalog: SqlCatalog, job_id: int, **values: object) -> None:
