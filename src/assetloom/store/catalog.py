@@ -81,10 +81,15 @@ class SqlCatalog:
 
     # ------------------------------------------------------------------ change token
     def change_token(self) -> int | None:
-        """SQLite's `data_version`: it moves when another connection commits, and costs
-        microseconds, so a server polls it every second to catch up with CLI writes."""
-        if self.dialect != "sqlite":
-            return None
+        """Moves whenever another connection commits a change to what the in-memory indexes
+        and the tagger are built from; a server polls it every second to catch up with CLI
+        writes. SQLite: `data_version` (microseconds). PostgreSQL: the `assetloom_changes`
+        sequence its triggers move (one round trip)."""
+        if self.dialect == "postgresql":
+            with self.reader.connect() as conn:
+                return int(
+                    conn.exec_driver_sql("SELECT last_value FROM assetloom_changes").scalar()
+                )
         if self._watch is None:
             database = self.reader.url.database
             assert database is not None
