@@ -85,3 +85,19 @@ def test_sweep_keeps_a_live_remote_add_and_removes_a_dead_ones_blob(
     assert library.sweep_pending(include_own=False) == 1
     assert library.blobs.exists(shas[0]) and not library.blobs.exists(shas[1])
     assert [p.sha256 for p in library.catalog.pending()] == [shas[0]]
+
+
+def test_settle_marks_dead_jobs_failed_and_forgets_old_ones(catalog: SqlCatalog) -> None:
+    jobs = SqlJobQueue(catalog)
+    killed = jobs.start("ingest", "killed")
+    old = jobs.start("ingest", "old")
+    recent = jobs.start("ingest", "recent")
+    assert killed and old and recent
+    jobs.finish(old.id)
+    jobs.finish(recent.id)
+    _move(catalog, old.id, finished_at=datetime.now(UTC) - timedelta(days=31))
+    _move(catalog, killed.id, owner_pid=2**22 + 7)  # its process is gone
+    jobs.settle(sorted(jobs.dead_ids([killed.id])))
+    left = jobs.get([killed.id, old.id, recent.id])
+    assert left[killed.id].state == FAILED and old.id not in left
+    assert left[recent.id].state == DONE

@@ -91,6 +91,7 @@ class IngestGuard:
                     self.derived.delete_prefix(f"{p.sha256}/")
                     swept += 1
                 uow.drop_pending(p.sha256)
+        self.jobs.settle(sorted(dead_jobs))
         return swept
 
 

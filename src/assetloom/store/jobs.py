@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from assetloom.processes import alive
@@ -94,6 +94,23 @@ class SqlJobQueue:
                 update(JobRow)
                 .where(JobRow.id == job_id)
                 .values(state=FAILED if failed else DONE, finished_at=_now())
+            )
+
+    def settle(self, dead: list[int], *, keep_days: float = 30.0) -> None:
+        """Mark jobs judged dead that still say running as failed (a killed add never gets
+        to), and forget finished jobs older than `keep_days`: the table stays small."""
+        now = _now()
+        with self.catalog.write_session() as s, s.begin():
+            if dead:
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id.in_(dead), JobRow.state == RUNNING)
+                    .values(state=FAILED, finished_at=now)
+                )
+            s.execute(
+                delete(JobRow).where(
+                    JobRow.state != RUNNING, JobRow.finished_at < now - timedelta(days=keep_days)
+                )
             )
 
     def get(self, job_ids: list[int]) -> dict[int, Job]:
