@@ -28,12 +28,14 @@ from tests.backends.pg_database import fresh_database
 
 # What PostgreSQL has beyond the models, on purpose (docs in the migrations):
 # - asset_text and its GIN index: the keyword table, raw SQL (0003) like SQLite's FTS5 table;
+# - assetloom_changes: the change counter row statement triggers increment (0008);
 # - embeddings.embedding: the pgvector column (0006), filled by a trigger from `vector`
 #   (its per-space HNSW indexes come later, from index.pgvector, and would be listed too).
 DOCUMENTED = {
     ("remove_table", "asset_text"),
     ("remove_index", "ix_asset_text_document"),
     ("remove_column", "embeddings.embedding"),
+    ("remove_table", "assetloom_changes"),
 }
 
 

@@ -84,12 +84,11 @@ class SqlCatalog:
         """Moves whenever another connection commits a change to what the in-memory indexes
         and the tagger are built from; a server polls it every second to catch up with CLI
         writes. SQLite: `data_version` (microseconds). PostgreSQL: the `assetloom_changes`
-        sequence its triggers move (one round trip)."""
+        row its triggers increment, seen only once the writer committed (one round trip)."""
         if self.dialect == "postgresql":
             with self.reader.connect() as conn:
-                return int(
-                    conn.exec_driver_sql("SELECT last_value FROM assetloom_changes").scalar()
-                )
+                counter = conn.exec_driver_sql("SELECT n FROM assetloom_changes WHERE id = 1")
+                return int(counter.scalar_one())
         if self._watch is None:
             database = self.reader.url.database
             assert database is not None

@@ -18,12 +18,12 @@ def _include(
 
     asset_text: SQLite's FTS5 table and its shadow tables, or PostgreSQL's keyword table and
     its index (0003). On PostgreSQL, embeddings.embedding (0006) and its per-space HNSW
-    indexes (made by index.pgvector).
+    indexes (made by index.pgvector), and the change counter row (0008).
     """
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith("asset_text")
+        return not name.startswith(("asset_text", "assetloom_changes"))
     if type_ == "index":
         return not name.startswith(("ix_asset_text_", "ix_embeddings_hnsw_"))
     if type_ == "column" and reflected and compare_to is None:

@@ -1,10 +1,12 @@
 """PostgreSQL: a change counter a long-running process polls (nothing on SQLite)
 
 SQLite's `PRAGMA data_version` tells a server cheaply that another connection committed; on
-PostgreSQL a sequence moved by statement-level triggers on the tables the in-memory indexes
-and the tagger are built from does the same: `SELECT last_value` costs one round trip, where
-recomputing every index's catalog figures each second costs several queries. A sequence is
-not transactional, so a write that rolls back moves it too: at worst one needless catch-up.
+PostgreSQL a one-row counter that statement-level triggers on the tables the in-memory indexes
+and the tagger are built from increment does the same: reading it costs one round trip, where
+recomputing every index's catalog figures each second costs several queries. The counter is
+an ordinary row, so others see it move only when the writing transaction commits (a sequence
+moves at once, and a poller that caught it before the commit would catch up to nothing and
+then never look again). Writers already take one lock in turn, so the row adds no contention.
 
 Revision ID: 0008
 Revises: 0007
@@ -26,10 +28,11 @@ TABLES = ("assets", "fingerprints", "embeddings", "tags", "tag_definitions")
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE SEQUENCE assetloom_changes")
+    op.execute("CREATE TABLE assetloom_changes (id integer PRIMARY KEY, n bigint NOT NULL)")
+    op.execute("INSERT INTO assetloom_changes VALUES (1, 0)")
     op.execute(
         "CREATE FUNCTION assetloom_note_change() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN PERFORM nextval('assetloom_changes'); RETURN NULL; END $$"
+        "$$ BEGIN UPDATE assetloom_changes SET n = n + 1 WHERE id = 1; RETURN NULL; END $$"
     )
     for table in TABLES:
         op.execute(
@@ -44,4 +47,4 @@ def downgrade() -> None:
     for table in TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_note_change ON {table}")
     op.execute("DROP FUNCTION IF EXISTS assetloom_note_change()")
-    op.execute("DROP SEQUENCE IF EXISTS assetloom_changes")
+    op.execute("DROP TABLE IF EXISTS assetloom_changes")
