@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assetloom.app.results import DuplicateGroup, VerifyResult
-from assetloom.app.wiring import local_files
+from assetloom.blobs.files import local_files
 from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Space, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from assetloom.app.results import AddReport, FileOutcome, SkippedFile
 from assetloom.app.understanding import record_understanding
-from assetloom.app.wiring import THUMBNAIL, Ports, local_files
+from assetloom.app.wiring import THUMBNAIL, Ports
+from assetloom.blobs.files import local_files
 from assetloom.core.assets import Asset
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover

@@ -8,8 +8,6 @@ these ports alone).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assetloom.blobs.base import BlobMissingError, BlobStore
+from assetloom.blobs.base import BlobStore
 from assetloom.blobs.local import LocalBlobStore
 from assetloom.errors import BadInputError
 from assetloom.index.live import LiveIndexes
@@ -165,24 +163,3 @@ def catalog_url(url: str) -> str:
             hint="leave it out of the URL and set PGPASSWORD or a ~/.pgpass entry instead",
         )
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-
-
-@contextmanager
-def local_files(store: BlobStore, keys: list[str]) -> Iterator[dict[str, Path]]:
-    """key -> a local file holding that blob, for work that reads files (worker processes,
-    Pillow): the files themselves from a local store, copies in a temporary folder (removed
-    on exit) from a remote one. Missing blobs are left out."""
-    if isinstance(store, LocalBlobStore):
-        yield {k: store.path_for(k) for k in keys if store.exists(k)}
-        return
-    with tempfile.TemporaryDirectory(prefix="assetloom-blobs-") as tmp:
-        out: dict[str, Path] = {}
-        for key in keys:
-            dest = Path(tmp) / key.replace("/", "_")
-            try:
-                with store.open(key) as src, dest.open("wb") as f:
-                    shutil.copyfileobj(src, f, 1 << 20)
-            except BlobMissingError:
-                continue
-            out[key] = dest
-        yield out

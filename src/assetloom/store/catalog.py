@@ -397,10 +397,7 @@ class SqlCatalog:
     # ------------------------------------------------------------------ crash safety
     def pending(self) -> list[Pending]:
         with self.read_session() as s:
-            return [
-                Pending(p.sha256, p.owner_pid, p.created_at, p.job_id)
-                for p in s.scalars(select(PendingBlobRow))
-            ]
+            return _pending_rows(s)
 
 
 class SqlUnitOfWork:
@@ -442,10 +439,7 @@ class SqlUnitOfWork:
 
     def pending(self) -> list[Pending]:
         """The pending rows as this transaction sees them (under the write lock)."""
-        return [
-            Pending(p.sha256, p.owner_pid, p.created_at, p.job_id)
-            for p in self.session.scalars(select(PendingBlobRow))
-        ]
+        return _pending_rows(self.session)
 
     def pending_jobs(self, shas: Iterable[str]) -> dict[str, int | None]:
         """sha256 -> the job its pending row names now, for the hashes that have a row."""
@@ -677,6 +671,13 @@ def _paged(stmt: Select[Any], q: ListQuery) -> Select[Any]:
             stmt = stmt.where(and_(at >= when, or_(at > when, aid > last_id)))
     order = (at.desc(), aid.desc()) if q.newest_first else (at, aid)
     return stmt.order_by(*order).limit(q.limit + 1).offset(q.offset)
+
+
+def _pending_rows(s: Session) -> list[Pending]:
+    return [
+        Pending(p.sha256, p.owner_pid, p.created_at, p.job_id)
+        for p in s.scalars(select(PendingBlobRow))
+    ]
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
