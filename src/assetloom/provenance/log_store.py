@@ -1,12 +1,12 @@
-"""The transparency log stored in the catalog database.
+"""The transparency log stored in the catalog database: its rules, over a `LogStore`.
 
 Every method takes the caller's SQLAlchemy `Session` and never commits, so the library appends
 a leaf in the same transaction as the asset row it registers: both land or neither does.
-Appends lock the single `ledger_head` row (FOR UPDATE where the database has it; SQLite
-serialises writers itself), so concurrent writers get consecutive indexes.
+Appends lock the log's head first, so concurrent writers get consecutive indexes.
 
 Complete-subtree hashes are written as leaves close them, so roots and proofs at any size
-read O(log n) rows in at most two queries.
+read O(log n) stored hashes in one batch. The rows themselves, and their SQL, are the store's
+(`store.ledger.SqlLogStore` unless another `provenance.base.LogStore` is given).
 """
 
 from __future__ import annotations
@@ -16,55 +16,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assetloom.core import merkle
 from assetloom.core.checkpoint import Checkpoint, SignedNote
 from assetloom.core.merkle import CompactRange, Node
 from assetloom.errors import BadInputError, IntegrityError
+from assetloom.provenance.base import LeafRecord, LeafRow, LogStore, StoredCheckpoint
 from assetloom.provenance.leaves import leaf_key
-from assetloom.store.ledger_tables import (
-    NODE_LEVEL_SHIFT,
-    LedgerCheckpointRow,
-    LedgerHeadRow,
-    LedgerLeafRow,
-    LedgerNodeRow,
-)
+from assetloom.store.ledger import SqlLogStore
 
-_LEAVES = LedgerLeafRow.__table__
-_NODES = LedgerNodeRow.__table__
-_HEAD_ID = 1
+__all__ = [
+    "AuditProblem",
+    "AuditReport",
+    "LeafRecord",
+    "SqlLedger",
+    "StoredCheckpoint",
+]
+
 _BATCH = 20_000
 _MAX_PROBLEMS = 50
-
-_LEAF_HASHES = select(LedgerLeafRow.idx, LedgerLeafRow.leaf_hash).where(
-    LedgerLeafRow.idx.in_(bindparam("ids", expanding=True))
-)
-_NODE_HASHES = select(LedgerNodeRow.node_id, LedgerNodeRow.hash).where(
-    LedgerNodeRow.node_id.in_(bindparam("ids", expanding=True))
-)
-
-
-def _node_id(level: int, index: int) -> int:
-    return (level << NODE_LEVEL_SHIFT) | index
-
-
-@dataclass(frozen=True, slots=True)
-class LeafRecord:
-    """One stored leaf: its index, exact bytes and stored hash."""
-
-    index: int
-    data: bytes
-    leaf_hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCheckpoint:
-    tree_size: int
-    root_hash: bytes
-    note: str
-    signed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +67,15 @@ class AuditReport:
             self.problems.append(AuditProblem(index, message))
 
 
-class _SessionNodes:
-    """NodeSource over the catalog: level 0 from ledger_leaves, the rest from ledger_nodes."""
+class _StoredNodes:
+    """NodeSource over what the store keeps; a hash it lacks means the log was damaged."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, store: LogStore, session: Session) -> None:
+        self._store = store
         self._session = session
 
     def subtree_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
-        found: dict[Node, bytes] = {}
-        leaves = [n.index for n in nodes if n.level == 0]
-        inner = [_node_id(*n) for n in nodes if n.level > 0]
-        if leaves:
-            for idx, h in self._session.execute(_LEAF_HASHES, {"ids": leaves}):
-                found[Node(0, idx)] = h
-        if inner:
-            mask = (1 << NODE_LEVEL_SHIFT) - 1
-            for node_id, h in self._session.execute(_NODE_HASHES, {"ids": inner}):
-                found[Node(node_id >> NODE_LEVEL_SHIFT, node_id & mask)] = h
+        found = self._store.stored_hashes(self._session, nodes)
         missing = [n for n in nodes if n not in found]
         if missing:
             n = missing[0]
@@ -136,7 +99,10 @@ class _LevelNodes:
 
 
 class SqlLedger:
-    """Append-only RFC 9162 log in the catalog tables of `store/ledger_tables.py`."""
+    """Append-only RFC 9162 log in the catalog, kept by `store` (the SQL tables by default)."""
+
+    def __init__(self, store: LogStore | None = None) -> None:
+        self._store: LogStore = store or SqlLogStore()
 
     # --- writing -------------------------------------------------------------------------
 
@@ -147,34 +113,29 @@ class SqlLedger:
     def append_many(self, session: Session, datas: Iterable[bytes]) -> list[int]:
         """Append leaves in order in the caller's transaction; return their indexes.
 
-        Reads only the O(log n) frontier, then inserts leaves and the subtree hashes they
+        Reads only the O(log n) frontier, then stores leaves and the subtree hashes they
         close in batches.
         """
-        start, _ = self._head(session, lock=True)
+        start, _ = self._store.head(session, lock=True)
         frontier = merkle.perfect_subtrees(0, start)
-        tree = CompactRange(start, _SessionNodes(session).subtree_hashes(frontier))
+        tree = CompactRange(start, _StoredNodes(self._store, session).subtree_hashes(frontier))
         it = iter(datas)
         while batch := list(islice(it, _BATCH)):
-            leaf_rows, node_rows = [], []
+            leaf_rows: list[LeafRow] = []
+            node_rows: list[tuple[Node, bytes]] = []
             for data in batch:
                 h = merkle.leaf_hash(data)
                 leaf_rows.append((tree.size, data, h, *leaf_key(data)))
-                for node, nh in tree.append(h):
-                    node_rows.append((_node_id(*node), nh))
-            _insert_many(session, _LEAVES, leaf_rows)
-            _insert_many(session, _NODES, node_rows)
+                node_rows += tree.append(h)
+            self._store.add(session, leaf_rows, node_rows)
         if tree.size > start:
-            session.execute(
-                update(LedgerHeadRow)
-                .where(LedgerHeadRow.id == _HEAD_ID)
-                .values(tree_size=tree.size, root_hash=tree.root())
-            )
+            self._store.set_head(session, tree.size, tree.root())
         return list(range(start, tree.size))
 
     def save_checkpoint(self, session: Session, note: str) -> StoredCheckpoint:
         """Keep a signed checkpoint note; refuse one that contradicts a kept one."""
         body = Checkpoint.parse(SignedNote.parse(note).text)
-        kept = session.get(LedgerCheckpointRow, body.size)
+        kept = self._store.checkpoint_at(session, body.size)
         if kept is not None:
             if kept.root_hash != body.root_hash:
                 raise IntegrityError(
@@ -182,83 +143,58 @@ class SqlLedger:
                     "the one already signed: the log was rewritten",
                     hint="run `assetloom ledger audit`",
                 )
-            return _stored(kept)
-        row = LedgerCheckpointRow(
-            tree_size=body.size, root_hash=body.root_hash, note=note, signed_at=datetime.now(UTC)
-        )
-        session.add(row)
-        session.flush()
-        return _stored(row)
+            return kept
+        checkpoint = StoredCheckpoint(body.size, body.root_hash, note, datetime.now(UTC))
+        self._store.add_checkpoint(session, checkpoint)
+        return checkpoint
 
     # --- reading -------------------------------------------------------------------------
 
     def size(self, session: Session) -> int:
-        """Number of leaves (from the head row, one read)."""
-        return self._head(session)[0]
+        """Number of leaves (from the head, one read)."""
+        return self._store.head(session)[0]
 
     def root(self, session: Session, size: int | None = None) -> bytes:
         """Root hash at `size` (default: now), from at most log2(size) stored hashes."""
-        head_size, head_root = self._head(session)
+        head_size, head_root = self._store.head(session)
         if size is None or size == head_size:
             return head_root
         self._check_size(size, head_size)
-        return merkle.tree_root(size, _SessionNodes(session))
+        return merkle.tree_root(size, _StoredNodes(self._store, session))
 
     def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
         """Audit path of leaf `index` in the tree of `size` leaves."""
         self._check_size(size, self.size(session))
-        return merkle.inclusion_proof(index, size, _SessionNodes(session))
+        return merkle.inclusion_proof(index, size, _StoredNodes(self._store, session))
 
     def consistency_proof(self, session: Session, old: int, new: int) -> list[bytes]:
         """Proof that the tree of `old` leaves is a prefix of the tree of `new` leaves."""
         self._check_size(new, self.size(session))
-        return merkle.consistency_proof(old, new, _SessionNodes(session))
+        return merkle.consistency_proof(old, new, _StoredNodes(self._store, session))
 
     def leaf(self, session: Session, index: int) -> LeafRecord:
-        row = session.execute(
-            select(LedgerLeafRow.idx, LedgerLeafRow.data, LedgerLeafRow.leaf_hash).where(
-                LedgerLeafRow.idx == index
-            )
-        ).one_or_none()
-        if row is None:
+        found = self._store.leaf(session, index)
+        if found is None:
             raise BadInputError(f"the ledger has no leaf {index}")
-        return LeafRecord(*row)
+        return found
 
     def latest_leaf(self, session: Session, asset_id: str, kind: str) -> LeafRecord | None:
         """The newest leaf of `kind` ("register" or "tombstone") for an asset, if any."""
-        row = session.execute(
-            select(LedgerLeafRow.idx, LedgerLeafRow.data, LedgerLeafRow.leaf_hash)
-            .where(LedgerLeafRow.asset_id == asset_id, LedgerLeafRow.kind == kind)
-            .order_by(LedgerLeafRow.idx.desc())
-            .limit(1)
-        ).one_or_none()
-        return LeafRecord(*row) if row else None
+        return self._store.latest_leaf(session, asset_id, kind)
 
     def iter_leaves(self, session: Session, end: int | None = None) -> Iterator[LeafRecord]:
         """Stream leaves in index order (below `end` if given), a batch at a time."""
-        q = select(LedgerLeafRow.idx, LedgerLeafRow.data, LedgerLeafRow.leaf_hash)
-        if end is not None:
-            q = q.where(LedgerLeafRow.idx < end)
-        rows = session.connection().execute(
-            q.order_by(LedgerLeafRow.idx).execution_options(yield_per=_BATCH)
-        )
-        for row in rows:
-            yield LeafRecord(*row)
+        return self._store.leaves(session, end)
 
     def checkpoints(self, session: Session) -> list[StoredCheckpoint]:
         """Every kept checkpoint, smallest tree first."""
-        rows = session.scalars(select(LedgerCheckpointRow).order_by(LedgerCheckpointRow.tree_size))
-        return [_stored(r) for r in rows]
+        return self._store.checkpoints(session)
 
     def checkpoint_at(self, session: Session, size: int) -> StoredCheckpoint | None:
-        row = session.get(LedgerCheckpointRow, size)
-        return _stored(row) if row else None
+        return self._store.checkpoint_at(session, size)
 
     def latest_checkpoint(self, session: Session) -> StoredCheckpoint | None:
-        row = session.scalars(
-            select(LedgerCheckpointRow).order_by(LedgerCheckpointRow.tree_size.desc()).limit(1)
-        ).first()
-        return _stored(row) if row else None
+        return self._store.latest_checkpoint(session)
 
     # --- audit ---------------------------------------------------------------------------
 
@@ -274,7 +210,7 @@ class SqlLedger:
         against a rebuild from the leaves, the head, and every kept checkpoint's root and size.
         Signatures are checked by the caller, which holds the key. Memory: 64 bytes per leaf.
         """
-        head_size, head_root = self._head(session)
+        head_size, head_root = self._store.head(session)
         report = AuditReport(tree_size=head_size)
         level0, bad_leaves = self._check_leaves(session, report, recompute_leaf)
         size = len(level0) // 32
@@ -322,15 +258,8 @@ class SqlLedger:
         recompute_leaf: Callable[[LeafRecord], bytes | None] | None,
     ) -> tuple[bytearray, set[int]]:
         """Leaf hashes recomputed from leaf bytes up to the first gap, and the altered leaves."""
-        q = select(
-            LedgerLeafRow.idx,
-            LedgerLeafRow.data,
-            LedgerLeafRow.leaf_hash,
-            LedgerLeafRow.kind,
-            LedgerLeafRow.asset_id,
-        ).order_by(LedgerLeafRow.idx)
         hashes, altered = bytearray(), set()
-        rows = session.connection().execute(q.execution_options(yield_per=_BATCH))
+        rows = self._store.leaf_rows(session)
         for expected, (idx, data, stored, kind, asset_id) in enumerate(rows):
             if idx != expected:
                 report.add(expected, f"leaf {expected} is missing (the next stored leaf is {idx})")
@@ -362,7 +291,7 @@ class SqlLedger:
         itself (or its pair) rather than every ancestor. Stored hashes of subtrees reaching
         past the checked leaves are judged only when the log is `complete`.
         """
-        top = (session.scalar(select(func.max(LedgerNodeRow.node_id))) or 0) >> NODE_LEVEL_SHIFT
+        top = self._store.top_level(session)
         levels = [level0]
         level = 0
         while levels[-1] or level < top:
@@ -371,15 +300,7 @@ class SqlLedger:
             for i in range(0, len(prev) - 63, 64):
                 cur += merkle.node_hash(prev[i : i + 32], prev[i + 32 : i + 64])
             count, bad, want = 0, set(), len(cur) // 32
-            rows = session.connection().execute(
-                select(LedgerNodeRow.node_id - _node_id(level, 0), LedgerNodeRow.hash)
-                .where(
-                    LedgerNodeRow.node_id.between(_node_id(level, 0), _node_id(level + 1, 0) - 1)
-                )
-                .order_by(LedgerNodeRow.node_id)
-                .execution_options(yield_per=_BATCH)
-            )
-            for idx, h in rows:
+            for idx, h in self._store.level_hashes(session, level):
                 lo, hi = idx << level, (idx + 1) << level
                 if idx >= want:
                     if complete:
@@ -413,34 +334,6 @@ class SqlLedger:
     # --- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _head(session: Session, *, lock: bool = False) -> tuple[int, bytes]:
-        q = select(LedgerHeadRow.tree_size, LedgerHeadRow.root_hash).where(
-            LedgerHeadRow.id == _HEAD_ID
-        )
-        row = session.execute(q.with_for_update() if lock else q).one_or_none()
-        if row is None:
-            raise IntegrityError(
-                "the ledger head row is missing", hint="was the catalog migrated (revision 0002)?"
-            )
-        return row[0], row[1]
-
-    @staticmethod
     def _check_size(size: int, head_size: int) -> None:
         if not 0 <= size <= head_size:
             raise BadInputError(f"tree size {size} is outside the log (0..{head_size})")
-
-
-def _insert_many(session: Session, table: Table, rows: list[tuple[object, ...]]) -> None:
-    """executemany straight to the driver: bytes, ints and strings need no type processing,
-    and skipping SQLAlchemy's per-value bind processors doubles append throughput."""
-    if not rows:
-        return
-    conn = session.connection()
-    compiled = insert(table).compile(dialect=conn.dialect)
-    names = [c.name for c in table.columns]
-    params = rows if compiled.positional else [dict(zip(names, r, strict=True)) for r in rows]
-    conn.exec_driver_sql(compiled.string, params)  # type: ignore[arg-type]
-
-
-def _stored(row: LedgerCheckpointRow) -> StoredCheckpoint:
-    return StoredCheckpoint(row.tree_size, row.root_hash, row.note, row.signed_at)
