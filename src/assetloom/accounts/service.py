@@ -2,7 +2,8 @@
 
 The API, the web UI and the `user`/`token`/`audit-log` commands all go through
 `AccountService`, so a token made on the command line works over HTTP and every write lands
-in the same audit log.
+in the same audit log. The service decides (passwords, roles, secrets, what is audited); its
+`AccountStore` (`store/accounts.py`) only reads and writes the rows.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
-
+from assetloom.accounts.base import AccountStore, TokenRecord, UserRecord
 from assetloom.accounts.errors import (
     AuthenticationError,
     TokenNotFoundError,
@@ -26,7 +25,7 @@ from assetloom.accounts.errors import (
 from assetloom.accounts.passwords import hash_password, needs_rehash, verify_password
 from assetloom.accounts.roles import Principal, Role
 from assetloom.errors import BadInputError
-from assetloom.store.account_tables import ApiTokenRow, AuditRow, UserRow, WebSessionRow
+from assetloom.store.accounts import HasSessions, SqlAccountStore
 
 TOKEN_PREFIX = "alt_"
 # ASCII only, so every name is its own NFC form and lower() is its case fold (SQLite's lower()
@@ -36,13 +35,6 @@ RESERVED_NAMES = frozenset({"anonymous"})
 """`anonymous` is who visitors are with --public-read; a user of that name would be them."""
 # Recording every token use would turn each read into a write; once per interval is enough.
 _LAST_USED_EVERY = timedelta(minutes=5)
-
-
-class HasSessions(Protocol):
-    """What the service needs of a library: its catalog's session factories."""
-
-    read_session: sessionmaker[Session]
-    write_session: sessionmaker[Session]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,35 +112,27 @@ class WebSession:
 
 
 class AccountService:
-    def __init__(self, reader: sessionmaker[Session], writer: sessionmaker[Session]) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self, store: AccountStore) -> None:
+        self._store = store
 
     @classmethod
     def of(cls, lib: HasSessions) -> AccountService:
-        return cls(lib.read_session, lib.write_session)
+        return cls(SqlAccountStore.of(lib))
 
     # ------------------------------------------------------------------ users
     def add_user(self, name: str, role: Role, password: str | None) -> UserInfo:
         validate_user_name(name)
         pw_hash = hash_password(password) if password is not None else None
-        with self._writer.begin() as s:
-            if s.scalar(select(UserRow.id).where(func.lower(UserRow.name) == name.lower())):
-                raise UserExistsError(f"user {name!r} already exists")
-            row = UserRow(
-                name=name, role=role.value, password_hash=pw_hash, disabled=False, created_at=_now()
-            )
-            s.add(row)
-            s.flush()
-            return _user(row)
+        row = self._store.add_user(name, role.value, pw_hash, _now())
+        if row is None:
+            raise UserExistsError(f"user {name!r} already exists")
+        return _user(row)
 
     def list_users(self) -> list[UserInfo]:
-        with self._reader() as s:
-            return [_user(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]
+        return [_user(r) for r in self._store.users()]
 
     def has_users(self) -> bool:
-        with self._reader() as s:
-            return bool(s.scalar(select(func.count()).select_from(UserRow)))
+        return self._store.has_users()
 
     def update_user(
         self,
@@ -160,24 +144,22 @@ class AccountService:
     ) -> UserInfo:
         """Change a user; disabling one also ends their sessions (tokens stop working too)."""
         pw_hash = hash_password(password) if password is not None else None
-        with self._writer.begin() as s:
-            row = self._user_row(s, name)
-            if role is not None:
-                row.role = role.value
-            if pw_hash is not None:
-                row.password_hash = pw_hash
-            if disabled is not None:
-                row.disabled = disabled
-            if disabled or pw_hash is not None:
-                s.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id))
-            return _user(row)
+        row = self._store.update_user(
+            name,
+            role=role.value if role is not None else None,
+            password_hash=pw_hash,
+            disabled=disabled,
+            end_sessions=bool(disabled) or pw_hash is not None,
+        )
+        if row is None:
+            raise _no_user(name)
+        return _user(row)
 
     def authenticate(self, name: str, password: str) -> UserInfo:
         """The user with this name and password; one vague error for every kind of miss."""
-        with self._reader() as s:
-            row = s.scalar(select(UserRow).where(func.lower(UserRow.name) == name.lower()))
-            stored = row.password_hash if row is not None else None
-            user = _user(row) if row is not None else None
+        row = self._store.user(name)
+        stored = row.password_hash if row is not None else None
+        user = _user(row) if row is not None else None
         if not verify_password(stored, password) or user is None or user.disabled:
             raise AuthenticationError("wrong user name or password")
         if stored and needs_rehash(stored):
@@ -188,59 +170,40 @@ class AccountService:
     def create_token(self, user_name: str, label: str = "") -> tuple[TokenInfo, str]:
         """A new token for the user; the secret is returned once and only its hash is kept."""
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self._writer.begin() as s:
-            user = self._user_row(s, user_name)
-            row = ApiTokenRow(
-                user_id=user.id,
-                label=label.strip()[:128] or "token",
-                prefix=secret[:10],
-                token_hash=_digest(secret),
-                created_at=_now(),
-            )
-            s.add(row)
-            s.flush()
-            return _token(row, user.name), secret
+        row = self._store.add_token(
+            user_name,
+            label=label.strip()[:128] or "token",
+            prefix=secret[:10],
+            token_hash=_digest(secret),
+            created_at=_now(),
+        )
+        if row is None:
+            raise _no_user(user_name)
+        return _token(row), secret
 
     def list_tokens(self, user_name: str | None = None) -> list[TokenInfo]:
-        with self._reader() as s:
-            q = select(ApiTokenRow, UserRow.name).join(UserRow).order_by(ApiTokenRow.id)
-            if user_name is not None:
-                q = q.where(UserRow.id == self._user_row(s, user_name).id)
-            return [_token(t, n) for t, n in s.execute(q)]
+        rows = self._store.tokens(user_name)
+        if rows is None:
+            raise _no_user(str(user_name))
+        return [_token(t) for t in rows]
 
     def revoke_token(self, token_id: int, *, owner: str | None = None) -> TokenInfo:
         """Revoke by id; with `owner`, only that user's own token (non-admins)."""
-        with self._writer.begin() as s:
-            found = s.execute(
-                select(ApiTokenRow, UserRow.name).join(UserRow).where(ApiTokenRow.id == token_id)
-            ).first()
-            if found is None or (owner is not None and found[1].lower() != owner.lower()):
-                raise TokenNotFoundError(f"no token {token_id}")
-            row, name = found
-            if row.revoked_at is None:
-                row.revoked_at = _now()
-            return _token(row, name)
+        row = self._store.revoke_token(token_id, owner=owner, at=_now())
+        if row is None:
+            raise TokenNotFoundError(f"no token {token_id}")
+        return _token(row)
 
     def principal_for_token(self, secret: str) -> Principal:
-        with self._reader() as s:
-            found = s.execute(
-                select(ApiTokenRow, UserRow)
-                .join(UserRow)
-                .where(ApiTokenRow.token_hash == _digest(secret))
-            ).first()
+        found = self._store.token_holder(_digest(secret))
         if found is None or found[0].revoked_at is not None or found[1].disabled:
             raise AuthenticationError(
                 "the API token is not valid", hint="it may have been revoked; create a new one"
             )
         token, user = found
-        last = _aware(token.last_used_at) if token.last_used_at else None
+        last = token.last_used_at
         if last is None or _now() - last > _LAST_USED_EVERY:
-            with self._writer.begin() as s:
-                s.execute(
-                    update(ApiTokenRow)
-                    .where(ApiTokenRow.id == token.id)
-                    .values(last_used_at=_now())
-                )
+            self._store.touch_token(token.id, _now())
         return Principal(user.name, Role(user.role), "token", user_id=user.id)
 
     # ------------------------------------------------------------------ web sessions
@@ -248,28 +211,19 @@ class AccountService:
         secret = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = _now()
-        with self._writer.begin() as s:
-            s.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
-            s.add(
-                WebSessionRow(
-                    id_hash=_digest(secret),
-                    user_id=user.id,
-                    csrf_token=csrf,
-                    created_at=now,
-                    expires_at=now + lifetime,
-                    client=client[:64],
-                )
-            )
+        self._store.add_session(
+            id_hash=_digest(secret),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + lifetime,
+            client=client[:64],
+        )
         return WebSession(secret, csrf, now + lifetime)
 
     def principal_for_session(self, secret: str) -> Principal:
-        with self._reader() as s:
-            found = s.execute(
-                select(WebSessionRow, UserRow)
-                .join(UserRow)
-                .where(WebSessionRow.id_hash == _digest(secret))
-            ).first()
-        if found is None or found[1].disabled or _aware(found[0].expires_at) < _now():
+        found = self._store.session_holder(_digest(secret))
+        if found is None or found[1].disabled or found[0].expires_at < _now():
             raise AuthenticationError("your session has ended", hint="sign in again")
         session, user = found
         return Principal(
@@ -277,8 +231,7 @@ class AccountService:
         )
 
     def end_session(self, secret: str) -> None:
-        with self._writer.begin() as s:
-            s.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == _digest(secret)))
+        self._store.end_session(_digest(secret))
 
     # ------------------------------------------------------------------ audit log
     def record(
@@ -292,53 +245,29 @@ class AccountService:
         request_id: str = "",
         detail: dict[str, Any] | None = None,
     ) -> None:
-        with self._writer.begin() as s:
-            s.add(
-                AuditRow(
-                    at=_now(),
-                    actor=printable(actor, 64),
-                    action=action,
-                    target=printable(target, 200),
-                    outcome=outcome,
-                    client=client[:64],
-                    request_id=request_id[:64],
-                    detail=detail or {},
-                )
-            )
+        self._store.add_audit(
+            at=_now(),
+            actor=printable(actor, 64),
+            action=action,
+            target=printable(target, 200),
+            outcome=outcome,
+            client=client[:64],
+            request_id=request_id[:64],
+            detail=detail or {},
+        )
 
     def audit_log(
         self, *, limit: int = 100, offset: int = 0, actor: str | None = None
     ) -> tuple[int, list[AuditEntry]]:
         """(total, newest entries first)."""
-        with self._reader() as s:
-            q = select(AuditRow)
-            count = select(func.count()).select_from(AuditRow)
-            if actor is not None:
-                q = q.where(AuditRow.actor == actor)
-                count = count.where(AuditRow.actor == actor)
-            rows = s.scalars(q.order_by(AuditRow.id.desc()).limit(limit).offset(offset))
-            entries = [
-                AuditEntry(
-                    r.id,
-                    _aware(r.at),
-                    r.actor,
-                    r.action,
-                    r.target,
-                    r.outcome,
-                    r.client,
-                    r.request_id,
-                    dict(r.detail or {}),
-                )
-                for r in rows
-            ]
-            return int(s.scalar(count) or 0), entries
-
-    # ------------------------------------------------------------------ helpers
-    def _user_row(self, s: Session, name: str) -> UserRow:
-        row = s.scalar(select(UserRow).where(func.lower(UserRow.name) == name.lower()))
-        if row is None:
-            raise UserNotFoundError(f"no user {name!r}", hint="`assetloom user list` shows them")
-        return row
+        total, rows = self._store.audit_log(limit=limit, offset=offset, actor=actor)
+        entries = [
+            AuditEntry(
+                r.id, r.at, r.actor, r.action, r.target, r.outcome, r.client, r.request_id, r.detail
+            )
+            for r in rows
+        ]
+        return total, entries
 
 
 def validate_user_name(name: str) -> None:
@@ -372,33 +301,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(dt: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored as UTC."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _iso(dt: datetime | None) -> str | None:
-    return _aware(dt).isoformat().replace("+00:00", "Z") if dt else None
+    """UTC with a 'Z' (the store hands back zone-aware UTC times)."""
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
-def _user(row: UserRow) -> UserInfo:
+def _no_user(name: str) -> UserNotFoundError:
+    return UserNotFoundError(f"no user {name!r}", hint="`assetloom user list` shows them")
+
+
+def _user(row: UserRecord) -> UserInfo:
     return UserInfo(
         row.id,
         row.name,
         Role(row.role),
         row.disabled,
-        _aware(row.created_at),
+        row.created_at,
         row.password_hash is not None,
     )
 
 
-def _token(row: ApiTokenRow, user: str) -> TokenInfo:
+def _token(row: TokenRecord) -> TokenInfo:
     return TokenInfo(
-        row.id,
-        user,
-        row.label,
-        row.prefix,
-        _aware(row.created_at),
-        _aware(row.last_used_at) if row.last_used_at else None,
-        _aware(row.revoked_at) if row.revoked_at else None,
+        row.id, row.user, row.label, row.prefix, row.created_at, row.last_used_at, row.revoked_at
     )
