@@ -35,38 +35,25 @@ import sqlite3
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Table, delete, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
 
 from assetloom.app.library import CATALOG, SETTINGS_FILE, Library, Progress
 from assetloom.app.wiring import catalog_url
 from assetloom.blobs.base import BlobMissingError, BlobStore
 from assetloom.blobs.local import write_atomic
 from assetloom.errors import AssetLoomError, BadInputError, IntegrityError
-from assetloom.provenance.log_store import SqlLedger
 from assetloom.settings import load_settings
-from assetloom.store import fts
+from assetloom.store import copy
 from assetloom.store.catalog import SqlCatalog
 from assetloom.store.jobs import DONE, SqlJobQueue
-from assetloom.store.schema import AssetRow, Base, JobRow, PendingBlobRow
 
 _log = logging.getLogger("assetloom.migrate")
 
 MIGRATED = f"{CATALOG}.migrated"
 JOB_KIND = "migrate"
-_BATCH = 5_000
-_NOT_COPIED = frozenset({"pending_blobs", "jobs"})
-"""pending_blobs must be empty (refused otherwise); jobs are this machine's add history, whose
-leases and process ids mean nothing on the servers (the target's jobs table holds the
-migration's own row)."""
-_SQLITE_OWN = ("sqlite_", "asset_text", "alembic_version")
-"""Tables of catalog.db that are not models: SQLite's own, the FTS5 table and its shadow tables
-(copied by hand), Alembic's revision (the target has its own)."""
 
 Log = Callable[[str], None]
 
@@ -148,8 +135,7 @@ def migrate_library(
     with Library.open(root) as lib:
         _refuse_if_on_servers(lib, catalog, blobs)
         _switched_settings(root, catalog, blobs)  # a file we could not rewrite: say so now
-        with lib.read_session() as s:
-            _refuse_pending(s, root)
+        _refuse_pending(len(lib.catalog.pending()), root)
         origin = lib.settings.ledger_origin
         report = MigrationReport(
             library=str(root),
@@ -165,20 +151,18 @@ def migrate_library(
             job_id = _claim(target, origin) if target is not None else None
             if files is not None:
                 say(f"Copying originals and derived files to {blobs}")
-                with lib.read_session() as s:
-                    files.copy(_assets(s))
+                files.copy(copy.originals(lib.catalog))
             # The write lock: no add, rm or tag change can commit until the switch is made.
-            with lib.write_session() as src, src.begin():
-                src.connection().exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE, now
-                _refuse_pending(src, root)
-                assets = _assets(src)
+            with copy.write_locked(lib.catalog) as src:
+                _refuse_pending(src.pending(), root)
+                assets = src.originals()
                 report.assets = len(assets)
                 if files is not None:
                     files.copy(assets)  # what was added since the first pass
                     files.check(assets)
                 if target is not None:
                     say(f"Copying the catalog to {_shown(catalog)}")
-                    head = _copy_catalog(src.connection(), target)
+                    head = _copy_catalog(src, target)
                     report.tree_size, report.root_hash = head[0], head[1].hex()
                     say("Checking the copy (ledger audit)")
                     _check_copy(root, catalog, head, len(assets))
@@ -189,7 +173,7 @@ def migrate_library(
             if target is not None:
                 target.close()
         if target is None:
-            size, root_hash = _ledger_head(lib)
+            size, root_hash = copy.ledger_head(lib.catalog)
             report.tree_size, report.root_hash = size, root_hash.hex()
     if catalog:
         _retire_catalog(root)
@@ -235,10 +219,9 @@ def _refuse_if_on_servers(lib: Library, catalog: str, blobs: str) -> None:
         )
 
 
-def _refuse_pending(s: Session, root: Path) -> None:
-    """Blobs written by an add whose rows never committed: one is running, or one died and
+def _refuse_pending(n: int, root: Path) -> None:
+    """`n` blobs written by an add whose rows never committed: one is running, or one died and
     nobody has swept after it yet. Copying them would carry orphans to the servers."""
-    n = int(s.scalar(select(func.count()).select_from(PendingBlobRow)) or 0)
     if n:
         raise PendingBlobsError(
             f"{root} has {n} blob(s) from an add that has not finished",
@@ -261,8 +244,7 @@ def _claim(target: SqlCatalog, origin: str) -> int:
             "DATABASE ...) and the password in PGPASSWORD or ~/.pgpass",
         ) from exc
     if not fresh:
-        with target.read_session() as s:
-            found = s.scalars(select(JobRow).where(JobRow.key == key)).first()
+        found = copy.marker(target, key)
         if found is None:
             raise TargetHoldsCatalogError(
                 f"the database {where} already holds an AssetLoom catalog",
@@ -283,12 +265,7 @@ def _claim(target: SqlCatalog, origin: str) -> int:
     job = jobs.start(JOB_KIND, key)
     if job is not None:
         return job.id
-    with target.write_session() as s, s.begin():  # an earlier run's row: running again
-        row = s.scalars(select(JobRow).where(JobRow.key == key)).one()
-        row.state, row.owner_host, row.owner_pid = "running", jobs.host, os.getpid()
-        row.heartbeat_at = row.lease_until = datetime.now(UTC)
-        row.finished_at = None
-        return row.id
+    return copy.rerun_marker(target, key, jobs.host, os.getpid())  # an earlier run's row
 
 
 def _finish(target: SqlCatalog, job_id: int) -> None:
@@ -396,83 +373,32 @@ class _Files:
             self.progress(self.finished, self.total)
 
 
-def _assets(s: Session) -> dict[str, str]:
-    """sha256 -> asset id of every asset."""
-    return {sha: a for sha, a in s.execute(select(AssetRow.sha256, AssetRow.asset_id))}
-
-
 # --- the catalog -----------------------------------------------------------------------------
 
 
-def _copy_catalog(src: Connection, target: SqlCatalog) -> tuple[int, bytes]:
+def _copy_catalog(src: copy.LockedCatalog, target: SqlCatalog) -> tuple[int, bytes]:
     """Every catalog table of `src` (SQLite, under its write lock) into `target`, replacing
     whatever an earlier run copied, in one transaction; the ledger head copied (size, root)."""
-    _refuse_unknown_tables(src)
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in _NOT_COPIED]
-    with target.unit_of_work() as uow:
-        dst = uow.session.connection()
-        dst.execute(text("DELETE FROM asset_text"))
-        for table in reversed(tables):
-            dst.execute(delete(table))
-        for table in tables:
-            _copy_rows(src, dst, table)
-        for asset_id, *values in src.execute(
-            text(f"SELECT asset_id, {', '.join(fts.FIELDS)} FROM asset_text")
-        ):
-            doc = {f: fts.unsegment(v or "") for f, v in zip(fts.FIELDS, values, strict=True)}
-            uow.upsert_keywords(asset_id, doc)
-        for table in tables:
-            column = table.autoincrement_column
-            if column is not None:  # the next id goes past the copied ones
-                dst.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence(:t, :c), "
-                        f'COALESCE(MAX("{column.name}"), 0) + 1, false) FROM "{table.name}"'
-                    ),
-                    {"t": table.name, "c": column.name},
-                )
-        head = SqlLedger().size(uow.session), SqlLedger().root(uow.session)
+    unknown = src.unknown_tables()
+    if unknown:  # it would be left behind: refuse instead
+        raise MigrationError(
+            f"catalog.db holds tables this version of AssetLoom cannot copy: {', '.join(unknown)}",
+            hint="upgrade AssetLoom to the version that made them, then migrate",
+        )
+    head = src.copy_into(target)
     from assetloom.index.pgvector import PgVectorIndex
 
     PgVectorIndex(target.reader).rebuild()  # the trigger filled `embedding`; index it now
     return head
 
 
-def _refuse_unknown_tables(src: Connection) -> None:
-    """A table this version does not know would be left behind: refuse instead."""
-    names = src.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars()
-    unknown = sorted(
-        n for n in names if not n.startswith(_SQLITE_OWN) and n not in Base.metadata.tables
-    )
-    if unknown:
-        raise MigrationError(
-            f"catalog.db holds tables this version of AssetLoom cannot copy: {', '.join(unknown)}",
-            hint="upgrade AssetLoom to the version that made them, then migrate",
-        )
-
-
-def _copy_rows(src: Connection, dst: Connection, table: Table) -> None:
-    stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
-    rows = src.execute(
-        select(table).order_by(*table.primary_key.columns).execution_options(yield_per=_BATCH)
-    )
-    for part in rows.partitions():
-        values = [dict(r._mapping) for r in part]
-        for v in values:  # SQLite keeps UTC wall time: say so, whatever the session's zone
-            for name in stamps:
-                moment = v[name]
-                if moment is not None and moment.tzinfo is None:
-                    v[name] = moment.replace(tzinfo=UTC)
-        dst.execute(insert(table), values)
-
-
 def _check_copy(root: Path, catalog: str, head: tuple[int, bytes], assets: int) -> None:
     """The copy, opened as the library will open it: its ledger audit passes, with the
     source's tree size and root, and it holds as many assets."""
-    with Library(root, load_settings(root, catalog=catalog)) as copy:
-        audit = copy.audit_ledger()
-        copied = _ledger_head(copy)
-        count = copy.count()
+    with Library(root, load_settings(root, catalog=catalog)) as replica:
+        audit = replica.audit_ledger()
+        copied = copy.ledger_head(replica.catalog)
+        count = replica.count()
     hint = "nothing was switched: the library is still embedded; run migrate again"
     if not audit.ok:
         raise CopyMismatchError(f"the ledger audit of the copy failed: {audit.message}", hint=hint)
@@ -484,11 +410,6 @@ def _check_copy(root: Path, catalog: str, head: tuple[int, bytes], assets: int) 
         )
     if count != assets:
         raise CopyMismatchError(f"the copy holds {count} assets, the library {assets}", hint=hint)
-
-
-def _ledger_head(lib: Library) -> tuple[int, bytes]:
-    with lib.read_session() as s:
-        return SqlLedger().size(s), SqlLedger().root(s)
 
 
 # --- the switch ------------------------------------------------------------------------------
