@@ -1,5 +1,6 @@
 """The layers hold: a pure core, interfaces that reach adapters only through `app/`, adapters
-that never climb back into the use cases, and no import circle between packages.
+that never climb back into the use cases, no import circle between packages, and SQL only in
+`store/`.
 
 Every import counts, including those inside functions and under TYPE_CHECKING: a lazy or
 type-only import is still a dependency someone has to keep working.
@@ -19,6 +20,39 @@ CORE_ALLOWED_THIRD_PARTY = {"numpy"}
 INTERFACES = ("cli", "api", "web", "server")
 ADAPTERS = ("store", "index", "blobs", "models", "provenance", "tagging", "accounts", "ingest")
 USE_CASES = "app"
+SQLALCHEMY_OUTSIDE_STORE: dict[str, set[str]] = {
+    # The engines and session factories it hands to the use cases and services (types only).
+    "assetloom.app.library": {
+        "sqlalchemy.Engine",
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.sessionmaker",
+    },
+    # Parses and checks a user's catalog URL (no password, PostgreSQL only).
+    "assetloom.app.wiring": {"sqlalchemy.engine.make_url", "sqlalchemy.exc.ArgumentError"},
+    # Tells an unreachable target database, and a done mark it could not write after the
+    # switch, from other failures, to say what to do about each.
+    "assetloom.app.migrate": {"sqlalchemy.exc.DBAPIError", "sqlalchemy.exc.OperationalError"},
+    # The VectorIndex port on pgvector (index/base.py): the catalog's embeddings rows are the
+    # index, so its HNSW DDL and nearest-neighbour queries are the index's own.
+    "assetloom.index.pgvector": {
+        "sqlalchemy.Connection",
+        "sqlalchemy.Engine",
+        "sqlalchemy.text",
+        "sqlalchemy.exc.DBAPIError",
+    },
+    # The ledger works in its caller's transaction (a leaf commits with the asset it
+    # registers), so these name the Session they pass to the log store (types only).
+    "assetloom.provenance.base": {"sqlalchemy.orm.Session"},
+    "assetloom.provenance.log_store": {"sqlalchemy.orm.Session"},
+    "assetloom.provenance.registration": {"sqlalchemy.orm.Session"},
+    # Opens the transactions its log's calls share (types only).
+    "assetloom.provenance.ledger_service": {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.sessionmaker",
+    },
+}
+"""Outside `store/` (migrations included there), nothing imports SQLAlchemy but these names:
+queries, tables and dialects are the store's business."""
 
 
 def _imports() -> dict[str, set[str]]:
@@ -43,6 +77,24 @@ def _imports() -> dict[str, set[str]]:
 
 
 IMPORTS = _imports()
+
+
+def _sqlalchemy_names() -> dict[str, set[str]]:
+    """Module name -> every SQLAlchemy name it imports (`sqlalchemy.orm.Session`; a plain
+    `import sqlalchemy.orm` counts as the whole module)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            found[module].update(n for n in names if n.split(".")[0] == "sqlalchemy")
+    return found
 
 
 def _package(module: str) -> str:
@@ -103,6 +155,19 @@ def test_adapters_never_import_the_use_cases(adapter: str) -> None:
         if _in(name, (USE_CASES, *INTERFACES))
     }
     assert not bad, f"{adapter}/ climbs back into app/ or an interface: {sorted(bad)}"
+
+
+def test_sql_stays_in_the_store() -> None:
+    """Queries, tables and dialects live in `store/`; elsewhere only the allow-listed types,
+    URL parsing and driver errors (see SQLALCHEMY_OUTSIDE_STORE, each with its reason)."""
+    bad = {
+        (module, name)
+        for module, names in _sqlalchemy_names().items()
+        if not _in(module, "store")
+        for name in names
+        if name not in SQLALCHEMY_OUTSIDE_STORE.get(module, set())
+    }
+    assert not bad, f"SQLAlchemy outside store/ (move the SQL into store/): {sorted(bad)}"
 
 
 def test_no_import_circle_between_packages() -> None:
