@@ -1,4 +1,4 @@
-"""Transparency-log tables (revision 0002). Written only through provenance.log_store.
+"""Transparency-log tables (revision 0002). Written only through store.ledger.SqlLogStore.
 
 Leaves keep their exact bytes and hash. Every complete subtree of level >= 1 keeps its hash
 in ledger_nodes, so a root or proof at any size reads O(log n) rows and never rebuilds the
