@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     library: Path | None = Field(default=None, description="Library folder (ASSETLOOM_LIBRARY)")
     workers: int = Field(default=0, ge=0, description="Decode/hash processes; 0 = one per core")
+    executor: str = Field(
+        default="local", description="Where per-file work runs: 'local' (worker processes)"
+    )
     max_image_pixels: int = Field(default=200_000_000, description="Decompression-bomb limit")
     max_file_bytes: int = Field(default=2 * 1024**3, description="Largest file add accepts")
     thumbnail_size: int = 256
@@ -34,6 +37,12 @@ class Settings(BaseSettings):
         default=True, description="Embed and tag assets at ingest (needs the model packages)"
     )
     model: str = Field(default="offline", description="'offline' or 'clip:<folder or hub id>'")
+    model_idle_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Unload a model unused this long in a long-running server (seconds), "
+        "so many models can share one; 0 = keep every model loaded",
+    )
     catalog: str = Field(
         default="",
         description="Catalog database URL (postgresql://USER@HOST:PORT/DB); empty: catalog.db",

@@ -196,7 +196,7 @@ def test_text_bomb_queries_are_refused(make_env) -> None:  # type: ignore[no-unt
 
 def test_query_decodes_wait_for_a_slot(make_env) -> None:  # type: ignore[no-untyped-def]
     """With every decode slot taken, a verify waits (seen in /metrics), then completes."""
-    from assetloom.ingest.prepare import query_decodes
+    from assetloom.ingest.decode import query_decodes
 
     env = make_env(query_decode_slots=1)
     outcome: list[int] = []

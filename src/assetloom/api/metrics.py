@@ -126,7 +126,7 @@ class _LibraryCollector(Collector):
         )
         ingest.add_metric([], self.svc.queue_depth("ingest"))
         yield ingest
-        from assetloom.ingest.prepare import query_decodes
+        from assetloom.ingest.decode import query_decodes
 
         decodes = GaugeMetricFamily(
             "assetloom_query_decodes",

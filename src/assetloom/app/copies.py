@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assetloom.app.results import DuplicateGroup, VerifyResult
+from assetloom.app.results import CopiesOut, DuplicateGroup, VerifyResult
 from assetloom.blobs.files import local_files
 from assetloom.core import copy_rules
 from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Space, Tier
@@ -26,7 +26,8 @@ from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estima
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
-from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_queries
+from assetloom.ingest.prepare import prepare_queries
+from assetloom.ingest.records import Options, Prepared, Skipped
 from assetloom.provenance.ledger_service import CatalogMismatchError
 
 if TYPE_CHECKING:
@@ -40,12 +41,12 @@ def verify_files(
 ) -> list[VerifyResult]:
     s = lib.settings
     opts = Options.from_settings(s)
-    workers = s.worker_count
+    executor = lib.ports.executor()
     results: list[VerifyResult] = []
     finder = CopyFinder(lib)
     proofs = ProofCache(lib)
     for done, rec in enumerate(
-        parallel_prepare(prepare_queries, list(paths), opts, workers), start=1
+        parallel_prepare(prepare_queries, list(paths), opts, executor), start=1
     ):
         if isinstance(rec, Skipped):
             results.append(VerifyResult(rec.path, Tier.NONE, error=rec.reason))
@@ -65,19 +66,19 @@ def verify_files(
     return results
 
 
-def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
+def copies_of(lib: Library, asset_id: str) -> CopiesOut:
     """Copies and look-alikes of one asset (`asset_id` or a unique prefix): its own original
     put through `verify`, so the answer matches what `verify` and `duplicates` say about the
     same pair. The API's `/assets/{id}/copies` and the web asset page show this document."""
     asset = lib.get(asset_id)
     with local_files(lib.blobs, [asset.sha256]) as files:
         if asset.sha256 not in files:
-            return {"asset_id": asset.asset_id, "matches": []}
-        result = verify_files(lib, [files[asset.sha256]])[0].to_json()
-    return {
-        "asset_id": asset.asset_id,
-        "matches": [m for m in result["matches"] if m["asset_id"] != asset.asset_id],
-    }
+            return CopiesOut(asset_id=asset.asset_id, matches=[])
+        result = verify_files(lib, [files[asset.sha256]])[0].out()
+    return CopiesOut(
+        asset_id=asset.asset_id,
+        matches=[m for m in result.matches if m.asset_id != asset.asset_id],
+    )
 
 
 class ProofCache:
@@ -222,13 +223,13 @@ def find_duplicates(
         if (cursor := page.next_cursor) is None:
             break
     pairs: list[tuple[str, str, Tier, float]] = []
-    workers = s.worker_count
+    executor = lib.ports.executor()
     with local_files(lib.blobs, [a.sha256 for a in assets.values()]) as files:
         probes = [files[a.sha256] for a in assets.values() if a.sha256 in files]
         probe_owner = {
             display_path(files[a.sha256]): a.asset_id for a in assets.values() if a.sha256 in files
         }
-        for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, workers), 1):
+        for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, executor), 1):
             if isinstance(rec, Prepared):
                 owner = probe_owner[display_path(rec.path)]
                 if similar:

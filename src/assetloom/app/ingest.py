@@ -26,7 +26,8 @@ from assetloom.errors import AssetLoomError
 from assetloom.ingest.discover import discover
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
-from assetloom.ingest.prepare import Options, Prepared, Skipped, prepare_files
+from assetloom.ingest.prepare import prepare_files
+from assetloom.ingest.records import Options, Prepared, Skipped
 from assetloom.provenance.registration import on_assets_registered
 from assetloom.store.base import SeenFile
 
@@ -48,7 +49,7 @@ class Ingestor:
     def __init__(self, ports: Ports) -> None:
         self.ports = ports
         self.opts = Options.from_settings(ports.settings)
-        self.workers = ports.settings.worker_count
+        self.executor = ports.executor()
         self.job_id: int | None = None
 
     def run(
@@ -112,7 +113,7 @@ class Ingestor:
 
     # ------------------------------------------------------------------ preparing
     def _prepare_all(self, files: list[Path]) -> Iterator[Prepared | Skipped]:
-        yield from parallel_prepare(prepare_files, files, self.opts, self.workers)
+        yield from parallel_prepare(prepare_files, files, self.opts, self.executor)
 
     def _unchanged_known(self, files: list[Path]) -> dict[str, str]:
         """Files whose (path, size, mtime) match a registered asset: no need to read them."""
@@ -232,7 +233,7 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
     models or turning understanding on); old vectors and zero-shot tags are replaced."""
     todo = ports.catalog.assets_lacking_vectors(models)
     opts = replace(Options.from_settings(ports.settings), embed=True)
-    workers = ports.settings.worker_count
+    executor = ports.executor()
     done = 0
     for start in range(0, len(todo), BATCH):
         part = todo[start : start + BATCH]
@@ -241,7 +242,7 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
             paths = [files[sha] for _, sha in part if sha in files]
             prepared = [
                 r
-                for r in parallel_prepare(prepare_files, paths, opts, workers)
+                for r in parallel_prepare(prepare_files, paths, opts, executor)
                 if isinstance(r, Prepared)
             ]
         with ports.catalog.unit_of_work() as uow:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from assetloom.app.results import SearchHitOut
 from assetloom.core.assets import Asset, MediaType, Space
 from assetloom.core.ranking import Fused, fuse
 from assetloom.errors import BadInputError
@@ -77,14 +78,17 @@ class SearchHit:
     score: float
     matched: list[dict[str, Any]]
 
+    def out(self) -> SearchHitOut:
+        return SearchHitOut(
+            asset_id=self.asset.asset_id,
+            score=self.score,
+            original_name=self.asset.original_name,
+            media_type=self.asset.media_type.value,
+            matched=self.matched,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "asset_id": self.asset.asset_id,
-            "score": self.score,
-            "original_name": self.asset.original_name,
-            "media_type": self.asset.media_type.value,
-            "matched": self.matched,
-        }
+        return self.out().to_json()
 
 
 class Searcher:
@@ -215,8 +219,7 @@ def _passes(a: Asset, q: SearchQuery) -> bool:
 def _load_image(path: Path) -> Image.Image:
     """The example image, upright RGB; decoded in one of the process's query decode slots
     (JPEGs at a reduced scale), since several at once could take gigabytes."""
-    from assetloom.ingest.decode import decode_for_models
-    from assetloom.ingest.prepare import query_decodes
+    from assetloom.ingest.decode import decode_for_models, query_decodes
 
     try:
         with query_decodes.slot():

@@ -14,7 +14,7 @@ from assetloom.store.base import NewVector
 
 if TYPE_CHECKING:
     from assetloom.core.assets import Asset
-    from assetloom.ingest.prepare import Prepared
+    from assetloom.ingest.records import Prepared
     from assetloom.store.catalog import SqlUnitOfWork
     from assetloom.tagging import Tagger
 

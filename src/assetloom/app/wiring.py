@@ -27,6 +27,7 @@ from assetloom.store.db import sqlite_url
 from assetloom.store.jobs import Job, SqlJobQueue
 
 if TYPE_CHECKING:
+    from assetloom.ingest.runners import Executor
     from assetloom.tagging import Tagger
 
 CATALOG = "catalog.db"
@@ -106,6 +107,12 @@ class Ports:
     indexes: LiveIndexes
     tagger: Callable[[], Tagger]
     guard: IngestGuard
+
+    def executor(self) -> Executor:
+        """Where per-file work runs, from the `executor` and `workers` settings."""
+        from assetloom.ingest.runners import executor_for  # loads the extractors
+
+        return executor_for(self.settings.executor, self.settings.worker_count)
 
 
 def build_ports(root: Path, settings: Settings, tagger: Callable[[], Tagger]) -> Ports:

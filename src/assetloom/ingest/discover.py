@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from assetloom.ingest.paths import display_path as _show
-from assetloom.ingest.prepare import Skipped
+from assetloom.ingest.records import Skipped
 
 
 def discover(paths: list[Path], *, recursive: bool) -> Iterator[Path | Skipped]:

@@ -31,7 +31,7 @@ from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, search, system, tags
 from assetloom.app.library import Library
 from assetloom.errors import AssetLoomError
-from assetloom.ingest.prepare import query_decodes
+from assetloom.ingest.decode import query_decodes
 from assetloom.web import routes as web
 
 log = logging.getLogger("assetloom.api")
