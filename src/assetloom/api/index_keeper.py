@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from assetloom.app.library import Library
+from assetloom.models import registry as models
 
 log = logging.getLogger("assetloom.api.indexes")
 
@@ -41,6 +42,7 @@ class IndexKeeper:
     def start(self) -> None:
         """Sweep once (before the first request), then keep indexes and sweeps going."""
         self._sweep()
+        models.configure(idle_s=self.lib.settings.model_idle_s)
         self.lib.indexes.defer_saves = True
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="assetloom-indexes", daemon=True)
@@ -58,6 +60,7 @@ class IndexKeeper:
     def _run(self) -> None:
         last_save = last_sweep = time.monotonic()
         while not self._stop.wait(self.refresh_s):
+            models.sweep()  # unload models idle past model_idle_s
             if time.monotonic() - last_sweep >= self.sweep_s:
                 self._sweep()
                 last_sweep = time.monotonic()

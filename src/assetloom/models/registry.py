@@ -1,22 +1,23 @@
-"""Which encoder a setting string means, loaded once per process.
+"""Which encoder a setting string means, from the process's one model pool (see `pool`).
 
 Setting strings (one per library; switching re-embeds it, because the spaces differ):
   "offline"             e5-small text + EfficientNet-Lite2 with the shipped alignment head
   "offline:<head.npz>"  the same with a library's own head (`assetloom align train`)
   "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
 
-Encoders are keyed by (task, backend, spec, cache dir) and built on first request; building is
-cheap, the weights themselves load on first encode. What is handed out is the backend's encoder
-behind a thin proxy that times each public encode call (see `timing`); every other attribute is
-the backend's own.
+Encoders are pooled under ("text-encoder" | "image-encoder", backend, spec, cache dir) and built
+on first request; building is cheap, the weights themselves load on first encode. Idle ones are
+unloaded after the `model_idle_s` setting (`configure`, `sweep`). What is handed out is a handle
+that leases the encoder for each call and times each public encode call (see `timing`); every
+other attribute reads through to the backend's own.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -24,12 +25,18 @@ from PIL import Image
 from assetloom.models import timing
 from assetloom.models.base import ImageEncoder, TextEncoder
 from assetloom.models.errors import UnknownBackendError
+from assetloom.models.pool import Build, Handle, Key, LoadedModel, ModelPool
+from assetloom.settings import Settings
 
 DEFAULT_MODEL = "offline"
-TEXT, IMAGE = "text", "image"
+TEXT_ENCODER, IMAGE_ENCODER = "text-encoder", "image-encoder"
+CLIP_MODEL = "clip-model"
+"""Both CLIP towers are views of one model folder, loaded once."""
+DEFAULT_IDLE_S: float = Settings.model_fields["model_idle_s"].default
 
-_lock = threading.Lock()
-_instances: dict[tuple[str, str, str, str], Any] = {}
+MODELS = ModelPool(idle_s=DEFAULT_IDLE_S)
+"""Every model of this process. Other tasks (OCR, ASR, generators...) register here too."""
+
 _threads: int | None = None
 
 
@@ -43,144 +50,139 @@ def set_threads(threads: int | None) -> None:
     _threads = threads
 
 
+def configure(*, idle_s: float | None = None, max_loaded: int | None = None) -> None:
+    """This process's eviction policy: a server sets `model_idle_s` from its library."""
+    MODELS.configure(idle_s=idle_s, max_loaded=max_loaded)
+
+
+def sweep() -> list[Key]:
+    """Unload the models idle past the policy; a long-running process calls it on a timer."""
+    return MODELS.sweep()
+
+
+def stats() -> list[LoadedModel]:
+    """The models loaded in this process now."""
+    return MODELS.stats()
+
+
+def clear_cache() -> None:
+    """Forget loaded encoders (tests; a library switching model in a long-lived process)."""
+    MODELS.clear()
+
+
+# ---------------------------------------------------------------------- model settings
+@dataclass(frozen=True)
+class SettingForm:
+    """One backend's spelling of the library `model` setting; it names a text and an image
+    encoder backend of the same name."""
+
+    accepts: Callable[[str], bool]
+    usage: tuple[str, ...]
+
+
+MODEL_SETTINGS: dict[str, SettingForm] = {
+    "offline": SettingForm(
+        lambda spec: not spec or spec.endswith(".npz"),
+        ("'offline'", "'offline:<alignment head .npz>'"),
+    ),
+    "clip": SettingForm(bool, ("'clip:<folder or hub id>'",)),
+}
+
+
 def parse_model_setting(setting: str) -> tuple[str, str]:
     """'offline' → ("offline", ""); 'clip:/models/ViT-B-32' → ("clip", "/models/ViT-B-32")."""
     backend, _, spec = setting.strip().partition(":")
     backend = backend.lower()
-    if backend == "clip":
-        valid = bool(spec)
-    else:
-        valid = backend == "offline" and (not spec or spec.endswith(".npz"))
-    if not valid:
+    form = MODEL_SETTINGS.get(backend)
+    if form is None or not form.accepts(spec):
+        usage = [u for f in MODEL_SETTINGS.values() for u in f.usage]
         raise UnknownBackendError(
             f"Unknown model setting {setting!r}",
-            hint="use 'offline', 'offline:<alignment head .npz>' or 'clip:<folder or hub id>'",
+            hint=f"use {', '.join(usage[:-1])} or {usage[-1]}",
         )
     return backend, spec
 
 
-def _offline_text(_spec: str, _cache: Path | None) -> TextEncoder:
+# ---------------------------------------------------------------------- backends
+@MODELS.backend(TEXT_ENCODER, "offline", per_spec=False, per_cache=False)
+def _offline_text(_build: Build) -> TextEncoder:
     from assetloom.models.text_e5 import E5TextEncoder
 
     # One encoder whatever the head: they all share e5's space.
-    return _get((TEXT, "offline", "", ""), lambda: E5TextEncoder(num_threads=_threads))
+    return E5TextEncoder(num_threads=_threads)
 
 
-def _offline_image(spec: str, cache: Path | None) -> ImageEncoder:
+@MODELS.backend(IMAGE_ENCODER, "offline")
+def _offline_image(build: Build) -> ImageEncoder:
     from assetloom.models.offline import OfflineImageEncoder
 
-    if cache is None:
+    if build.cache is None:
         raise ValueError("the offline image encoder needs a cache folder for its ONNX graph")
-    return OfflineImageEncoder(cache, head_path=Path(spec) if spec else None, threads=_threads)
+    head = Path(build.spec) if build.spec else None
+    return OfflineImageEncoder(build.cache, head_path=head, threads=_threads)
 
 
-def _clip_model(spec: str, cache: Path | None) -> Any:
+@MODELS.backend(CLIP_MODEL, "clip")
+def _clip_model(build: Build) -> object:
     from assetloom.models.clip_onnx import ClipModel, resolve_model_dir
 
-    return _get(
-        ("model", "clip", spec, str(cache)),
-        lambda: ClipModel(resolve_model_dir(spec, cache), threads=_threads),
-    )
+    return ClipModel(resolve_model_dir(build.spec, build.cache), threads=_threads)
 
 
-def _clip_text(spec: str, cache: Path | None) -> TextEncoder:
+@MODELS.backend(TEXT_ENCODER, "clip", heavy=False)
+def _clip_text(build: Build) -> TextEncoder:
     from assetloom.models.clip_onnx import ClipTextEncoder
 
-    return ClipTextEncoder(_clip_model(spec, cache))
+    return ClipTextEncoder(build.need(CLIP_MODEL, "clip"))
 
 
-def _clip_image(spec: str, cache: Path | None) -> ImageEncoder:
+@MODELS.backend(IMAGE_ENCODER, "clip", heavy=False)
+def _clip_image(build: Build) -> ImageEncoder:
     from assetloom.models.clip_onnx import ClipImageEncoder
 
-    return ClipImageEncoder(_clip_model(spec, cache))
+    return ClipImageEncoder(build.need(CLIP_MODEL, "clip"))
 
 
-_BACKENDS: dict[str, dict[str, Callable[[str, Path | None], Any]]] = {
-    "offline": {TEXT: _offline_text, IMAGE: _offline_image},
-    "clip": {TEXT: _clip_text, IMAGE: _clip_image},
-}
-
-
-class _Timed:
-    """Delegates every attribute (reads and writes) to the wrapped encoder, `__wrapped__`."""
-
-    def __init__(self, encoder: Any) -> None:
-        object.__setattr__(self, "__wrapped__", encoder)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            encoder = object.__getattribute__(self, "__wrapped__")
-        except AttributeError:  # half-built (copy, pickle): no recursion through __getattr__
-            raise AttributeError(name) from None
-        return getattr(encoder, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.__wrapped__, name, value)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.__wrapped__!r})"
-
-
-class _TimedText(_Timed):
+# ---------------------------------------------------------------------- handles
+class _TimedText(Handle):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        enc = self.__wrapped__
-        return timing.timed(
-            enc.name, timing.TEXT_QUERY, len(texts), lambda: enc.encode_queries(texts)
-        )
+        with self.leased() as enc:
+            return timing.timed(
+                enc.name, timing.TEXT_QUERY, len(texts), lambda: enc.encode_queries(texts)
+            )
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        enc = self.__wrapped__
-        return timing.timed(
-            enc.name, timing.TEXT_PASSAGE, len(texts), lambda: enc.encode_passages(texts)
-        )
+        with self.leased() as enc:
+            return timing.timed(
+                enc.name, timing.TEXT_PASSAGE, len(texts), lambda: enc.encode_passages(texts)
+            )
 
 
-class _TimedImage(_Timed):
+class _TimedImage(Handle):
     def encode(self, images: list[Image.Image]) -> np.ndarray:
-        enc = self.__wrapped__
-        return timing.timed(enc.name, timing.IMAGE, len(images), lambda: enc.encode(images))
+        with self.leased() as enc:
+            return timing.timed(enc.name, timing.IMAGE, len(images), lambda: enc.encode(images))
 
     def backbone_features(self, images: list[Image.Image]) -> np.ndarray:
-        enc = self.__wrapped__
-        return timing.timed(
-            enc.name, timing.IMAGE, len(images), lambda: enc.backbone_features(images)
-        )
+        with self.leased() as enc:
+            return timing.timed(
+                enc.name, timing.IMAGE, len(images), lambda: enc.backbone_features(images)
+            )
 
     def encode_with_features(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        enc = self.__wrapped__
-        return timing.timed(
-            enc.name, timing.IMAGE, len(images), lambda: enc.encode_with_features(images)
-        )
-
-
-def _get(key: tuple[str, str, str, str], build: Callable[[], Any]) -> Any:
-    # Build outside the lock: a builder may itself call _get (both CLIP towers share one model).
-    # Two threads racing to build is harmless, since loading is lazy; the first one stored wins.
-    with _lock:
-        if key in _instances:
-            return _instances[key]
-    instance = build()
-    with _lock:
-        return _instances.setdefault(key, instance)
+        with self.leased() as enc:
+            return timing.timed(
+                enc.name, timing.IMAGE, len(images), lambda: enc.encode_with_features(images)
+            )
 
 
 def get_text_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> TextEncoder:
     """The text encoder that defines the shared space for `setting`."""
     backend, spec = parse_model_setting(setting)
-    factory = _BACKENDS[backend][TEXT]
-    return _get((TEXT, backend, spec, str(cache_dir)), lambda: _TimedText(factory(spec, cache_dir)))
+    return cast(TextEncoder, MODELS.handle(TEXT_ENCODER, backend, spec, cache_dir, _TimedText))
 
 
 def get_image_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> ImageEncoder:
     """The image encoder into that space; `cache_dir` holds exported graphs and downloads."""
     backend, spec = parse_model_setting(setting)
-    factory = _BACKENDS[backend][IMAGE]
-    return _get(
-        (IMAGE, backend, spec, str(cache_dir)), lambda: _TimedImage(factory(spec, cache_dir))
-    )
-
-
-def clear_cache() -> None:
-    """Forget loaded encoders (tests; a library switching model in a long-lived process)."""
-    with _lock:
-        _instances.clear()
+    return cast(ImageEncoder, MODELS.handle(IMAGE_ENCODER, backend, spec, cache_dir, _TimedImage))
