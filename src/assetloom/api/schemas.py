@@ -1,18 +1,17 @@
-"""The JSON shapes of the API, for the OpenAPI document (the same shapes as `--json`).
+"""The API's own JSON shapes: errors, request bodies, download URLs, accounts, the ledger.
 
-Routes return the library's own `to_json()` renderings directly; these models only describe
-them (and the request bodies), so the CLI and the API cannot drift apart by a second copy.
+The shapes it shares with the CLI's `--json` are defined once, in `assetloom.app.results`;
+the routes declare those as their response models.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assetloom.accounts import Role
-
-Tier = Literal["exact", "near-identical", "similar", "none"]
+from assetloom.app.results import AssetFullOut
 
 
 class _Open(BaseModel):
@@ -34,146 +33,11 @@ class ValidationErrorOut(ErrorOut):
     )
 
 
-class FileOutcomeOut(BaseModel):
-    file: str
-    asset_id: str
+class AssetDetailOut(AssetFullOut):
+    """`show --json` with download URLs instead of the server's file paths."""
 
-
-class SkippedOut(BaseModel):
-    file: str
-    reason: str
-
-
-class AddReportOut(BaseModel):
-    added: list[FileOutcomeOut]
-    present: list[FileOutcomeOut]
-    skipped: list[SkippedOut]
-
-
-class AssetOut(_Open):
-    asset_id: str
-    sha256: str
-    media_type: str
-    mime: str
-    size: int
-    original_name: str
-    width: int | None
-    height: int | None
-    registered_at: str
-
-
-class FingerprintOut(_Open):
-    kind: str
-    value: str
-
-
-class AssetDetailOut(AssetOut):
-    source: str | None = Field(
-        description='Where it came from: the path `add` was given, or "upload by <user>: <name>"'
-    )
-    metadata: dict[str, Any]
-    fingerprints: list[FingerprintOut]
     original_url: str
     thumbnail_url: str | None
-
-
-class AssetListOut(BaseModel):
-    total: int = Field(description="Assets passing the filters, on every page")
-    offset: int
-    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
-    assets: list[AssetOut]
-
-
-class RemovedOut(BaseModel):
-    class Item(BaseModel):
-        asset_id: str
-        original_name: str
-
-    removed: list[Item]
-
-
-class SearchHitOut(_Open):
-    asset_id: str
-    score: float
-    original_name: str
-    media_type: str
-    matched: list[dict[str, Any]] = Field(description="Which retrievers found it, and why")
-
-
-class SearchOut(BaseModel):
-    results: list[SearchHitOut]
-
-
-class MatchOut(_Open):
-    asset_id: str
-    tier: Tier
-    distance: float
-    registered_at: str
-    original_name: str
-    ledger: dict[str, Any] | None = Field(
-        default=None, description="Inclusion proof of the match's registration, checked"
-    )
-
-
-class VerifyResultOut(_Open):
-    file: str
-    tier: Tier
-    matches: list[MatchOut]
-    error: str | None = None
-
-
-class VerifyOut(BaseModel):
-    results: list[VerifyResultOut]
-
-
-class CopiesOut(BaseModel):
-    asset_id: str
-    matches: list[MatchOut]
-
-
-class DuplicateAssetOut(_Open):
-    asset_id: str
-    original_name: str
-    size: int
-    width: int | None
-    height: int | None
-    distance: float
-
-
-class DuplicateGroupOut(BaseModel):
-    tier: Tier
-    keeper: str
-    reason: str
-    assets: list[DuplicateAssetOut]
-
-
-class DuplicatesOut(BaseModel):
-    groups: list[DuplicateGroupOut]
-
-
-class TagOut(BaseModel):
-    key: str
-    name_en: str
-    name_zh: str
-    builtin: bool
-    assets: int
-
-
-class TagsOut(BaseModel):
-    tags: list[TagOut]
-
-
-class AssetTagOut(_Open):
-    key: str
-    name_en: str
-    name_zh: str
-    score: float
-    source: str
-
-
-class AssetTagsOut(BaseModel):
-    asset_id: str
-    tags: list[AssetTagOut]
 
 
 class TagDefineIn(BaseModel):
@@ -182,11 +46,6 @@ class TagDefineIn(BaseModel):
     name_zh: str = Field(default="", max_length=200)
     examples: list[str] = Field(default_factory=list, max_length=100)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-
-
-class TagDefinedOut(BaseModel):
-    key: str
-    tagged: int
 
 
 class CheckpointOut(BaseModel):

@@ -1,18 +1,21 @@
-"""Library answers as JSON documents, shared by the API routes and the web pages.
+"""Library answers as the API's response models, shared by the API routes and the web pages.
 
-Each function is a call into `Library` plus its `--json` rendering, so a web page, an API
-response and the CLI show the same thing.
+Each function is a call into `Library` plus the model `--json` prints (`app.results`), so a
+web page, an API response and the CLI show the same thing. The `*_doc` forms are the same
+documents as dicts, for the web's templates.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
+from assetloom.api.schemas import AssetDetailOut
 from assetloom.app.library import Library
-from assetloom.app.listing import list_json
-from assetloom.app.results import asset_json
+from assetloom.app.listing import list_result
+from assetloom.app.results import AddReport, AssetListOut, SearchOut, VerifyOut
 from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
 from assetloom.core.listing import ListQuery, date_bound
@@ -33,18 +36,27 @@ UNTIL = Query(
 by fifty tags at once."""
 
 
-def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
+def asset_detail(lib: Library, asset: Asset) -> AssetDetailOut:
     """`show --json` with download URLs instead of server file paths."""
-    doc = asset_json(asset)
-    doc["original_url"] = f"{API}/assets/{asset.asset_id}/original"
     has_thumb = lib.thumbnail_key(asset) is not None
-    doc["thumbnail_url"] = f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None
-    return doc
+    return AssetDetailOut.of(
+        asset,
+        original_url=f"{API}/assets/{asset.asset_id}/original",
+        thumbnail_url=f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None,
+    )
+
+
+def asset_doc(lib: Library, asset: Asset) -> dict[str, Any]:
+    return asset_detail(lib, asset).to_json()
+
+
+def asset_page(lib: Library, query: ListQuery) -> AssetListOut:
+    """`list --json`."""
+    return list_result(lib.list(query), lib.count(query), query)
 
 
 def asset_list(lib: Library, query: ListQuery) -> dict[str, Any]:
-    """`list --json`."""
-    return list_json(lib.list(query), lib.count(query), query)
+    return asset_page(lib, query).to_json()
 
 
 class ListParams:
@@ -84,22 +96,36 @@ class ListParams:
         )
 
 
-def search_doc(hits: list[SearchHit]) -> dict[str, Any]:
+def search_results(hits: list[SearchHit]) -> SearchOut:
     """`search --json` / `similar --json`."""
-    return {"results": [h.to_json() for h in hits]}
+    return SearchOut(results=[h.out() for h in hits])
 
 
-def with_client_names(doc: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """Report uploaded files under the names the client sent, never the server's paths."""
+def search_doc(hits: list[SearchHit]) -> dict[str, Any]:
+    return search_results(hits).to_json()
 
-    def rename(entry: dict[str, Any]) -> dict[str, Any]:
-        file = entry.get("file", "")
-        return {**entry, "file": names.get(file, file.rsplit("/", 1)[-1])}
 
-    return {
-        key: [rename(e) for e in value] if isinstance(value, list) else value
-        for key, value in doc.items()
-    }
+def client_name(file: str, names: dict[str, str]) -> str:
+    """An uploaded file as the client named it, never the server's path."""
+    return names.get(file, file.rsplit("/", 1)[-1])
+
+
+def report_for_client(report: AddReport, names: dict[str, str]) -> AddReport:
+    """The add report with each uploaded file under the name the client sent."""
+    return AddReport(
+        added=[replace(o, file=client_name(o.file, names)) for o in report.added],
+        present=[replace(o, file=client_name(o.file, names)) for o in report.present],
+        skipped=[replace(s, file=client_name(s.file, names)) for s in report.skipped],
+    )
+
+
+def verify_for_client(verified: VerifyOut, names: dict[str, str]) -> VerifyOut:
+    """The verdicts with each uploaded file under the name the client sent."""
+    return VerifyOut(
+        results=[
+            r.model_copy(update={"file": client_name(r.file, names)}) for r in verified.results
+        ]
+    )
 
 
 class SearchParams:

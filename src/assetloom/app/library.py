@@ -33,9 +33,14 @@ from assetloom.rwlock import ReadWriteLock
 from assetloom.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult
+    from assetloom.app.results import (
+        AddReport,
+        CopiesOut,
+        DuplicateGroup,
+        TagOut,
+        VerifyResult,
+    )
     from assetloom.app.search import SearchHit, SearchQuery
-    from assetloom.app.tags import TagSummary
     from assetloom.index.base import VectorIndex
     from assetloom.index.fingerprint_index import FingerprintIndex
     from assetloom.models.base import ImageEncoder, TextEncoder
@@ -406,7 +411,7 @@ class Library:
         with self.index_lock.reading():
             return find_duplicates(self, similar=similar, progress=progress)
 
-    def copies(self, asset_id: str) -> dict[str, Any]:
+    def copies(self, asset_id: str) -> CopiesOut:
         """Copies and look-alikes of one asset (id or unique prefix), as verify sees them."""
         from assetloom.app.copies import copies_of
 
@@ -421,7 +426,7 @@ class Library:
         with self.index_lock.reading():  # the tagger may be changing (a tag being defined)
             return full_id, tags_of(self, full_id)
 
-    def list_tags(self, *, used: bool = False) -> list[TagSummary]:
+    def list_tags(self, *, used: bool = False) -> list[TagOut]:
         """The vocabulary with asset counts (`used`: only tags some asset has)."""
         from assetloom.app.tags import list_tags
 

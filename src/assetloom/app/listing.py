@@ -6,16 +6,14 @@ SQL that pages through the (registered_at, asset_id) index is the catalog's.
 
 from __future__ import annotations
 
-from typing import Any
-
-from assetloom.app.results import asset_json
+from assetloom.app.results import AssetListOut, AssetOut
 from assetloom.core.listing import ListPage, ListQuery
 
 
-def list_json(page: ListPage, total: int, q: ListQuery) -> dict[str, Any]:
-    return {
-        "total": total,
-        "offset": q.offset,
-        "next_cursor": page.next_cursor,
-        "assets": [asset_json(a, full=False) for a in page.assets],
-    }
+def list_result(page: ListPage, total: int, q: ListQuery) -> AssetListOut:
+    return AssetListOut(
+        total=total,
+        offset=q.offset,
+        next_cursor=page.next_cursor,
+        assets=[AssetOut.of(a) for a in page.assets],
+    )

@@ -1,12 +1,50 @@
-"""Results the library returns; the CLI and API render these same objects."""
+"""Results the library returns, and the one definition of each JSON shape they take.
+
+The CLI's `--json` prints `to_json()` of these models and the API declares them as its
+`response_model`s (the OpenAPI document is generated from them), so the two cannot drift
+apart. Where an interface adds fields (the API's download URLs, `show`'s local paths), it
+subclasses the shared shape. The add report stays a plain dataclass, built item by item as
+files finish; pydantic reads dataclasses as they are.
+
+Models build their schemas on first use (`defer_build`): `list` pays for the two it prints,
+not for all of them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal, Self
 
-from assetloom.core.assets import Asset, Match, Tier
+from pydantic import BaseModel, ConfigDict, Field, with_config
+
+from assetloom.core.assets import Asset, Fingerprint, Match, Tier
+
+TierName = Literal["exact", "near-identical", "similar", "none"]
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class Shape(BaseModel):
+    """A JSON document (or part of one) the CLI and the API both print."""
+
+    # "constants": a NaN in metadata prints as the CLI always printed it (the API refuses it).
+    model_config = ConfigDict(
+        defer_build=True,
+        ser_json_inf_nan="constants",
+        json_schema_serialization_defaults_required=True,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class OpenShape(Shape):
+    """A shape that may gain fields: clients must ignore the ones they do not know."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 @dataclass(slots=True)
@@ -21,14 +59,171 @@ class SkippedFile:
     reason: str
 
 
+@with_config(ConfigDict(json_schema_serialization_defaults_required=True))
 @dataclass(slots=True)
 class AddReport:
+    """`add --json` and `POST /api/v1/assets`."""
+
     added: list[FileOutcome] = field(default_factory=list)
     present: list[FileOutcome] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class FingerprintOut(OpenShape):
+    kind: str
+    value: str = Field(description="Hex")
+    quality: int | None = Field(default=None, exclude_if=_absent)
+
+    @classmethod
+    def of(cls, f: Fingerprint) -> Self:
+        return cls(kind=f.kind, value=f.hex, quality=f.quality or None)
+
+
+class AssetOut(OpenShape):
+    """An asset in a list (`list --json`)."""
+
+    asset_id: str
+    sha256: str
+    media_type: str
+    mime: str
+    size: int
+    original_name: str
+    width: int | None
+    height: int | None
+    registered_at: str
+
+    @classmethod
+    def of(cls, a: Asset, **more: Any) -> Self:
+        """`more`: the fields a subclass adds."""
+        return cls(
+            asset_id=a.asset_id,
+            sha256=a.sha256,
+            media_type=a.media_type.value,
+            mime=a.mime,
+            size=a.size,
+            original_name=a.original_name,
+            width=a.width,
+            height=a.height,
+            registered_at=iso(a.registered_at),
+            **more,
+        )
+
+
+class AssetFullOut(AssetOut):
+    """One asset with everything known about it; `show` and the API add where its files are."""
+
+    source: str | None = Field(
+        description='Where it came from: the path `add` was given, or "upload by <user>: <name>"'
+    )
+    metadata: dict[str, Any]
+    fingerprints: list[FingerprintOut]
+
+    @classmethod
+    def of(cls, a: Asset, **more: Any) -> Self:
+        return super().of(
+            a,
+            source=source_label(a.source),
+            metadata=a.metadata,
+            fingerprints=[FingerprintOut.of(f) for f in a.fingerprints],
+            **more,
+        )
+
+
+class ShownAssetOut(AssetFullOut):
+    """`show --json`: the asset and where its files lie on this machine."""
+
+    blob_path: str
+    thumbnail_path: str | None
+
+
+def asset_json(a: Asset, *, full: bool = True) -> dict[str, Any]:
+    return (AssetFullOut if full else AssetOut).of(a).to_json()
+
+
+class AssetListOut(Shape):
+    """`list --json` and `GET /api/v1/assets`."""
+
+    total: int = Field(description="Assets passing the filters, on every page")
+    offset: int
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
+    assets: list[AssetOut]
+
+
+class RemovedOut(Shape):
+    """`rm --json` and `DELETE /api/v1/assets/{id}`."""
+
+    class Item(Shape):
+        asset_id: str
+        original_name: str
+
+    removed: list[Item]
+
+    @classmethod
+    def of(cls, assets: list[Asset]) -> Self:
+        return cls(
+            removed=[cls.Item(asset_id=a.asset_id, original_name=a.original_name) for a in assets]
+        )
+
+
+class SearchHitOut(OpenShape):
+    asset_id: str
+    score: float
+    original_name: str
+    media_type: str
+    matched: list[dict[str, Any]] = Field(description="Which retrievers found it, and why")
+
+
+class SearchOut(Shape):
+    """`search --json`, `similar --json` and the API's searches."""
+
+    results: list[SearchHitOut]
+
+
+class MatchOut(OpenShape):
+    asset_id: str
+    tier: TierName
+    distance: float
+    registered_at: str
+    original_name: str
+    ledger: dict[str, Any] | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="Inclusion proof of the match's registration, checked",
+    )
+
+    @classmethod
+    def of(cls, m: Match, ledger: dict[str, Any] | None = None) -> Self:
+        return cls(
+            asset_id=m.asset_id,
+            tier=m.tier.value,
+            distance=m.distance,
+            registered_at=iso(m.registered_at),
+            original_name=m.original_name,
+            ledger=ledger,
+        )
+
+
+class VerifyResultOut(OpenShape):
+    file: str
+    tier: TierName
+    matches: list[MatchOut]
+    error: str | None = Field(default=None, exclude_if=_absent)
+
+
+class VerifyOut(Shape):
+    """`verify --json` and `POST /api/v1/verify`."""
+
+    results: list[VerifyResultOut]
+
+
+class CopiesOut(Shape):
+    """`GET /api/v1/assets/{id}/copies`: verify on the asset's own original, itself left out."""
+
+    asset_id: str
+    matches: list[MatchOut]
 
 
 @dataclass(slots=True)
@@ -38,28 +233,42 @@ class VerifyResult:
     matches: list[Match] = field(default_factory=list)
     error: str | None = None
     proofs: list[dict[str, Any]] = field(default_factory=list)
+    """The ledger proof of each match, in order (the CLI checks and shows them)."""
+
+    def out(self) -> VerifyResultOut:
+        ledgers: list[dict[str, Any] | None] = [*self.proofs[: len(self.matches)]]
+        ledgers += [None] * (len(self.matches) - len(ledgers))
+        return VerifyResultOut(
+            file=self.file,
+            tier=self.tier.value,
+            matches=[MatchOut.of(m, p) for m, p in zip(self.matches, ledgers, strict=True)],
+            error=self.error or None,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "file": self.file,
-            "tier": self.tier.value,
-            "matches": [match_json(m) for m in self.matches],
-        }
-        if self.error:
-            out["error"] = self.error
-        for m, proof in zip(out["matches"], self.proofs, strict=False):
-            m["ledger"] = proof
-        return out
+        return self.out().to_json()
 
 
-def match_json(m: Match) -> dict[str, Any]:
-    return {
-        "asset_id": m.asset_id,
-        "tier": m.tier.value,
-        "distance": m.distance,
-        "registered_at": iso(m.registered_at),
-        "original_name": m.original_name,
-    }
+class DuplicateAssetOut(OpenShape):
+    asset_id: str
+    original_name: str
+    size: int
+    width: int | None
+    height: int | None
+    distance: float
+
+
+class DuplicateGroupOut(Shape):
+    tier: TierName
+    keeper: str
+    reason: str
+    assets: list[DuplicateAssetOut]
+
+
+class DuplicatesOut(Shape):
+    """`duplicates --json` and `GET /api/v1/duplicates`."""
+
+    groups: list[DuplicateGroupOut]
 
 
 @dataclass(slots=True)
@@ -70,45 +279,61 @@ class DuplicateGroup:
     assets: list[Asset]
     distances: dict[str, float]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier.value,
-            "keeper": self.keeper,
-            "reason": self.reason,
-            "assets": [
-                {
-                    "asset_id": a.asset_id,
-                    "original_name": a.original_name,
-                    "size": a.size,
-                    "width": a.width,
-                    "height": a.height,
-                    "distance": self.distances.get(a.asset_id, 0.0),
-                }
+    def out(self) -> DuplicateGroupOut:
+        return DuplicateGroupOut(
+            tier=self.tier.value,
+            keeper=self.keeper,
+            reason=self.reason,
+            assets=[
+                DuplicateAssetOut(
+                    asset_id=a.asset_id,
+                    original_name=a.original_name,
+                    size=a.size,
+                    width=a.width,
+                    height=a.height,
+                    distance=self.distances.get(a.asset_id, 0.0),
+                )
                 for a in self.assets
             ],
-        }
+        )
 
 
-def asset_json(a: Asset, *, full: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "asset_id": a.asset_id,
-        "sha256": a.sha256,
-        "media_type": a.media_type.value,
-        "mime": a.mime,
-        "size": a.size,
-        "original_name": a.original_name,
-        "width": a.width,
-        "height": a.height,
-        "registered_at": iso(a.registered_at),
-    }
-    if full:
-        out["source"] = source_label(a.source)
-        out["metadata"] = a.metadata
-        out["fingerprints"] = [
-            {"kind": f.kind, "value": f.hex, **({"quality": f.quality} if f.quality else {})}
-            for f in a.fingerprints
-        ]
-    return out
+class TagOut(Shape):
+    """A tag of the vocabulary and how many assets carry it."""
+
+    key: str
+    name_en: str
+    name_zh: str
+    builtin: bool
+    assets: int
+
+
+class TagsOut(Shape):
+    """`tags list --json` and `GET /api/v1/tags`."""
+
+    tags: list[TagOut]
+
+
+class AssetTagOut(OpenShape):
+    key: str
+    name_en: str
+    name_zh: str
+    score: float
+    source: str
+
+
+class AssetTagsOut(Shape):
+    """`tags show --json` and `GET /api/v1/assets/{id}/tags`."""
+
+    asset_id: str
+    tags: list[AssetTagOut]
+
+
+class TagDefinedOut(Shape):
+    """`tags define --json` and `POST /api/v1/tags`."""
+
+    key: str
+    tagged: int
 
 
 def source_label(source: str | None) -> str | None:

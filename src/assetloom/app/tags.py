@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assetloom.app.results import AssetTagOut, TagOut
 from assetloom.core.assets import Space
 from assetloom.errors import BadInputError
 from assetloom.tagging import TagDefinition
@@ -19,24 +19,6 @@ if TYPE_CHECKING:
 ASSIGNED = 0.5
 """Tagger scores are calibrated so that 0.5 is each tag's own threshold."""
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
-
-
-@dataclass(slots=True)
-class TagSummary:
-    key: str
-    name_en: str
-    name_zh: str
-    builtin: bool
-    assets: int
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "key": self.key,
-            "name_en": self.name_en,
-            "name_zh": self.name_zh,
-            "builtin": self.builtin,
-            "assets": self.assets,
-        }
 
 
 def user_definitions(catalog: SqlCatalog) -> list[TagDefinition]:
@@ -118,15 +100,21 @@ def apply_tag(lib: Library, key: str) -> int:
     return tagged
 
 
-def list_tags(lib: Library) -> list[TagSummary]:
+def list_tags(lib: Library) -> list[TagOut]:
     counts = dict(lib.catalog.tag_counts())
     return [
-        TagSummary(d.key, d.name_en, d.name_zh, d.builtin, int(counts.get(d.key, 0)))
+        TagOut(
+            key=d.key,
+            name_en=d.name_en,
+            name_zh=d.name_zh,
+            builtin=d.builtin,
+            assets=int(counts.get(d.key, 0)),
+        )
         for d in lib.tagger().definitions
     ]
 
 
-def used_tags(lib: Library, limit: int = 100) -> list[TagSummary]:
+def used_tags(lib: Library, limit: int = 100) -> list[TagOut]:
     """The tags assets have, most used first, with their names; unlike `list_tags` it needs
     no text encoder, so a page can offer them without loading a model."""
     from assetloom.tagging import load_builtin_definitions
@@ -136,28 +124,29 @@ def used_tags(lib: Library, limit: int = 100) -> list[TagSummary]:
         return []
     names = {d.key: d for d in load_builtin_definitions() + user_definitions(lib.catalog)}
     return [
-        TagSummary(
-            key,
-            names[key].name_en if key in names else key,
-            names[key].name_zh if key in names else "",
-            names[key].builtin if key in names else False,
-            int(n),
+        TagOut(
+            key=key,
+            name_en=names[key].name_en if key in names else key,
+            name_zh=names[key].name_zh if key in names else "",
+            builtin=names[key].builtin if key in names else False,
+            assets=int(n),
         )
         for key, n in counts
     ]
 
 
-def tags_of(lib: Library, asset_id: str) -> list[dict[str, object]]:
+def tags_of(lib: Library, asset_id: str) -> list[dict[str, Any]]:
+    """The asset's tags as `AssetTagOut` documents (the web page shows them as they are)."""
     tagger = lib.tagger()
     by_key = {d.key: d for d in tagger.definitions}
     rows = lib.catalog.tags_of(asset_id)
     return [
-        {
-            "key": key,
-            "name_en": by_key[key].name_en if key in by_key else key,
-            "name_zh": by_key[key].name_zh if key in by_key else "",
-            "score": round(float(score), 4),
-            "source": source,
-        }
+        AssetTagOut(
+            key=key,
+            name_en=by_key[key].name_en if key in by_key else key,
+            name_zh=by_key[key].name_zh if key in by_key else "",
+            score=round(float(score), 4),
+            source=source,
+        ).to_json()
         for key, score, source in rows
     ]

@@ -210,7 +210,7 @@ def list_assets(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.app.listing import list_json
+        from assetloom.app.listing import list_result
         from assetloom.cli import render
         from assetloom.core.listing import ListQuery
 
@@ -229,7 +229,7 @@ def list_assets(
             page = lib.list(q)
             total = lib.count(q)
         if as_json:
-            emit_json(list_json(page, total, q))
+            emit_json(list_result(page, total, q).to_json())
             return
         table = Table("id", "type", "name", "size", "dimensions", "registered")
         for a in page.assets:
@@ -258,14 +258,16 @@ def show(
     """Show one asset: metadata, fingerprints and where its files are."""
 
     def body() -> None:
-        from assetloom.app.results import asset_json
+        from assetloom.app.results import ShownAssetOut
         from assetloom.cli import render
 
         with open_library() as lib:
             asset = lib.get(asset_id)
-            doc = asset_json(asset)
-            doc["blob_path"] = lib.blob_location(asset)
-            doc["thumbnail_path"] = lib.thumbnail_location(asset)
+            doc = ShownAssetOut.of(
+                asset,
+                blob_path=lib.blob_location(asset),
+                thumbnail_path=lib.thumbnail_location(asset),
+            ).to_json()
         if as_json:
             emit_json(doc)
         else:
@@ -282,18 +284,14 @@ def rm(
     """Remove assets (their blobs and thumbnails go when no other asset uses them)."""
 
     def body() -> None:
+        from assetloom.app.results import RemovedOut
+
         removed = []
         with open_library() as lib:
             for asset_id in asset_ids:
                 removed.append(lib.remove(asset_id))
         if as_json:
-            emit_json(
-                {
-                    "removed": [
-                        {"asset_id": a.asset_id, "original_name": a.original_name} for a in removed
-                    ]
-                }
-            )
+            emit_json(RemovedOut.of(removed).to_json())
         else:
             for a in removed:
                 out.print(f"removed {a.asset_id}  {a.original_name}", markup=False)
@@ -309,7 +307,7 @@ def verify(
     """Is this file (or an edited copy of it) ours? Which asset, since when, with proof."""
 
     def body() -> None:
-        from assetloom.app.results import VerifyResult
+        from assetloom.app.results import VerifyOut, VerifyResult
         from assetloom.cli import render
         from assetloom.core.assets import Tier
         from assetloom.ingest.discover import missing_paths
@@ -326,7 +324,7 @@ def verify(
             for f in files
         ]
         if as_json:
-            emit_json({"results": [r.to_json() for r in results]})
+            emit_json(VerifyOut(results=[r.out() for r in results]).to_json())
         else:
             render.verify_results(results)
         failed = sum(not p.get("verified", True) for r in results for p in r.proofs)
@@ -352,12 +350,13 @@ def duplicates(
     """Groups of exact and near-identical assets, each with a suggested keeper."""
 
     def body() -> None:
+        from assetloom.app.results import DuplicatesOut
         from assetloom.cli import render
 
         with open_library() as lib, progress_bar("Comparing", not as_json) as progress:
             groups = lib.duplicates(similar=similar, progress=progress)
         if as_json:
-            emit_json({"groups": [g.to_json() for g in groups]})
+            emit_json(DuplicatesOut(groups=[g.out() for g in groups]).to_json())
         else:
             render.duplicate_groups(groups)
 

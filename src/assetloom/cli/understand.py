@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
     if as_json:
-        emit_json({"results": [h.to_json() for h in hits]})
+        from assetloom.app.results import SearchOut
+
+        emit_json(SearchOut(results=[h.out() for h in hits]).to_json())
         return
     if not hits:
         out.print("No results.")
@@ -194,10 +196,12 @@ def tags_list(
     def body() -> None:
         from rich.table import Table
 
+        from assetloom.app.results import TagsOut
+
         with open_library() as lib:
             tags = lib.list_tags(used=used)
         if as_json:
-            emit_json({"tags": [t.to_json() for t in tags]})
+            emit_json(TagsOut(tags=tags).to_json())
             return
         table = Table("key", "English", "中文", "assets", "kind")
         for t in tags:
@@ -231,10 +235,12 @@ def tags_define(
     """Define your own tag and apply it to every image in the library."""
 
     def body() -> None:
+        from assetloom.app.results import TagDefinedOut
+
         with open_library() as lib:
             n = lib.define_tag(key, name_en, name_zh, examples, threshold)
         if as_json:
-            emit_json({"key": key, "tagged": n})
+            emit_json(TagDefinedOut(key=key, tagged=n).to_json())
         else:
             out.print(f"defined tag {key!r}: {n} images tagged")
 
@@ -249,10 +255,12 @@ def tags_show(
     """The tags of one asset, with scores."""
 
     def body() -> None:
+        from assetloom.app.results import AssetTagsOut
+
         with open_library() as lib:
             full, tags = lib.tags_of(asset_id)
         if as_json:
-            emit_json({"asset_id": full, "tags": tags})
+            emit_json(AssetTagsOut(asset_id=full, tags=tags).to_json())
             return
         for t in tags:
             out.print(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -16,21 +16,28 @@ from assetloom.api import uploads
 from assetloom.api.auth import Editor, Viewer, audited
 from assetloom.api.context import Services, Svc
 from assetloom.api.errors import ThumbnailMissingError
-from assetloom.api.schemas import (
-    AddReportOut,
-    AssetDetailOut,
+from assetloom.api.schemas import AssetDetailOut, errors
+from assetloom.api.views import (
+    ListParams,
+    asset_detail,
+    asset_page,
+    report_for_client,
+    search_results,
+)
+from assetloom.app.results import (
+    AddReport,
     AssetListOut,
     AssetTagsOut,
     CopiesOut,
     RemovedOut,
     SearchOut,
-    errors,
 )
-from assetloom.api.views import ListParams, asset_doc, asset_list, search_doc, with_client_names
 from assetloom.app.search import SearchQuery
 from assetloom.errors import BadInputError
 
-router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
+# JSONResponse renders with json.dumps, as `--json` prints; FastAPI's default for a response
+# model is pydantic's own writer, which spells some floats differently (1e-5 for 1e-05).
+router = APIRouter(prefix="/api/v1/assets", tags=["assets"], default_response_class=JSONResponse)
 
 AssetId = Annotated[
     str,
@@ -51,28 +58,28 @@ _FILE_HEADERS = {
     "",
     summary="Upload files (like `add --json`)",
     openapi_extra=uploads.multipart_body("files", many=True),
-    responses={200: {"model": AddReportOut}, **errors(400, 401, 403, 413, 415)},
+    response_model=AddReport,
+    responses=errors(400, 401, 403, 413, 415),
 )
-async def upload_assets(request: Request, svc: Svc, who: Editor) -> JSONResponse:
+async def upload_assets(request: Request, svc: Svc, who: Editor) -> AddReport:
     async with svc.staged_upload(request, "files") as upload:
-        doc = await svc.ingest(_add, request, svc, who, upload)
-    return JSONResponse(doc)
+        return await svc.ingest(_add, request, svc, who, upload)
 
 
-def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload) -> dict[str, Any]:
+def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload) -> AddReport:
     if not upload.files:
         raise BadInputError("no files in the request", hint="send them in the `files` field")
     with audited(request, svc, who, "asset.add", f"{len(upload.files)} files") as detail:
         with svc.metrics.operation.labels("add").time():
             report = svc.lib.add(upload.paths(), sources=upload.sources(who.name))
         svc.metrics.record_ingest(report, sum(f.size for f in upload.files))
-        doc = with_client_names(report.to_json(), upload.client_names())
+        report = report_for_client(report, upload.client_names())
         detail.update(
-            added=[a["asset_id"] for a in doc["added"]],
-            present=len(doc["present"]),
-            skipped=len(doc["skipped"]),
+            added=[a.asset_id for a in report.added],
+            present=len(report.present),
+            skipped=len(report.skipped),
         )
-    return doc
+    return report
 
 
 @router.get(
@@ -81,34 +88,35 @@ def _add(request: Request, svc: Services, who: Principal, upload: uploads.Upload
     description="Page with `cursor`: pass the previous page's `next_cursor` (null on the last "
     "page) with the same filters and order. Pages neither repeat nor skip assets when others are "
     "added or removed meanwhile. A malformed cursor is a 400 `bad_input`.",
-    responses={200: {"model": AssetListOut}, **errors(400, 401)},
+    response_model=AssetListOut,
+    responses=errors(400, 401),
 )
-def list_assets(svc: Svc, who: Viewer, params: Annotated[ListParams, Depends()]) -> JSONResponse:
-    return JSONResponse(asset_list(svc.lib, params.query))
+def list_assets(svc: Svc, who: Viewer, params: Annotated[ListParams, Depends()]) -> AssetListOut:
+    return asset_page(svc.lib, params.query)
 
 
 @router.get(
     "/{asset_id}",
     summary="One asset (like `show --json`, with download URLs)",
-    responses={200: {"model": AssetDetailOut}, **errors(401, 404)},
+    response_model=AssetDetailOut,
+    responses=errors(401, 404),
 )
-def get_asset(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
-    return JSONResponse(asset_doc(svc.lib, svc.lib.get(asset_id)))
+def get_asset(svc: Svc, who: Viewer, asset_id: AssetId) -> AssetDetailOut:
+    return asset_detail(svc.lib, svc.lib.get(asset_id))
 
 
 @router.delete(
     "/{asset_id}",
     summary="Remove an asset (like `rm --json`)",
-    responses={200: {"model": RemovedOut}, **errors(401, 403, 404)},
+    response_model=RemovedOut,
+    responses=errors(401, 403, 404),
 )
-def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> JSONResponse:
+def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> RemovedOut:
     with audited(request, svc, who, "asset.remove", asset_id) as detail:
         with svc.metrics.operation.labels("remove").time():
             asset = svc.lib.remove(asset_id)
         detail.update(asset_id=asset.asset_id, sha256=asset.sha256)
-    return JSONResponse(
-        {"removed": [{"asset_id": asset.asset_id, "original_name": asset.original_name}]}
-    )
+    return RemovedOut.of([asset])
 
 
 @router.get(
@@ -195,32 +203,34 @@ def _check_range(request: Request, response: FileResponse, size: int) -> None:
 @router.get(
     "/{asset_id}/similar",
     summary="Assets that look or read like this one (like `similar --json`)",
-    responses={200: {"model": SearchOut}, **errors(401, 404)},
+    response_model=SearchOut,
+    responses=errors(401, 404),
 )
 async def similar(
     svc: Svc,
     who: Viewer,
     asset_id: AssetId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-) -> JSONResponse:
-    return JSONResponse(await svc.compute(_similar, svc, asset_id, limit))
+) -> SearchOut:
+    return await svc.compute(_similar, svc, asset_id, limit)
 
 
-def _similar(svc: Services, asset_id: str, limit: int) -> dict[str, Any]:
+def _similar(svc: Services, asset_id: str, limit: int) -> SearchOut:
     with svc.metrics.operation.labels("similar").time():
-        return search_doc(svc.lib.search(SearchQuery(like=asset_id, limit=limit)))
+        return search_results(svc.lib.search(SearchQuery(like=asset_id, limit=limit)))
 
 
 @router.get(
     "/{asset_id}/copies",
     summary="Copies and look-alikes of this asset, with ledger proofs (verify on its original)",
-    responses={200: {"model": CopiesOut}, **errors(401, 404)},
+    response_model=CopiesOut,
+    responses=errors(401, 404),
 )
-async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
-    return JSONResponse(await svc.compute(_copies, svc, asset_id))
+async def copies(svc: Svc, who: Viewer, asset_id: AssetId) -> CopiesOut:
+    return await svc.compute(_copies, svc, asset_id)
 
 
-def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
+def _copies(svc: Services, asset_id: str) -> CopiesOut:
     with svc.metrics.operation.labels("copies").time():
         return svc.lib.copies(asset_id)
 
@@ -228,8 +238,9 @@ def _copies(svc: Services, asset_id: str) -> dict[str, Any]:
 @router.get(
     "/{asset_id}/tags",
     summary="The asset's tags with scores (like `tags show --json`)",
-    responses={200: {"model": AssetTagsOut}, **errors(401, 404)},
+    response_model=AssetTagsOut,
+    responses=errors(401, 404),
 )
-def asset_tags(svc: Svc, who: Viewer, asset_id: AssetId) -> JSONResponse:
+def asset_tags(svc: Svc, who: Viewer, asset_id: AssetId) -> AssetTagsOut:
     full_id, tags = svc.lib.tags_of(asset_id)
-    return JSONResponse({"asset_id": full_id, "tags": tags})
+    return AssetTagsOut(asset_id=full_id, tags=tags)

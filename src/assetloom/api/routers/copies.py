@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -10,50 +10,53 @@ from fastapi.responses import JSONResponse
 from assetloom.api import uploads
 from assetloom.api.auth import Viewer
 from assetloom.api.context import Services, Svc
-from assetloom.api.schemas import DuplicatesOut, VerifyOut, errors
+from assetloom.api.schemas import errors
 from assetloom.api.uploads import multipart_body
-from assetloom.api.views import with_client_names
+from assetloom.api.views import verify_for_client
+from assetloom.app.results import DuplicatesOut, VerifyOut
 from assetloom.errors import BadInputError
 
-router = APIRouter(prefix="/api/v1", tags=["copies"])
+# json.dumps, as `--json` prints (see routers/assets.py).
+router = APIRouter(prefix="/api/v1", tags=["copies"], default_response_class=JSONResponse)
 
 
 @router.post(
     "/verify",
     summary="Is this file (or an edited copy) ours? Tiers, matches, ledger proofs",
     openapi_extra=multipart_body("files", many=True),
-    responses={200: {"model": VerifyOut}, **errors(400, 401, 403, 413, 415)},
+    response_model=VerifyOut,
+    responses=errors(400, 401, 403, 413, 415),
 )
-async def verify(request: Request, svc: Svc, who: Viewer) -> JSONResponse:
+async def verify(request: Request, svc: Svc, who: Viewer) -> VerifyOut:
     async with svc.staged_upload(request, "files") as upload:
-        doc = await svc.compute(_verify, svc, upload)
-    return JSONResponse(doc)
+        return await svc.compute(_verify, svc, upload)
 
 
-def _verify(svc: Services, upload: uploads.Upload) -> dict[str, Any]:
+def _verify(svc: Services, upload: uploads.Upload) -> VerifyOut:
     if not upload.files:
         raise BadInputError("no files in the request", hint="send them in the `files` field")
     svc.check_query(upload.files)
     with svc.metrics.operation.labels("verify").time():
         results = svc.lib.verify(upload.paths())
-    doc = {"results": [r.to_json() for r in results]}
-    return with_client_names(doc, upload.client_names())
+    verified = VerifyOut(results=[r.out() for r in results])
+    return verify_for_client(verified, upload.client_names())
 
 
 @router.get(
     "/duplicates",
     summary="Groups of copies, each with a suggested keeper (like `duplicates --json`)",
-    responses={200: {"model": DuplicatesOut}, **errors(401)},
+    response_model=DuplicatesOut,
+    responses=errors(401),
 )
 async def duplicates(
     svc: Svc,
     who: Viewer,
     similar: Annotated[bool, Query(description="Also group look-alikes")] = False,
-) -> JSONResponse:
-    return JSONResponse(await svc.compute(_duplicates, svc, similar))
+) -> DuplicatesOut:
+    return await svc.compute(_duplicates, svc, similar)
 
 
-def _duplicates(svc: Services, similar: bool) -> dict[str, Any]:
+def _duplicates(svc: Services, similar: bool) -> DuplicatesOut:
     with svc.metrics.operation.labels("duplicates").time():
         groups = svc.lib.duplicates(similar=similar)
-    return {"groups": [g.to_json() for g in groups]}
+    return DuplicatesOut(groups=[g.out() for g in groups])
