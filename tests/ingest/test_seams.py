@@ -49,6 +49,7 @@ class JsonExtractor:
 
 class CountingEnricher:
     name = "count"
+    order = 90
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []

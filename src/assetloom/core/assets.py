@@ -63,6 +63,36 @@ class Fingerprint:
         return self.value.hex()
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Where inside an asset a vector or a passage comes from: a moment of a recording, a
+    page of a document, a line of text in a picture. A search hit names it
+    (`matched: [{"source": "transcript", "start": 12.4, "end": 17.9, "text": ...}]`)."""
+
+    source: str
+    """"transcript", "frame", "page", "ocr" or "content"."""
+    start: float | None = None
+    """Seconds from the start of the recording."""
+    end: float | None = None
+    page: int | None = None
+    """1-based page of a document."""
+    text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"source": self.source}
+        for key in ("start", "end", "page", "text"):
+            value = getattr(self, key)
+            if value is not None:
+                doc[key] = value
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Segment:
+        return cls(
+            str(doc["source"]), doc.get("start"), doc.get("end"), doc.get("page"), doc.get("text")
+        )
+
+
 @dataclass(slots=True)
 class Asset:
     asset_id: str

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assetloom.core.assets import Fingerprint, MediaType
+from assetloom.core.assets import Fingerprint, MediaType, Segment
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
     from assetloom.settings import Settings
@@ -59,6 +60,19 @@ class Prepared:
     embeddings: dict[str, bytes] = field(default_factory=dict)
     """space -> float32 vector bytes; `embedding_model` names the encoder per space."""
     embedding_model: dict[str, str] = field(default_factory=dict)
+    passages: list[Segment] = field(default_factory=list)
+    """Text found inside the asset, where it was found: transcript segments, page text,
+    OCR lines. Searchable by keyword and embedded one vector each (`segment_vectors`)."""
+    segment_vectors: list[SegmentVector] = field(default_factory=list)
+    """Vectors of parts of the asset (key frames, pages, passages) beside the whole's."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentVector:
+    space: str
+    model: str
+    vector: bytes
+    segment: Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +92,20 @@ class ModelInputs:
 
     images: list[Image.Image] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    frames: list[tuple[Segment, Image.Image]] = field(default_factory=list)
+    """Pictures of parts of the asset (a video's key frames, a document's pages), each
+    embedded into the image spaces as a segment vector."""
+    speech: Audio | None = None
+    """The sound track for speech recognition, when the file has one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """Mono float32 samples at `rate` Hz (16 kHz: what speech models read)."""
+
+    samples: np.ndarray
+    rate: int = 16_000
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate

@@ -3,7 +3,7 @@
 
 An enricher reads what extractors decoded (`ModelInputs`) and writes onto the records
 (vectors, later OCR text, transcripts, moderation scores). A new model step is a new module
-registered here. Registration order is run order.
+registered here. `order` is run order.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from assetloom.ingest.records import ModelInputs, Options, Prepared
 
 class Enricher(Protocol):
     name: str
+    order: int
+    """Run order: steps that find text (speech recognition, OCR) come before embedding."""
 
     def wanted(self, opts: Options) -> bool:
         """Whether this step runs at all under these options (e.g. embeddings are off)."""
@@ -28,6 +30,7 @@ _registry: list[Enricher] = []
 
 def register(enricher: Enricher) -> Enricher:
     _registry.append(enricher)
+    _registry.sort(key=lambda e: e.order)
     return enricher
 
 
