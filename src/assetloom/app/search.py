@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from assetloom.app.results import SearchHitOut
-from assetloom.core.assets import Asset, MediaType, Space
+from assetloom.core.assets import Asset, MediaType, Segment, Space
+from assetloom.core.passages import best_passage
 from assetloom.core.ranking import Fused, fuse
 from assetloom.errors import BadInputError
 from assetloom.ingest.paths import display_path
@@ -167,6 +168,7 @@ class Searcher:
             part = candidates[start : start + chunk]
             assets = self.lib.get_many(f.asset_id for f in part)
             tagged = self._tags_among(list(assets), wanted_tags) if wanted_tags else {}
+            passages = self._passages_of_keyword_hits(part, assets)
             for f in part:
                 a = assets.get(f.asset_id)
                 if a is None or not _passes(a, q):
@@ -174,10 +176,24 @@ class Searcher:
                 if wanted_tags and not wanted_tags <= tagged.get(a.asset_id, set()):
                     continue
                 matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
-                hits.append(SearchHit(a, f.score, matched))
+                moments = _moments(matched, q.text or "", passages.get(a.asset_id, []))
+                hits.append(SearchHit(a, f.score, moments + matched))
                 if len(hits) >= q.limit:
                     return hits
         return hits
+
+    def _passages_of_keyword_hits(
+        self, part: list[Fused], assets: dict[str, Asset]
+    ) -> dict[str, list[Segment]]:
+        """Passages of the recordings and documents that keywords found, to say where."""
+        wanted = [
+            f.asset_id
+            for f in part
+            if f.asset_id in assets
+            and assets[f.asset_id].media_type not in (MediaType.IMAGE, MediaType.TEXT)
+            and any(m.source == "keyword" for m in f.matched)
+        ]
+        return self.lib.catalog.passages_of(wanted) if wanted else {}
 
     def _tags_among(self, asset_ids: list[str], tags: set[str]) -> dict[str, set[str]]:
         return self.lib.catalog.tags_among(asset_ids, tags)
@@ -202,6 +218,27 @@ def encode_query(encoder: TextEncoder, text: str) -> np.ndarray:
         if len(_query_cache) > QUERY_CACHE_SIZE:
             _query_cache.popitem(last=False)
     return vector
+
+
+def _moments(
+    matched: list[dict[str, Any]], query: str, passages: list[Segment]
+) -> list[dict[str, Any]]:
+    """Where inside the asset it matched, best first: the part (key frame, passage) whose
+    vector was nearest, per retriever, then the passage holding the keywords. Each names
+    the retriever (`via`); the retriever entries lose their raw `segment`."""
+    moments: list[dict[str, Any]] = []
+    for entry in matched:
+        segment = entry.pop("segment", None)
+        if segment:
+            moments.append({**segment, "via": entry["source"], "similarity": entry["similarity"]})
+    moments.sort(key=lambda m: -m["similarity"])
+    if passages and any(e["source"] == "keyword" for e in matched):
+        found = best_passage(query, passages)
+        if found is not None and not any(
+            m.get("start") == found.start and m.get("page") == found.page for m in moments
+        ):
+            moments.append({**found.to_json(), "via": "keyword"})
+    return moments
 
 
 def _passes(a: Asset, q: SearchQuery) -> bool:

@@ -39,13 +39,22 @@ def record_understanding(
         for (asset, _), assigned in zip(visual, tagger().assign(vectors), strict=True):
             tags[asset.asset_id] = assigned
     written = uow.add_vectors(
-        NewVector(asset.asset_id, space, rec.embedding_model[space], vector)
-        for asset, rec in pairs
-        for space, vector in rec.embeddings.items()
+        [
+            NewVector(asset.asset_id, space, rec.embedding_model[space], vector)
+            for asset, rec in pairs
+            for space, vector in rec.embeddings.items()
+        ]
+        + [
+            NewVector(asset.asset_id, v.space, v.model, v.vector, v.segment)
+            for asset, rec in pairs
+            for v in rec.segment_vectors
+        ]
     )
     for asset, rec in pairs:
         assigned = tags.get(asset.asset_id, [])
         uow.add_tags(asset.asset_id, [(key, score, "zero-shot") for key, score in assigned])
+        if rec.passages or not new:
+            uow.add_passages(asset.asset_id, rec.passages, new=new)
         tag_names = tagger().names([k for k, _ in assigned]) if assigned else []
         doc = keyword_document(asset, rec.text_content, tag_names)
         uow.upsert_keywords(asset.asset_id, doc, new=new)

@@ -24,7 +24,8 @@ class VectorIndex(Protocol):
     def search_assets(
         self, space: str, vector: np.ndarray, k: int
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Assets nearest to `vector` in `space`, best first: (asset id, {"similarity"})."""
+        """Assets nearest to `vector` in `space`, best first: (asset id, {"similarity"}, plus
+        "segment" when the nearest vector is of a part of the asset: a key frame, a passage)."""
         ...
 
     def add_rows(self, rows: Iterable[VectorRow]) -> None:

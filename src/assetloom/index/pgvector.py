@@ -113,7 +113,8 @@ class PgVectorIndex:
     ) -> list[tuple[str, dict[str, Any]]]:
         """Assets nearest to `vector` in `space`, best first, with their cosine similarity.
 
-        An asset with several rows in the space (two models) is listed once, at its best.
+        An asset with several rows in the space (two models, or the vectors of its key frames
+        and passages) is listed once, at its best, naming the segment that row is of.
         """
         query = np.asarray(vector, dtype=np.float32).ravel()
         if k <= 0 or not 0 < query.size <= MAX_DIMS or not np.isfinite(query).all():
@@ -127,10 +128,13 @@ class PgVectorIndex:
             if k > MAX_EF_SEARCH:  # more than one HNSW pass returns: keep scanning, in order
                 conn.execute(text("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)"))
             rows = conn.execute(text(sql), params).all()
-        hits: dict[str, float] = {}
-        for asset_id, distance in rows:
-            hits.setdefault(asset_id, 1.0 - float(distance))
-        return [(a, {"similarity": round(sim, 4)}) for a, sim in hits.items()]
+        hits: dict[str, dict[str, Any]] = {}
+        for asset_id, segment, distance in rows:
+            if asset_id not in hits:
+                hits[asset_id] = {"similarity": round(1.0 - float(distance), 4)}
+                if segment:
+                    hits[asset_id]["segment"] = segment
+        return list(hits.items())
 
     def add_rows(self, rows: Iterable[VectorRow]) -> None:
         """The trigger of migration 0006 already filled `embedding`; make missing indexes."""
@@ -188,7 +192,7 @@ class PgVectorIndex:
         kind = "vector" if dims <= MAX_VECTOR_DIMS else "halfvec"
         distance = f"{expr} <=> CAST(:q AS {kind}({dims}))"
         sql = (
-            f"SELECT asset_id, {distance} AS distance FROM embeddings "
+            f"SELECT asset_id, segment, {distance} AS distance FROM embeddings "
             f"WHERE {_predicate(space, dims)} ORDER BY {distance}, id LIMIT :k"
         )
         return sql, {"q": "[" + ",".join(map(repr, query.tolist())) + "]", "k": int(k)}

@@ -76,10 +76,18 @@ class VectorSpaces(CatalogCache[VectorIndex]):
             return []
         owners = self.catalog.owners_of_vectors(row_id for row_id, _ in hits)
         return [
-            (owners[row_id], {"similarity": round(float(score), 4)})
+            (owners[row_id][0], _detail(score, owners[row_id][1]))
             for row_id, score in hits
             if row_id in owners
         ]
+
+
+def _detail(score: float, segment: dict[str, Any] | None) -> dict[str, Any]:
+    """Why a vector matched: its cosine, and the part of the asset it is of (if a part)."""
+    detail: dict[str, Any] = {"similarity": round(float(score), 4)}
+    if segment:
+        detail["segment"] = segment
+    return detail
 
 
 def _as_matrix(vectors: list[bytes]) -> np.ndarray:

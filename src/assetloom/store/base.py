@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from assetloom.core.assets import Asset, Fingerprint
+from assetloom.core.assets import Asset, Fingerprint, Segment
 from assetloom.core.listing import ListPage, ListQuery
 from assetloom.store.fts import KeywordHit
 
@@ -28,6 +28,8 @@ class NewVector:
     space: str
     model: str
     vector: bytes
+    segment: Segment | None = None
+    """The part of the asset this vector is of (a key frame, a passage); None: the whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,10 @@ class UnitOfWork(Protocol):
         """(tag key, score, source) rows."""
         ...
 
+    def add_passages(
+        self, asset_id: str, passages: Iterable[Segment], *, new: bool = False
+    ) -> None: ...
+
     def upsert_keywords(
         self, asset_id: str, doc: Mapping[str, str], *, new: bool = False
     ) -> None: ...
@@ -168,7 +174,11 @@ class CatalogStore(Protocol):
 
     def assets_with_fingerprint(self, kind: str, value: bytes) -> list[str]: ...
 
-    def vectors_of(self, asset_id: str) -> dict[str, bytes]: ...
+    def vectors_of(self, asset_id: str) -> dict[str, bytes]:
+        """The whole asset's vector per space (not those of its segments)."""
+        ...
+
+    def passages_of(self, asset_ids: Iterable[str]) -> dict[str, list[Segment]]: ...
 
     def vectors_in(self, space: str, asset_ids: Iterable[str]) -> dict[str, bytes]: ...
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, noload, sessionmaker
 
-from assetloom.core.assets import Asset, Fingerprint, Space
+from assetloom.core.assets import Asset, Fingerprint, Segment, Space
 from assetloom.core.listing import ListPage, ListQuery, decode_cursor, page_of
 from assetloom.errors import AssetNotFoundError, BadInputError
 from assetloom.store import fts
@@ -34,7 +34,7 @@ from assetloom.store.db import (
     session_factory,
 )
 from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, SeenFileRow
-from assetloom.store.search_tables import EmbeddingRow, TagDefinitionRow, TagRow
+from assetloom.store.search_tables import EmbeddingRow, PassageRow, TagDefinitionRow, TagRow
 
 MIN_ID_PREFIX = 4
 _IN_CHUNK = 500
@@ -229,7 +229,7 @@ class SqlCatalog:
         with self.read_session() as s:
             rows = s.execute(
                 select(EmbeddingRow.space, EmbeddingRow.vector).where(
-                    EmbeddingRow.asset_id == asset_id
+                    EmbeddingRow.asset_id == asset_id, EmbeddingRow.segment.is_(None)
                 )
             ).all()
         return {space: bytes(vector) for space, vector in rows}
@@ -241,7 +241,9 @@ class SqlCatalog:
                 for part in _chunks(list(asset_ids))
                 for a, v in s.execute(
                     select(EmbeddingRow.asset_id, EmbeddingRow.vector).where(
-                        EmbeddingRow.asset_id.in_(part), EmbeddingRow.space == space
+                        EmbeddingRow.asset_id.in_(part),
+                        EmbeddingRow.space == space,
+                        EmbeddingRow.segment.is_(None),
                     )
                 )
             }
@@ -335,15 +337,36 @@ class SqlCatalog:
                 )
             ]
 
-    def owners_of_vectors(self, row_ids: Iterable[int]) -> dict[int, str]:
+    def owners_of_vectors(
+        self, row_ids: Iterable[int]
+    ) -> dict[int, tuple[str, dict[str, Any] | None]]:
+        """Row id -> (asset id, the segment the vector is of, or None for the whole)."""
         with self.read_session() as s:
             return {
-                i: a
+                i: (a, seg)
                 for part in _chunks(list(row_ids))
-                for i, a in s.execute(
-                    select(EmbeddingRow.id, EmbeddingRow.asset_id).where(EmbeddingRow.id.in_(part))
+                for i, a, seg in s.execute(
+                    select(EmbeddingRow.id, EmbeddingRow.asset_id, EmbeddingRow.segment).where(
+                        EmbeddingRow.id.in_(part)
+                    )
                 )
             }
+
+    def passages_of(self, asset_ids: Iterable[str]) -> dict[str, list[Segment]]:
+        """The text found inside each asset (transcript, pages, OCR), in order."""
+        out: dict[str, list[Segment]] = {}
+        with self.read_session() as s:
+            for part in _chunks(list(asset_ids)):
+                rows = s.scalars(
+                    select(PassageRow)
+                    .where(PassageRow.asset_id.in_(part))
+                    .order_by(PassageRow.asset_id, PassageRow.seq)
+                )
+                for r in rows:
+                    out.setdefault(r.asset_id, []).append(
+                        Segment(r.source, r.start, r.end, r.page, r.text)
+                    )
+        return out
 
     # ------------------------------------------------------------------ tags and keywords
     def keyword_search(self, query: str, limit: int) -> list[fts.KeywordHit]:
@@ -488,12 +511,38 @@ class SqlUnitOfWork:
 
     def add_vectors(self, vectors: Iterable[NewVector]) -> list[tuple[int, str, bytes]]:
         rows = [
-            EmbeddingRow(asset_id=v.asset_id, space=v.space, model=v.model, vector=v.vector)
+            EmbeddingRow(
+                asset_id=v.asset_id,
+                space=v.space,
+                model=v.model,
+                vector=v.vector,
+                segment=v.segment.to_json() if v.segment else None,
+            )
             for v in vectors
         ]
         self.session.add_all(rows)
         self.session.flush()
         return [(r.id, r.space, r.vector) for r in rows]
+
+    def add_passages(
+        self, asset_id: str, passages: Iterable[Segment], *, new: bool = False
+    ) -> None:
+        """Replace the asset's passages (re-transcribing replaces them); `new`: registered
+        in this transaction, nothing to replace."""
+        if not new:
+            self.session.execute(delete(PassageRow).where(PassageRow.asset_id == asset_id))
+        self.session.add_all(
+            PassageRow(
+                asset_id=asset_id,
+                seq=i,
+                source=p.source,
+                start=p.start,
+                end=p.end,
+                page=p.page,
+                text=p.text or "",
+            )
+            for i, p in enumerate(passages)
+        )
 
     def add_tags(self, asset_id: str, tags: Iterable[tuple[str, float, str]]) -> None:
         self.session.add_all(
@@ -572,7 +621,7 @@ class SqlUnitOfWork:
             (a, bytes(v))
             for a, v in self.session.execute(
                 select(EmbeddingRow.asset_id, EmbeddingRow.vector).where(
-                    EmbeddingRow.space == Space.VISUAL.value
+                    EmbeddingRow.space == Space.VISUAL.value, EmbeddingRow.segment.is_(None)
                 )
             )
         ]

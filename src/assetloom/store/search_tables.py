@@ -1,4 +1,4 @@
-"""Understanding tables (revision 0003): embeddings, tags, tag definitions.
+"""Understanding tables (revisions 0003, 0009): embeddings, passages, tags, tag definitions.
 
 Vectors live here, in the catalog; the FAISS files under `index/` are rebuilt from them.
 The keyword index is an FTS5 virtual table (`asset_text`) created in the migration and
@@ -23,11 +23,30 @@ class EmbeddingRow(Base):
     space: Mapped[str] = mapped_column(String(16))
     model: Mapped[str] = mapped_column(String(64))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    segment: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """Where in the asset this vector comes from (a key frame, a passage); None: the whole."""
 
     __table_args__ = (
         Index("ix_embeddings_asset_space", "asset_id", "space"),
         Index("ix_embeddings_space_model", "space", "model"),
     )
+
+
+class PassageRow(Base):
+    """Text found inside an asset (transcript segments, page text, OCR lines), in order."""
+
+    __tablename__ = "passages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.asset_id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    start: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end: Mapped[float | None] = mapped_column(Float, nullable=True)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_passages_asset_seq", "asset_id", "seq"),)
 
 
 class TagRow(Base):
