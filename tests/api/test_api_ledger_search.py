@@ -121,6 +121,8 @@ def test_metrics_time_model_inference_per_model_and_task(make_env, understanding
         labels = f'{{model="e5-small",task="{task}"}}'
         assert _sample(metrics, f"assetloom_model_inference_seconds_count{labels}") > 0, task
         assert _sample(metrics, f"assetloom_model_inference_items_total{labels}") >= 1, task
+    # The text encoder the search used is in memory (until model_idle_s of idleness).
+    assert _sample(metrics, 'assetloom_models_loaded{backend="offline",task="text-encoder"}') == 1
 
 
 def test_grafana_dashboard_uses_only_exported_metrics(env: Env) -> None:

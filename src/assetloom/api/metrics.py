@@ -136,6 +136,19 @@ class _LibraryCollector(Collector):
         decodes.add_metric(["running"], query_decodes.running)
         decodes.add_metric(["waiting"], query_decodes.waiting)
         yield decodes
+        from assetloom.models import registry
+
+        loaded = GaugeMetricFamily(
+            "assetloom_models_loaded",
+            "Models in memory now (unloaded after model_idle_s idle)",
+            labels=["task", "backend"],
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for m in registry.stats():
+            counts[(m.task, m.backend)] = counts.get((m.task, m.backend), 0) + 1
+        for (task, backend), n in sorted(counts.items()):
+            loaded.add_metric([task, backend], n)
+        yield loaded
         assets = GaugeMetricFamily("assetloom_assets", "Assets in the library")
         lib = self.svc.lib
         assets.add_metric([], lib.count())
