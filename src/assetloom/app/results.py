@@ -193,6 +193,12 @@ class MatchOut(OpenShape):
         exclude_if=_absent,
         description="Inclusion proof of the match's registration, checked",
     )
+    segment: dict[str, Any] | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description='Where in the asset the file matched, e.g. {"source": "audio", "start": '
+        '12.4, "end": 22.4} (seconds); absent when it matched the whole asset',
+    )
 
     @classmethod
     def of(cls, m: Match, ledger: dict[str, Any] | None = None) -> Self:
@@ -203,6 +209,7 @@ class MatchOut(OpenShape):
             registered_at=iso(m.registered_at),
             original_name=m.original_name,
             ledger=ledger,
+            segment=m.segment.to_json() if m.segment else None,
         )
 
 

@@ -122,3 +122,6 @@ class Match:
     distance: float
     registered_at: datetime
     original_name: str
+    segment: Segment | None = None
+    """Where in the library asset the file matched (an audio excerpt's offset and length);
+    None when the match is of the whole asset."""
