@@ -175,6 +175,19 @@ def test_sizes_and_rebuild(catalog: Catalog, index: PgVectorIndex) -> None:
     assert index.search_assets("backbone", query, 1)[0][0] == catalog.asset_ids[3]
 
 
+def test_concurrent_rebuilds_take_turns(catalog: Catalog, index: PgVectorIndex) -> None:
+    """Two processes rebuilding at once (here: two threads, two connections) used to share
+    the temporary index name; each now waits its turn and both succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    others = [PgVectorIndex(catalog.reader) for _ in range(2)]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda ix: ix.rebuild(), others))
+    expected = {space: n for space, (_, n) in SPACES.items()}
+    assert results == [expected, expected]
+    test_add_rows_made_one_hnsw_index_per_space(catalog, index)
+
+
 def test_one_asset_two_rows_is_listed_once(catalog: Catalog, index: PgVectorIndex) -> None:
     target = catalog.asset_ids[42]
     near = catalog.vectors["visual"][42] + 0.01 * catalog.vectors["visual"][43]

@@ -222,6 +222,11 @@ class PgVectorIndex:
         target = f"{name}__new" if replace else name
         self._indexes_at = float("-inf")
         with self.engine.connect() as conn, conn.begin():
+            # One index build at a time, across processes: two `index rebuild`s would create
+            # the same "__new" index, and each build's share lock on the table blocks the
+            # other's swap (a deadlock). The second waits, then builds from what the first
+            # committed.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('assetloom:hnsw-build'))"))
             conn.exec_driver_sql(
                 f"SET LOCAL lock_timeout = '{int(self.build_lock_timeout_s * 1000)}ms'"
             )
