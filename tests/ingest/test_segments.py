@@ -99,3 +99,16 @@ def test_a_keyword_hit_names_the_passage_holding_the_words(lib: Library, tmp_pat
     vector_moments = [m for m in hits[0].matched if m.get("via") == "text"]
     starts = {m["start"] for m in by_keyword + vector_moments}
     assert 14.0 in starts  # the passage that says it, by whichever retriever named it first
+
+
+
+def test_show_and_the_api_list_the_passages(lib: Library, tmp_path: Path) -> None:
+    from assetloom.api.views import asset_doc
+    from tests.media import make_photo
+
+    asset_id = _add(lib, tmp_path)
+    doc = asset_doc(lib, lib.get(asset_id))
+    assert [(p["start"], p["end"], p["text"]) for p in doc["passages"]] == SEGMENTS
+    assert all(set(p) == {"source", "start", "end", "text"} for p in doc["passages"])
+    photo = lib.add([make_photo(tmp_path / "p.jpg", seed=1)]).added[0].asset_id
+    assert "passages" not in asset_doc(lib, lib.get(photo))  # shapes without any stay as they were

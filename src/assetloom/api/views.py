@@ -41,6 +41,7 @@ def asset_detail(lib: Library, asset: Asset) -> AssetDetailOut:
     has_thumb = lib.thumbnail_key(asset) is not None
     return AssetDetailOut.of(
         asset,
+        passages=lib.passages(asset.asset_id),
         original_url=f"{API}/assets/{asset.asset_id}/original",
         thumbnail_url=f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None,
     )

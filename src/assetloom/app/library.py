@@ -22,7 +22,7 @@ from assetloom.app.wiring import CATALOG, THUMBNAIL, build_ports, catalog_url
 from assetloom.blobs.base import BlobMissingError, BlobStore
 from assetloom.blobs.local import LocalBlobStore, write_atomic
 from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
-from assetloom.core.assets import Asset
+from assetloom.core.assets import Asset, Segment
 from assetloom.core.listing import ListPage, ListQuery
 from assetloom.errors import (
     BadInputError,
@@ -182,6 +182,10 @@ class Library:
     def get(self, asset_id: str) -> Asset:
         """An asset by its id or a unique prefix of it."""
         return self.catalog.get(asset_id)
+
+    def passages(self, asset_id: str) -> list[Segment]:
+        """The text found inside an asset (transcript, pages, OCR), in order."""
+        return self.catalog.passages_of([asset_id]).get(asset_id, [])
 
     def get_many(self, asset_ids: Iterable[str], *, fingerprints: bool = False) -> dict[str, Asset]:
         """Assets by id; fingerprints only when asked (search results never show them)."""

@@ -18,13 +18,17 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, with_config
 
-from assetloom.core.assets import Asset, Fingerprint, Match, Tier
+from assetloom.core.assets import Asset, Fingerprint, Match, Segment, Tier
 
 TierName = Literal["exact", "near-identical", "similar", "none"]
 
 
 def _absent(value: object) -> bool:
     return value is None
+
+
+def _empty(value: object) -> bool:
+    return not value
 
 
 class Shape(BaseModel):
@@ -112,6 +116,21 @@ class AssetOut(OpenShape):
         )
 
 
+class PassageOut(Shape):
+    """Text found inside an asset and where: a transcript segment (seconds), a page, an
+    OCR line. Absent places are left out."""
+
+    source: str
+    start: float | None = Field(default=None, exclude_if=_absent)
+    end: float | None = Field(default=None, exclude_if=_absent)
+    page: int | None = Field(default=None, exclude_if=_absent)
+    text: str
+
+    @classmethod
+    def of(cls, p: Segment) -> Self:
+        return cls(source=p.source, start=p.start, end=p.end, page=p.page, text=p.text or "")
+
+
 class AssetFullOut(AssetOut):
     """One asset with everything known about it; `show` and the API add where its files are."""
 
@@ -120,14 +139,20 @@ class AssetFullOut(AssetOut):
     )
     metadata: dict[str, Any]
     fingerprints: list[FingerprintOut]
+    passages: list[PassageOut] = Field(
+        default_factory=list,
+        exclude_if=_empty,
+        description="Transcript, page text, OCR lines, in order (left out when there are none)",
+    )
 
     @classmethod
-    def of(cls, a: Asset, **more: Any) -> Self:
+    def of(cls, a: Asset, *, passages: list[Segment] | None = None, **more: Any) -> Self:
         return super().of(
             a,
             source=source_label(a.source),
             metadata=a.metadata,
             fingerprints=[FingerprintOut.of(f) for f in a.fingerprints],
+            passages=[PassageOut.of(p) for p in passages or []],
             **more,
         )
 
@@ -361,6 +386,13 @@ def source_label(source: str | None) -> str | None:
     ):
         return parts[-1]
     return source
+
+
+def clock(seconds: float) -> str:
+    """Seconds as m:ss.s (h:mm:ss.s past an hour), as the CLI and the web UI show times."""
+    minutes, secs = divmod(float(seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02}:{secs:04.1f}" if hours else f"{minutes}:{secs:04.1f}"
 
 
 def iso(dt: Any) -> str:

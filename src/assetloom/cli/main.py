@@ -265,6 +265,7 @@ def show(
             asset = lib.get(asset_id)
             doc = ShownAssetOut.of(
                 asset,
+                passages=lib.passages(asset.asset_id),
                 blob_path=lib.blob_location(asset),
                 thumbnail_path=lib.thumbnail_location(asset),
             ).to_json()

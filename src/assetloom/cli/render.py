@@ -9,7 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult, iso
+from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult, clock, iso
 from assetloom.cli.common import out
 from assetloom.core.assets import Tier
 from assetloom.ingest.paths import display_path
@@ -73,6 +73,23 @@ def asset_detail(doc: dict[str, Any]) -> None:
         quality = f"  (quality {fp['quality']})" if "quality" in fp else ""
         table.add_row(f"[magenta]{fp['kind']}", f"{fp['value']}{quality}")
     out.print(table)
+    for p in doc.get("passages", []):
+        out.print(f"[cyan]{escape(_place(p))}[/]  {escape(p['text'])}")
+
+
+def _place(passage: dict[str, Any]) -> str:
+    """Where a passage sits: "0:12.4–0:17.9", "page 3", or its source."""
+    if passage.get("start") is not None:
+        end = passage.get("end")
+        return (
+            f"{clock(passage['start'])}–{clock(end)}"
+            if end is not None
+            else clock(passage["start"])
+        )
+    if passage.get("page") is not None:
+        return f"page {passage['page']}"
+    return str(passage["source"])
+
 
 
 def verify_results(results: list[VerifyResult]) -> None:

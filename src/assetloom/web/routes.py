@@ -31,6 +31,7 @@ from assetloom.api.auth import (
 )
 from assetloom.api.context import Services, Svc
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
+from assetloom.app.results import clock
 from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
@@ -40,6 +41,7 @@ from assetloom.errors import AssetLoomError, BadInputError
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["clock"] = clock
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "assetloom_login_csrf"

@@ -58,12 +58,22 @@ function dropZone(zone, input, onFiles) {
   zone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
 }
 
+// m:ss.s, as the CLI prints times.
+function clock(seconds) {
+  const m = Math.floor(seconds / 60), s = (seconds - 60 * m).toFixed(1).padStart(4, "0");
+  return `${m}:${s}`;
+}
+
 function tile(hit, extra) {
-  const thumb = hit.media_type === "image" || hit.media_type === undefined
-    ? el("img", { loading: "lazy", src: `/api/v1/assets/${hit.asset_id}/thumbnail`, alt: hit.original_name })
+  const thumb = hit.media_type !== "text"
+    ? el("img", { loading: "lazy", src: `/api/v1/assets/${hit.asset_id}/thumbnail`, alt: hit.original_name, "data-kind": hit.media_type || "image" })
     : el("span", { class: "doc", text: hit.media_type });
-  return el("a", { class: "tile", href: `/assets/${hit.asset_id}`, "data-asset": hit.asset_id },
-    thumb, el("span", { class: "name", text: hit.original_name }), extra);
+  // A hit that matched a moment (a passage said, a key frame, a copied excerpt) or a page links there.
+  const where = [...(hit.matched || []), hit.segment].find((m) => m && (m.start !== undefined || m.page !== undefined));
+  const at = where ? (where.start !== undefined ? `?t=${where.start}` : `?page=${where.page}`) : "";
+  const badge = where ? el("span", { class: "moment", title: where.text || "", text: where.start !== undefined ? `▶ ${clock(where.start)}` : `p. ${where.page}` }) : "";
+  return el("a", { class: "tile", href: `/assets/${hit.asset_id}${at}`, "data-asset": hit.asset_id },
+    thumb, el("span", { class: "name", text: hit.original_name }), badge, extra);
 }
 
 // Thumbnails that do not exist (text documents, failed renders) become a plain label.
@@ -71,7 +81,8 @@ document.addEventListener("error", (e) => {
   const img = e.target;
   if (img.tagName === "IMG" && img.closest(".tile") && !img.dataset.failed) {
     img.dataset.failed = "1";
-    img.replaceWith(el("span", { class: "doc", text: "no preview" }));
+    const kind = img.dataset.kind;
+    img.replaceWith(el("span", { class: "doc", text: kind && kind !== "image" ? kind : "no preview" }));
   }
 }, true);
 
@@ -206,9 +217,33 @@ function assetPage() {
       .then((d) => { const items = render(d); box.replaceChildren(...(items.length ? items : [el("p", { class: "status", text: "None found." })])); })
       .catch((e) => box.replaceChildren(el("p", { class: "status", text: e.message })));
   }
+  mediaPlayer();
   $("[data-delete]")?.addEventListener("click", async () => {
     if (!confirm("Delete this asset? Its original goes too, once no other asset uses it.")) return;
     try { await api("DELETE", `/api/v1/assets/${id}`); location.href = "/"; } catch (e) { alert(e.message); }
+  });
+}
+
+// Audio and video: play from the moment a search hit named (?t=41.0), seek from the
+// transcript, and mark the passage being heard. A document opens at the named page (?page=3).
+function mediaPlayer() {
+  const params = new URLSearchParams(location.search);
+  const page = params.get("page");
+  if (page) document.getElementById(`page-${page}`)?.scrollIntoView({ block: "center" });
+  const player = $("#player");
+  if (!player) return;
+  const t = parseFloat(params.get("t"));
+  if (Number.isFinite(t) && t >= 0) {
+    const start = () => { player.currentTime = t; };
+    if (player.readyState >= 1) start(); else player.addEventListener("loadedmetadata", start, { once: true });
+  }
+  const rows = [...document.querySelectorAll("#passages [data-seek]")];
+  rows.forEach((b) => b.addEventListener("click", () => { player.currentTime = parseFloat(b.dataset.seek); player.play().catch(() => {}); }));
+  player.addEventListener("timeupdate", () => {
+    for (const b of rows) {
+      const from = parseFloat(b.dataset.seek), to = parseFloat(b.dataset.end ?? "Infinity");
+      b.closest("li").classList.toggle("current", player.currentTime >= from && player.currentTime < to);
+    }
   });
 }
 
