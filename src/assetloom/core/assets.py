@@ -13,6 +13,8 @@ class MediaType(StrEnum):
     TEXT = "text"
     AUDIO = "audio"
     VIDEO = "video"
+    DOCUMENT = "document"
+    """PDF, Word, PowerPoint, and designs (Photoshop, SVG, EPS): pages of text, pictures."""
 
 
 class Space(StrEnum):
