@@ -135,7 +135,7 @@ def test_unknown_backends_name_what_is_installed() -> None:
     assert err.value.hint == "text backends: text=template"
     with pytest.raises(UnknownBackendError, match="No image generator backend") as err:
         get_generator("image=diffusers:/models/sd")
-    assert err.value.hint == "no image backend is installed"
+    assert err.value.hint == "image backends: image=compose"
 
 
 def test_arguments_are_checked_against_the_backend(scratch_registry: None) -> None:

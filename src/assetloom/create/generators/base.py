@@ -181,7 +181,12 @@ class TextGenerator(Protocol):
 
 @runtime_checkable
 class ImageGenerator(Protocol):
-    """Still images (PNG, JPEG, WebP)."""
+    """Still images (PNG, JPEG, WebP).
+
+    `references`: encoded images by the role they play, as the parents name them: "subject"
+    (the product to show), "background" (a scene), "style" (a look to match), "source" (the
+    image to re-purpose). A backend uses the roles it can and records which in its recipe.
+    `overlay`: a headline to lay out on the image, for backends that set type."""
 
     backend: str
     model: str
@@ -194,6 +199,8 @@ class ImageGenerator(Protocol):
         height: int = 1024,
         seed: int | None = None,
         parents: Sequence[Parent] = (),
+        references: Mapping[str, bytes] | None = None,
+        overlay: str = "",
     ) -> Generated: ...
 
 

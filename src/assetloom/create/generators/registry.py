@@ -23,7 +23,10 @@ from assetloom.create.generators.base import KINDS, PROTOCOLS, Generator
 from assetloom.errors import BadInputError
 from assetloom.models.errors import UnknownBackendError
 
-BUILTIN = ("assetloom.create.generators.template_text",)
+BUILTIN = (
+    "assetloom.create.generators.template_text",
+    "assetloom.create.generators.image_compose",
+)
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 Factory = Callable[[str], Generator]
