@@ -209,14 +209,17 @@ class Ingestor:
         return stored
 
     def _put(self, sha: str, rec: Prepared, report: AddReport, *, again: bool = False) -> bool:
-        """Store the file's original and thumbnail (`again`: the thumbnail only if missing);
-        False, with the file in the report's skipped, when the store refuses."""
+        """Store the file's original, thumbnail and other derived files (`again`: derived
+        files only if missing); False, with the file in the report's skipped, when the store
+        refuses."""
         ports = self.ports
-        thumb = f"{sha}/{THUMBNAIL}"
+        derived = {THUMBNAIL: rec.thumbnail, **rec.derived} if rec.thumbnail else rec.derived
         try:
             ports.blobs.put_file(sha, Path(rec.path), sha256=sha, durable=False)
-            if rec.thumbnail and not (again and ports.derived.exists(thumb)):
-                ports.derived.put_bytes(thumb, rec.thumbnail, durable=False)
+            for name, data in derived.items():
+                key = f"{sha}/{name}"
+                if not (again and ports.derived.exists(key)):
+                    ports.derived.put_bytes(key, data, durable=False)
         except AssetLoomError as exc:
             report.skipped.append(SkippedFile(display_path(rec.path), str(exc)))
             return False

@@ -56,6 +56,9 @@ class Prepared:
     metadata: dict[str, Any] = field(default_factory=dict)
     fingerprints: list[Fingerprint] = field(default_factory=list)
     thumbnail: bytes | None = None
+    derived: dict[str, bytes] = field(default_factory=dict)
+    """Other derived files by name (a video's "strip.webp" preview), stored beside the
+    thumbnail as "<sha256>/<name>"."""
     text_content: str | None = None
     embeddings: dict[str, bytes] = field(default_factory=dict)
     """space -> float32 vector bytes; `embedding_model` names the encoder per space."""
