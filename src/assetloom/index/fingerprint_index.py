@@ -49,7 +49,7 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
                 codes.append(value)
         index = HammingIndex(Family(key).bits)
         if ids:
-            index.add(np.asarray(ids, dtype=np.int64), _as_codes(codes))
+            index.add(np.asarray(ids, dtype=np.int64), _as_codes(codes, key))
         return index
 
     def rows_between(self, key: str, after_id: int, up_to_id: int) -> list[Row]:
@@ -71,7 +71,7 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
             if family not in indexes:
                 indexes[family] = HammingIndex(Family(family).bits)
             ids = np.asarray([i for i, _, _ in items], dtype=np.int64)
-            indexes[family].add(ids, _as_codes([v for _, _, v in items]))
+            indexes[family].add(ids, _as_codes([v for _, _, v in items], family))
             self.note_added(family, items)
 
     def remove_rows(self, rows: Iterable[tuple[int, str]]) -> None:
@@ -91,12 +91,15 @@ class FingerprintIndex(CatalogCache[HammingIndex]):
         index = self.loaded().get(family)
         if index is None or len(index) == 0 or not codes:
             return [[] for _ in codes]
-        return index.range_search(_as_codes(codes), radius)
+        return index.range_search(_as_codes(codes, family), radius)
 
 
 def _prefixes(family: str) -> tuple[str, ...]:
     return tuple(p for p, f in FAMILY_PREFIXES.items() if f == family)
 
 
-def _as_codes(values: list[bytes]) -> np.ndarray:
-    return np.frombuffer(b"".join(values), dtype=np.uint8).reshape(len(values), -1)
+def _as_codes(values: list[bytes], family: str) -> np.ndarray:
+    """The family's codes: a value's leading bytes (a video frame's PDQ is followed by its
+    time, `core.video_match`)."""
+    width = Family(family).bits // 8
+    return np.frombuffer(b"".join(v[:width] for v in values), dtype=np.uint8).reshape(-1, width)

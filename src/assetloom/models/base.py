@@ -6,6 +6,7 @@ the index never has to know which backend produced it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -48,6 +49,63 @@ class ImageEncoder(Protocol):
 
     def encode_with_features(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Both of the above from one forward pass: what `add` wants per image."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptSegment:
+    """One stretch of recognised speech, in seconds from the start of the recording.
+
+    `no_speech_prob` and `avg_logprob` are the recogniser's own confidence figures, kept so
+    that the rules that dropped or kept a segment can be checked afterwards."""
+
+    start: float
+    end: float
+    text: str
+    no_speech_prob: float
+    avg_logprob: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What a recording says. No segments means no speech was found (music, silence)."""
+
+    language: str | None
+    """ISO 639-1 code of the speech ("en", "zh"); None when there was none."""
+    segments: tuple[TranscriptSegment, ...]
+    duration: float
+    """Seconds of audio given."""
+    seconds_transcribed: float = 0.0
+    """Seconds the model read: the stretches voice detection kept, up to the cap."""
+
+    @property
+    def speech(self) -> bool:
+        return bool(self.segments)
+
+    @property
+    def text(self) -> str:
+        return join_text([s.text for s in self.segments], self.language)
+
+
+UNSPACED_LANGUAGES = frozenset({"zh", "yue", "ja", "th", "lo", "km", "my", "bo"})
+"""Scripts written without spaces between words: their segments join without one."""
+
+
+def join_text(texts: list[str], language: str | None) -> str:
+    sep = "" if language in UNSPACED_LANGUAGES else " "
+    return sep.join(t.strip() for t in texts if t.strip())
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Speech to text for recordings and the sound track of videos."""
+
+    name: str
+
+    def transcribe(
+        self, samples: np.ndarray, rate: int, *, language: str | None = None
+    ) -> Transcript:
+        """Mono float32 `samples` at `rate` Hz; `language` skips detection when known."""
         ...
 
 

@@ -4,6 +4,7 @@ Setting strings (one per library; switching re-embeds it, because the spaces dif
   "offline"             e5-small text + EfficientNet-Lite2 with the shipped alignment head
   "offline:<head.npz>"  the same with a library's own head (`assetloom align train`)
   "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
+Speech recognisers (task "asr", the `asr_model` setting): "whisper-base", "whisper-tiny.en".
 
 Encoders are pooled under ("text-encoder" | "image-encoder", backend, spec, cache dir) and built
 on first request; building is cheap, the weights themselves load on first encode. Idle ones are
@@ -23,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from assetloom.models import timing
-from assetloom.models.base import ImageEncoder, TextEncoder
+from assetloom.models.base import ImageEncoder, TextEncoder, Transcriber, Transcript
 from assetloom.models.errors import UnknownBackendError
 from assetloom.models.pool import Build, Handle, Key, LoadedModel, ModelPool
 from assetloom.settings import Settings
@@ -32,6 +33,8 @@ DEFAULT_MODEL = "offline"
 TEXT_ENCODER, IMAGE_ENCODER = "text-encoder", "image-encoder"
 CLIP_MODEL = "clip-model"
 """Both CLIP towers are views of one model folder, loaded once."""
+ASR = "asr"
+ASR_OFF = "off"
 DEFAULT_IDLE_S: float = Settings.model_fields["model_idle_s"].default
 
 MODELS = ModelPool(idle_s=DEFAULT_IDLE_S)
@@ -143,6 +146,26 @@ def _clip_image(build: Build) -> ImageEncoder:
     return ClipImageEncoder(build.need(CLIP_MODEL, "clip"))
 
 
+@MODELS.backend(ASR, "whisper-base", per_spec=False)
+def _whisper_base(build: Build) -> Transcriber:
+    from assetloom.models.asr.weights import whisper_base_dir
+    from assetloom.models.asr.whisper import WhisperTranscriber
+
+    cache = build.cache
+    if cache is None:
+        raise ValueError("Whisper base needs a cache folder to assemble its weights in")
+    # Assembled on first transcription, not here: building a handle stays cheap.
+    return WhisperTranscriber("whisper-base", lambda: whisper_base_dir(cache), threads=_threads)
+
+
+@MODELS.backend(ASR, "whisper-tiny.en", per_spec=False, per_cache=False)
+def _whisper_tiny_en(_build: Build) -> Transcriber:
+    from assetloom.models.asr.weights import whisper_tiny_en_dir
+    from assetloom.models.asr.whisper import WhisperTranscriber
+
+    return WhisperTranscriber("whisper-tiny.en", whisper_tiny_en_dir, threads=_threads)
+
+
 # ---------------------------------------------------------------------- handles
 class _TimedText(Handle):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -186,3 +209,23 @@ def get_image_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = Non
     """The image encoder into that space; `cache_dir` holds exported graphs and downloads."""
     backend, spec = parse_model_setting(setting)
     return cast(ImageEncoder, MODELS.handle(IMAGE_ENCODER, backend, spec, cache_dir, _TimedImage))
+
+
+class _Transcribing(Handle):
+    def transcribe(
+        self, samples: np.ndarray, rate: int, *, language: str | None = None
+    ) -> Transcript:
+        with self.leased() as asr:
+            return cast(Transcript, asr.transcribe(samples, rate, language=language))
+
+
+def get_transcriber(setting: str = "whisper-base", cache_dir: Path | None = None) -> Transcriber:
+    """The speech recogniser the `asr_model` setting names ("off" is the caller's to check)."""
+    backend = setting.strip().lower()
+    if backend not in MODELS.backends(ASR):
+        names = [repr(n) for n in (*MODELS.backends(ASR), ASR_OFF)]
+        raise UnknownBackendError(
+            f"Unknown asr_model setting {setting!r}",
+            hint=f"use {', '.join(names[:-1])} or {names[-1]}",
+        )
+    return cast(Transcriber, MODELS.handle(ASR, backend, "", cache_dir, _Transcribing))
