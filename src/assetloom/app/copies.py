@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assetloom.app.results import CopiesOut, DuplicateGroup, VerifyResult
+from assetloom.app.video_copies import frame_grab_candidates, video_candidates
 from assetloom.blobs.files import local_files
 from assetloom.core import copy_rules
-from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Space, Tier
+from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Segment, Space, Tier
 from assetloom.core.duplicates import choose_keeper, group_pairs
 from assetloom.core.listing import ListQuery
 from assetloom.core.similarity import CANDIDATES, is_similar
 from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
+from assetloom.core.video_match import has_frames
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.pipeline import parallel_prepare
@@ -121,18 +123,28 @@ class CopyFinder:
 
     def matches(self, rec: Prepared, *, exclude: str | None = None) -> list[Match]:
         found: dict[str, tuple[Tier, float]] = {}
+        moments: dict[str, Segment] = {}
         exact = self.lib.catalog.asset_of_sha(rec.sha256)
         if exact:
             found[exact] = (Tier.EXACT, 0.0)
         if rec.media_type is MediaType.IMAGE:
-            found.update(self._image_candidates(rec.fingerprints, skip=set(found)))
+            found.update(self._image_candidates(rec.fingerprints, skip=set(found), moments=moments))
         elif rec.media_type is MediaType.TEXT:
             found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
+        elif rec.media_type is MediaType.VIDEO:
+            found.update(video_candidates(self.lib, self.index, rec, set(found), moments))
         found.update(self._similar_candidates(rec, skip=set(found)))
         found.pop(exclude or "", None)
         assets = self.lib.get_many(found)
         matches = [
-            Match(aid, tier, round(dist, 4), assets[aid].registered_at, assets[aid].original_name)
+            Match(
+                aid,
+                tier,
+                round(dist, 4),
+                assets[aid].registered_at,
+                assets[aid].original_name,
+                moments.get(aid),
+            )
             for aid, (tier, dist) in found.items()
             if aid in assets
         ]
@@ -140,8 +152,10 @@ class CopyFinder:
         return matches
 
     def _image_candidates(
-        self, query: list[Fingerprint], skip: set[str]
+        self, query: list[Fingerprint], skip: set[str], moments: dict[str, Segment]
     ) -> dict[str, tuple[Tier, float]]:
+        """Images the still copies (`copy_rules`), and videos it is a frame grab of (their
+        key frames share the "pdq" index), with the frame's moment in `moments`."""
         row_ids: set[int] = set()
         for family, radius in copy_rules.SEARCH_RADIUS.items():
             codes = [f.value for f in query if f.kind.startswith(family)]
@@ -149,8 +163,10 @@ class CopyFinder:
                 row_ids.update(row_id for row_id, _ in hits)
         stored = self._fingerprints_of_rows(row_ids)
         out: dict[str, tuple[Tier, float]] = {}
+        videos = {a: fps for a, fps in stored.items() if a not in skip and has_frames(fps)}
+        out.update(frame_grab_candidates(self.lib, query, videos, moments))
         for asset_id, fps in stored.items():
-            if asset_id in skip:
+            if asset_id in skip or asset_id in videos:
                 continue
             verdict = copy_rules.image_match(query, fps)
             if verdict is not None:
@@ -158,8 +174,10 @@ class CopyFinder:
         return out
 
     def _text_candidates(
-        self, query: list[Fingerprint], skip: set[str]
+        self, query: list[Fingerprint], skip: set[str], moments: dict[str, Segment]
     ) -> dict[str, tuple[Tier, float]]:
+        """Images the still copies (`copy_rules`), and videos it is a frame grab of (their
+        key frames share the "pdq" index), with the frame's moment in `moments`."""
         by_kind = {f.kind: f.value for f in query}
         out: dict[str, tuple[Tier, float]] = {}
         same_text = self.lib.catalog.assets_with_fingerprint(
