@@ -132,6 +132,19 @@ def choir(seed: int, seconds: float, *, rate: int = RATE) -> np.ndarray:
     return out.astype(np.float32)[:, None]
 
 
+def resample(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """Float32 samples (n, channels) at `new_rate` (espeak-ng's 22,050 Hz speech for a 48 kHz
+    video track, say), through FFmpeg's resampler."""
+    layout = "stereo" if samples.shape[1] == 2 else "mono"
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=new_rate)
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples.T, dtype=np.float32), format="fltp", layout=layout
+    )
+    frame.sample_rate = rate
+    out = resampler.resample(frame) + resampler.resample(None)
+    return np.concatenate([f.to_ndarray().T for f in out]).astype(np.float32)
+
+
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """(samples (n, channels) float32, rate) of the first audio stream, decoded whole."""
     with av.open(str(path)) as container:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default=True, description="Embed and tag assets at ingest (needs the model packages)"
     )
     model: str = Field(default="offline", description="'offline' or 'clip:<folder or hub id>'")
+    asr_model: str = Field(
+        default="whisper-base",
+        description="Speech to text for audio and video at ingest (with understanding on): "
+        "'whisper-base' (multilingual), 'whisper-tiny.en' (English only, ~2x faster) or 'off'",
+    )
     model_idle_s: float = Field(
         default=600.0,
         ge=0,

@@ -30,6 +30,8 @@ class Options:
     embed: bool = False
     model: str = "offline"
     model_cache: str = ""
+    asr: str = "whisper-base"
+    """The `asr_model` setting: a speech recogniser backend, or "off"."""
 
     @classmethod
     def from_settings(cls, s: Settings, *, embed: bool | None = None) -> Options:
@@ -40,6 +42,7 @@ class Options:
             s.understanding if embed is None else embed,
             s.model,
             str(s.model_cache),
+            asr=s.asr_model,
         )
 
 
