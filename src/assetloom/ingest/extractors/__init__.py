@@ -1,6 +1,9 @@
 """Extractors by media type; importing this package registers the built-in ones."""
 
+from assetloom.ingest.extractors import design as design
 from assetloom.ingest.extractors import image, text
+from assetloom.ingest.extractors import office as office
+from assetloom.ingest.extractors import pdf as pdf
 from assetloom.ingest.extractors import video as video
 from assetloom.ingest.extractors.base import MediaExtractor, extractor_for, register
 
