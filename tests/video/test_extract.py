@@ -185,3 +185,17 @@ def test_frames_are_drawn_at_reduced_size(tmp_path: Path):
     assert inputs.images[0].size == (400, 225)
     with Image.open(io.BytesIO(rec.derived["strip.webp"])) as strip:
         assert strip.height == video.STRIP_HEIGHT
+
+
+def test_a_sound_track_longer_than_the_picture_is_not_truncation(tmp_path: Path):
+    frames = scene_frames(8, 1, 2.0, (160, 120), 25)
+    path = write_video(tmp_path / "long_audio.mp4", frames, audio=tone(440, 6.0, rate=48_000))
+    rec, inputs = extract(path)
+    assert rec.metadata["duration"] == pytest.approx(6.0, abs=0.15)
+    assert len(inputs.frames) == 1
+
+
+def test_a_clip_shorter_than_the_settle_time_still_gets_a_key_frame(tmp_path: Path):
+    frames = scene_frames(9, 1, 0.16, (160, 120), 25)
+    _, inputs = extract(write_video(tmp_path / "blink.mp4", frames))
+    assert len(inputs.frames) == 1 and inputs.speech is None

@@ -169,6 +169,7 @@ class _Extraction:
         self.opts, self.query, self.where = opts, query, where
         self.audio_stream = container.streams.audio[0] if container.streams.audio else None
         self.duration = _duration(container, stream)
+        self.video_duration = _stream_duration(stream) or self.duration
         self.rotation = _rotate_tag(stream)
         self.fps = float(stream.average_rate or stream.guessed_rate or 0) or None
         self.display = _display_size(stream)
@@ -222,8 +223,10 @@ class _Extraction:
         if self.audio_stream is not None and not self.query:
             streams.append(self.audio_stream)
         self._decode_options()
+        last: tuple[Any, float, np.ndarray] | None = None
         for frame, seconds in self._frames(self.container.demux(*streams)):
             tiny = self._tiny(frame)
+            last = (frame, seconds, tiny)
             cut = detector.process_frame(FrameTimecode(round(seconds * fps), fps), tiny)
             if pending is None or (cut and self.decoded > 1):
                 pending = seconds + video_match.SETTLE
@@ -239,6 +242,8 @@ class _Extraction:
                     pending = seconds + self.step
                 else:
                     pending = seconds + MIN_SHOT
+        if not self.picks.frames and last is not None and float(last[2].std()) >= FLAT_STD:
+            self._take(last[0], last[1])  # a clip shorter than SETTLE
 
     def _sample(self) -> None:
         """Evenly spaced moments of a long file, each decoded from the key frame before it."""
@@ -286,7 +291,10 @@ class _Extraction:
                 self._audio(packet)
                 continue
             for frame in packet.decode():
-                seconds = max(0.0, float(frame.time) - start) if frame.time is not None else 0.0
+                if frame.time is not None:
+                    seconds = max(0.0, float(frame.time) - start)
+                else:  # no timestamp: the next frame after the last one
+                    seconds = self.last_time + (1 / (self.fps or 25) if self.decoded else 0.0)
                 if self.decoded == 0:
                     self.rotation = _frame_rotation(frame, self.rotation)
                 self.decoded += 1
@@ -316,7 +324,10 @@ class _Extraction:
     def _tiny(self, frame: Any) -> np.ndarray:
         w, h = self.stream.codec_context.width, self.stream.codec_context.height
         height = max(2, round(ANALYSIS_WIDTH * h / w / 2) * 2)
-        return frame.reformat(width=ANALYSIS_WIDTH, height=height, format="bgr24").to_ndarray()
+        small = frame.reformat(
+            width=ANALYSIS_WIDTH, height=height, format="bgr24", interpolation="AREA"
+        )
+        return small.to_ndarray()
 
     def _picture(self, frame: Any, size: int, *, by_height: bool = False) -> Image.Image:
         """The frame as displayed (pixel aspect and rotation applied), `size` px on its long
@@ -328,7 +339,7 @@ class _Extraction:
         tw, th = max(2, round(dw * scale)), max(2, round(dh * scale))
         if self.rotation in (90, 270):
             tw, th = th, tw
-        img = frame.reformat(width=tw, height=th, format="rgb24").to_image()
+        img = frame.reformat(width=tw, height=th, format="rgb24", interpolation="AREA").to_image()
         return _rotate(img, self.rotation)
 
     def _take(self, frame: Any, seconds: float) -> bool:
@@ -357,13 +368,14 @@ class _Extraction:
     # ------------------------------------------------------------------ the record
     def _check_complete(self, sampled: bool) -> None:
         """A stream ending well before its stated duration is a truncated file."""
-        if sampled or not self.duration:
+        stated = self.video_duration
+        if sampled or not stated:
             return
         frame = 1 / (self.fps or 25)
-        if self.last_time + 1.0 + 4 * frame < self.duration * 0.9:
+        if self.last_time + 1.0 + 4 * frame < stated * 0.9:
             raise BadInputError(
                 f"{self.where}: truncated video: its frames stop at {self.last_time:.1f} s of"
-                f" the {self.duration:.1f} s it states",
+                f" the {stated:.1f} s it states",
                 hint="the file was cut short (an unfinished copy or download)",
             )
 
@@ -460,6 +472,17 @@ def _duration(container: Any, stream: Any) -> float | None:
         return float(container.duration) / 1_000_000
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
+    return None
+
+
+def _stream_duration(stream: Any) -> float | None:
+    """The video track's own length (an audio track may run longer): the stream's duration,
+    or Matroska's per-track DURATION tag."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION", "")
+    if m := re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", tag.strip()):
+        return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
     return None
 
 
