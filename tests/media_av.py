@@ -8,10 +8,11 @@ seconds long: the suite runs on 2 cores.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -280,8 +281,14 @@ def scene_frames(
 ) -> list[Image.Image]:
     """Frames of `shots` hard-cut shots, each a slow pan across its own scene (drawn a
     quarter larger than `size`) with a white disc moving over it."""
+    return list(iter_scene_frames(seed, shots, shot_seconds, size, fps))
+
+
+def iter_scene_frames(
+    seed: int, shots: int, shot_seconds: float, size: tuple[int, int], fps: int
+) -> Iterator[Image.Image]:
+    """`scene_frames` one at a time: a long 720p clip never sits in memory whole."""
     w, h = size
-    out: list[Image.Image] = []
     per_shot = round(shot_seconds * fps)
     for shot in range(shots):
         big = scene_picture(seed * 1000 + shot, (w * 5 // 4, h * 5 // 4))
@@ -293,13 +300,12 @@ def scene_frames(
             draw = ImageDraw.Draw(frame)
             cx, cy, r = round(w * (0.2 + 0.6 * t)), h // 2, h // 10
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill="white")
-            out.append(frame)
-    return out
+            yield frame
 
 
 def write_video(
     path: Path,
-    frames: Sequence[Image.Image],
+    frames: Iterable[Image.Image],
     *,
     fps: int = 25,
     audio: np.ndarray | None = None,
@@ -311,10 +317,12 @@ def write_video(
     codecs chosen by its suffix (H.264 + AAC, VP9 + Opus for .webm)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
+    frames = iter(frames)
+    first = next(frames)
     with av.open(str(path), "w") as out:
         out.metadata.update(metadata or {})
         vs = out.add_stream(codec or VIDEO_CODECS[suffix], rate=fps)
-        vs.width, vs.height = frames[0].size
+        vs.width, vs.height = first.size
         vs.pix_fmt = "yuv420p"
         if vs.name == "libx264":
             vs.options = {"preset": "veryfast", **(options or {})}
@@ -324,7 +332,7 @@ def write_video(
         if audio is not None:
             layout = "stereo" if audio.shape[1] == 2 else "mono"
             aus = out.add_stream(VIDEO_AUDIO[suffix], rate=VIDEO_RATE, layout=layout)
-        for i, img in enumerate(frames):
+        for i, img in enumerate(itertools.chain([first], frames)):
             frame = av.VideoFrame.from_image(img.convert("RGB"))
             frame.pts = i
             frame.time_base = Fraction(1, fps)
@@ -367,8 +375,9 @@ def make_clip(
     **kwargs: Any,
 ) -> Path:
     """A clip of `shots` hard-cut moving scenes with a tone track, distinct per seed."""
-    frames = scene_frames(seed, shots, shot_seconds, size, fps)
-    sound = tone(330.0 + 40 * (seed % 10), len(frames) / fps, rate=VIDEO_RATE) if audio else None
+    frames = iter_scene_frames(seed, shots, shot_seconds, size, fps)
+    seconds = shots * round(shot_seconds * fps) / fps
+    sound = tone(330.0 + 40 * (seed % 10), seconds, rate=VIDEO_RATE) if audio else None
     return write_video(path, frames, fps=fps, audio=sound, **kwargs)
 
 
