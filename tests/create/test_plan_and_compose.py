@@ -12,6 +12,7 @@ from assetloom.create.errors import GenerationError
 from assetloom.create.generators.image_compose import contrast_ratio, luminance
 from assetloom.create.generators.registry import get_generator
 from assetloom.create.plan import MAX_BRIEF_CHARS, english, make_plan
+from assetloom.errors import BadInputError
 
 
 def test_a_chinese_brief_plans_in_chinese_with_english_prompts_for_models() -> None:
@@ -51,7 +52,7 @@ def test_a_repurpose_instruction_gives_the_scene() -> None:
     ],
 )
 def test_bad_briefs_are_refused_clearly(brief: str, kw: dict, message: str) -> None:
-    with pytest.raises(GenerationError, match=message):
+    with pytest.raises(BadInputError, match=message):
         make_plan(brief, **kw)
 
 

@@ -29,12 +29,13 @@ from assetloom.ingest.pipeline import parallel_prepare
 from assetloom.ingest.prepare import prepare_files
 from assetloom.ingest.records import Options, Prepared, Skipped
 from assetloom.provenance.registration import on_assets_registered
-from assetloom.store.base import SeenFile
+from assetloom.store.base import SeenFile, UnitOfWork
 
 BATCH = 64
 """Files per catalog transaction."""
 
 Progress = Callable[[int, int], None]
+OnCommit = Callable[[UnitOfWork, list[Asset]], None]
 
 
 def new_asset_id() -> str:
@@ -51,6 +52,8 @@ class Ingestor:
         self.opts = Options.from_settings(ports.settings)
         self.executor = ports.executor()
         self.job_id: int | None = None
+        self.ids: dict[str, str] = {}
+        self.on_commit: OnCommit | None = None
 
     def run(
         self,
@@ -59,10 +62,14 @@ class Ingestor:
         recursive: bool,
         progress: Progress | None = None,
         sources: Mapping[Path, str] | None = None,
+        ids: Mapping[Path, str] | None = None,
+        on_commit: OnCommit | None = None,
     ) -> AddReport:
         """`sources`: labels for files whose path is not where they came from (uploads in a
-        temporary folder); see `Library.add`."""
+        temporary folder); `ids`, `on_commit`: see `Library.add`."""
         labels = {str(Path(p).absolute()): label for p, label in (sources or {}).items()}
+        self.ids = {str(Path(p).absolute()): i for p, i in (ids or {}).items()}
+        self.on_commit = on_commit
         with self.ports.guard.ingesting() as job:
             self.job_id = job.id
             return self._run(paths, recursive=recursive, progress=progress, labels=labels)
@@ -146,13 +153,16 @@ class Ingestor:
             for sha, rec in stored.items():
                 if sha in existing:
                     continue
-                asset = _asset_of(rec, new_asset_id(), utcnow(), labels.get(rec.path))
+                asset_id = self.ids.get(rec.path) or new_asset_id()
+                asset = _asset_of(rec, asset_id, utcnow(), labels.get(rec.path))
                 pairs.append((asset, rec))
                 existing[sha] = asset.asset_id
             added = [asset for asset, _ in pairs]
             fingerprints = uow.add_assets((a, rec.thumbnail is not None) for a, rec in pairs)
             vectors = record_understanding(ports.tagger, uow, pairs, new=True)
             on_assets_registered(uow.session, added)
+            if self.on_commit is not None and added:
+                self.on_commit(uow, added)
             uow.clear_pending(new)
             # A labelled file's path is a staging copy: remembering it would only add a row
             # that no later run can match.

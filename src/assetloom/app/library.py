@@ -6,10 +6,11 @@ A library is a folder (see docs/architecture.md): `catalog.db` (SQLite, WAL), `b
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
     from assetloom.models.base import ImageEncoder, TextEncoder
     from assetloom.provenance.ledger_service import AuditResult, InclusionProof, LedgerService
     from assetloom.provenance.log_store import LeafRecord
+    from assetloom.store.base import UnitOfWork
     from assetloom.store.jobs import Job
+    from assetloom.store.studio import SqlStudioStore
     from assetloom.tagging import Tagger
 
 SETTINGS_FILE = "assetloom.toml"
@@ -183,6 +186,13 @@ class Library:
         """An asset by its id or a unique prefix of it."""
         return self.catalog.get(asset_id)
 
+    @functools.cached_property
+    def studio(self) -> SqlStudioStore:
+        """The studio's projects, creations and lineage edges."""
+        from assetloom.store.studio import SqlStudioStore
+
+        return SqlStudioStore(self.catalog.read_session)
+
     def passages(self, asset_id: str) -> list[Segment]:
         """The text found inside an asset (transcript, pages, OCR), in order."""
         return self.catalog.passages_of([asset_id]).get(asset_id, [])
@@ -223,6 +233,8 @@ class Library:
         recursive: bool = False,
         progress: Progress | None = None,
         sources: dict[Path, str] | None = None,
+        ids: Mapping[Path, str] | None = None,
+        on_commit: Callable[[UnitOfWork, list[Asset]], None] | None = None,
     ) -> AddReport:
         """Register files and folders. Each new asset's `source_path` is the file's path, and
         (path, size, mtime) is remembered so a re-run skips unchanged files without reading
@@ -232,11 +244,20 @@ class Library:
         later, as for uploads staged in a temporary folder: it maps a file (as given in
         `paths`) to a label such as "upload by alice: beach.jpg". A labelled file's asset
         records the label as its `source_path`, and the path is not remembered.
+
+        `ids`: asset ids chosen beforehand for some files (the studio watermarks an output
+        with its id before it is stored). `on_commit(uow, added)` runs inside each batch's
+        transaction, so rows about the new assets (lineage, recipes) commit with them.
         """
         from assetloom.app.ingest import Ingestor
 
         return Ingestor(self.ports).run(
-            paths, recursive=recursive, progress=progress, sources=sources
+            paths,
+            recursive=recursive,
+            progress=progress,
+            sources=sources,
+            ids=ids,
+            on_commit=on_commit,
         )
 
     def embed_missing(self, progress: Progress | None = None) -> int:

@@ -29,6 +29,7 @@ from assetloom.cli.common import (
 )
 from assetloom.cli.ledger import ledger_app
 from assetloom.cli.serve import serve
+from assetloom.cli.studio import create, lineage, repurpose
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError, IntegrityError
@@ -76,6 +77,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("audit-log")(audit_log)
 app.command()(serve)
+app.command()(create)
+app.command()(repurpose)
+app.command()(lineage)
 app.command()(search)
 app.command()(similar)
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assetloom.create.errors import GenerationError
+from assetloom.errors import BadInputError
 
 MAX_BRIEF_CHARS = 4000
 """Longer briefs are refused: a brief is a paragraph, and every prompt repeats parts of it."""
@@ -162,25 +162,25 @@ def make_plan(
     """The plan for a brief (or, with `instruction`, for re-purposing an asset)."""
     text = " ".join(brief.split())
     if not text:
-        raise GenerationError("the brief is empty", hint="describe what to promote, to whom, how")
+        raise BadInputError("the brief is empty", hint="describe what to promote, to whom, how")
     if len(text) > MAX_BRIEF_CHARS:
-        raise GenerationError(
+        raise BadInputError(
             f"the brief is {len(text)} characters; at most {MAX_BRIEF_CHARS}",
             hint="a brief is a paragraph: the subject, the audience, the message, the tone",
         )
     outputs = outputs or list(OUTPUT_KINDS)
     for kind in outputs:
         if kind not in OUTPUT_KINDS:
-            raise GenerationError(
+            raise BadInputError(
                 f"unknown output {kind!r}", hint=f"choose from {', '.join(OUTPUT_KINDS)}"
             )
     formats = formats or ["1:1", "9:16", "16:9"]
     for f in formats:
         if f not in FORMATS:
-            raise GenerationError(f"unknown format {f!r}", hint=f"choose from {', '.join(FORMATS)}")
+            raise BadInputError(f"unknown format {f!r}", hint=f"choose from {', '.join(FORMATS)}")
     lang = language or ("zh" if is_chinese(text) else "en")
     if lang not in ("zh", "en"):
-        raise GenerationError(f"language {lang!r} is not zh or en")
+        raise BadInputError(f"language {lang!r} is not zh or en")
     source = f"{text} {instruction}" if instruction else text
     tone = detect_tone(source)
     subject = find_subject(text)
@@ -266,6 +266,14 @@ def english(phrase: str) -> str:
     return " ".join(out.replace("的", " ").split()) or phrase
 
 
+def _keywords(plan: Plan) -> str:
+    """Hashtag material: the tone's first word and the named platforms (not "social")."""
+    sep = "、" if plan.language == "zh" else ", "
+    words = [plan.tone_words.split(sep)[0]]
+    words += [c for c in plan.channels if c != "social"]
+    return ", ".join(words)
+
+
 def _with_prompts(plan: Plan) -> Plan:
     subject_en, scene_en = english(plan.visual_subject), english(plan.scene)
     style_en = TONES[plan.tone]["en"]
@@ -286,7 +294,7 @@ def _with_prompts(plan: Plan) -> Plan:
                     f"subject: {plan.visual_subject}",
                     f"audience: {plan.audience}",
                     f"benefits: {plan.tone_words}",
-                    f"keywords: {', '.join(plan.channels)}",
+                    f"keywords: {_keywords(plan)}",
                 ]
             )
         },

@@ -1,0 +1,471 @@
+"""The creation studio: a brief (or an asset and an instruction) -> a plan -> outputs through
+pluggable generators -> checked against the library -> registered with their lineage.
+
+Every output goes through the same `add` as a user's file (fingerprints, vectors, tags, a
+ledger leaf), with its creation row (recipe, quality) and lineage edges in the same
+transaction, so nothing is half-registered. Each output is made on its own: one that fails
+(an unreachable backend, garbage back, bad input) is reported with its reason and the others
+are still made.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assetloom.app.search import SearchQuery
+from assetloom.blobs.files import local_files
+from assetloom.core.assets import Asset, MediaType, Tier
+from assetloom.create.generators.base import Generated, Parent
+from assetloom.create.generators.registry import get_generator, parse_backends
+from assetloom.create.plan import FORMATS, Plan, make_plan
+from assetloom.create.quality import technical, text_quality
+from assetloom.errors import AssetLoomError, BadInputError
+from assetloom.store.studio import Edge
+
+if TYPE_CHECKING:
+    from assetloom.app.library import Library
+    from assetloom.store.base import UnitOfWork
+
+DEFAULT_BACKENDS = {
+    "text": "text=template",
+    "image": "image=compose",
+    "speech": "speech=espeak",
+    "music": "music=midi",
+    "video": "video=shorts",
+}
+EXTENSIONS = {
+    "text/plain; charset=utf-8": ".txt",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "video/mp4": ".mp4",
+}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Output:
+    """One made (or failed) output, before and after registration."""
+
+    kind: str
+    label: str
+    generated: Generated | None = None
+    error: str | None = None
+    backend: str = ""
+    asset_id: str | None = None
+    quality: dict[str, Any] = field(default_factory=dict)
+    parents: list[Parent] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.generated is None:
+            return {
+                "kind": self.kind,
+                "label": self.label,
+                "backend": self.backend,
+                "error": self.error,
+            }
+        return {
+            "asset_id": self.asset_id,
+            "kind": self.kind,
+            "label": self.label,
+            "media_type": self.generated.media_type,
+            "backend": self.backend,
+            "recipe": self.generated.recipe.as_dict(),
+            "quality": self.quality,
+        }
+
+
+@dataclass
+class Request:
+    brief: str
+    style_ref: Path | None = None
+    language: str | None = None
+    outputs: list[str] | None = None
+    formats: list[str] | None = None
+    backends: Sequence[str] = ()
+    seed: int | None = None
+    source_asset: str | None = None
+    instruction: str | None = None
+
+
+class Studio:
+    def __init__(self, lib: Library, progress: Progress | None = None) -> None:
+        self.lib = lib
+        self.progress = progress or (lambda _step: None)
+
+    # ------------------------------------------------------------------ entry points
+    def create(self, req: Request) -> dict[str, Any]:
+        plan = make_plan(
+            req.brief,
+            language=req.language,
+            outputs=req.outputs,
+            formats=req.formats,
+            instruction=req.instruction,
+        )
+        backends = {
+            **DEFAULT_BACKENDS,
+            **{k: str(v) for k, v in parse_backends(req.backends).items()},
+        }
+        if req.style_ref is not None:
+            _check_image(req.style_ref, "--style-ref")
+        project_id = uuid.uuid4().hex
+        kind = "repurpose" if req.source_asset else "create"
+        with self.lib.catalog.unit_of_work() as uow:
+            self.lib.studio.start_project(
+                uow.session, project_id, kind, req.brief, plan.language, _now()
+            )
+        with tempfile.TemporaryDirectory(prefix="assetloom-studio-") as tmp:
+            work = Path(tmp)
+            self.progress("registering the brief and references")
+            inputs = self._inputs(work, project_id, plan, req)
+            outputs = self._make(plan, backends, inputs, req.seed)
+            report = self._check(work, outputs, inputs)
+            self.progress("registering the outputs")
+            self._register(work, project_id, outputs, inputs)
+        state = "done" if all(o.error is None for o in outputs) else "partial"
+        if all(o.error is not None for o in outputs):
+            state = "failed"
+        report["quality"] = {o.label: o.quality for o in outputs if o.generated is not None}
+        report["errors"] = [o.to_json() for o in outputs if o.error is not None]
+        with self.lib.catalog.unit_of_work() as uow:
+            self.lib.studio.finish_project(
+                uow.session, project_id, plan=plan.to_json(), report=report, state=state, now=_now()
+            )
+        return {
+            "project_id": project_id,
+            "brief": req.brief,
+            "brief_asset_id": inputs.brief_id,
+            "state": state,
+            "plan": plan.to_json(),
+            "inputs": inputs.to_json(),
+            "outputs": [o.to_json() for o in outputs],
+            "report": report,
+        }
+
+    def repurpose(self, asset_id: str, instruction: str, req: Request) -> dict[str, Any]:
+        asset = self.lib.get(asset_id)
+        if asset.media_type is not MediaType.IMAGE:
+            raise BadInputError(
+                f"asset {asset.asset_id[:12]} is {asset.media_type.value}; "
+                "repurpose takes an image",
+                hint="pick an image asset (assetloom list --type image)",
+            )
+        if not instruction.strip():
+            raise BadInputError(
+                "the instruction is empty", hint='e.g. "put the product in a rainforest"'
+            )
+        title = str(asset.metadata.get("title") or Path(asset.original_name).stem.replace("_", " "))
+        req.brief = req.brief or f"{title}. {instruction}"
+        req.source_asset, req.instruction = asset.asset_id, instruction
+        req.outputs = req.outputs or ["text", "image"]
+        return self.create(req)
+
+    # ------------------------------------------------------------------ steps
+    def _inputs(self, work: Path, project_id: str, plan: Plan, req: Request) -> Inputs:
+        brief_file = work / f"brief-{project_id[:8]}.txt"
+        brief_file.write_text(req.brief.strip() + "\n", encoding="utf-8")
+        files = [brief_file]
+        labels = {brief_file: f"studio brief (project {project_id})"}
+        if req.style_ref is not None:
+            files.append(req.style_ref)
+        report = self.lib.add(files, sources=labels)
+        ids = {Path(f.file).name: f.asset_id for f in report.added + report.present}
+        inputs = Inputs(brief_id=ids[brief_file.name], brief_text=req.brief.strip())
+        if req.style_ref is not None:
+            inputs.style_id = ids.get(req.style_ref.name)
+        if req.source_asset:
+            inputs.source_id = inputs.subject_id = req.source_asset
+        elif "image" in plan.outputs or "video" in plan.outputs:
+            inputs.subject_id = self._find(
+                plan.prompts.get("image", {}).get("search") or plan.visual_subject, inputs
+            )
+        if plan.scene:
+            inputs.background_id = self._find(plan.scene, inputs)
+        wanted = {r: i for r, i in inputs.roles().items() if i and r != "brief"}
+        assets = self.lib.get_many(wanted.values())
+        with local_files(self.lib.blobs, [a.sha256 for a in assets.values()]) as paths:
+            for role, asset_id in wanted.items():
+                a = assets.get(asset_id)
+                if a is not None and a.sha256 in paths:
+                    inputs.images[role] = paths[a.sha256].read_bytes()
+        return inputs
+
+    def _find(self, text: str, inputs: Inputs) -> str | None:
+        """The library picture that best matches `text`, other than those already chosen."""
+        if not text:
+            return None
+        taken = set(inputs.roles().values())
+        try:
+            hits = self.lib.search(SearchQuery(text=text, media_type=MediaType.IMAGE, limit=5))
+        except AssetLoomError:
+            return None
+        return next((h.asset.asset_id for h in hits if h.asset.asset_id not in taken), None)
+
+    def _make(
+        self, plan: Plan, backends: Mapping[str, str], inputs: Inputs, seed: int | None
+    ) -> list[Output]:
+        outputs: list[Output] = []
+        copy_text = ""
+        if "text" in plan.outputs:
+            out = self._one(
+                "text",
+                "copy",
+                backends["text"],
+                inputs.parents(("brief",)),
+                lambda g, p: g.generate(
+                    plan.prompts["text"]["prompt"], language=plan.language, seed=seed, parents=p
+                ),
+            )
+            if out.generated is not None:
+                copy_text = out.generated.data.decode("utf-8")
+                out.quality = text_quality(copy_text, plan.language)
+            outputs.append(out)
+        headline = copy_text.strip().splitlines()[0] if copy_text.strip() else plan.key_message
+        if "image" in plan.outputs:
+            parents = inputs.parents(("brief", "subject", "background", "style"))
+            refs = {
+                r: data
+                for r, data in inputs.images.items()
+                if r in ("subject", "background", "style")
+            }
+            for fmt in plan.formats:
+                w, h = FORMATS[fmt]
+                out = self._one(
+                    "image",
+                    f"image {fmt}",
+                    backends["image"],
+                    parents,
+                    lambda g, p, w=w, h=h: g.generate(
+                        plan.prompts["image"]["prompt"],
+                        width=w,
+                        height=h,
+                        seed=seed,
+                        parents=p,
+                        references=refs,
+                        overlay=headline,
+                    ),
+                )
+                if out.generated is not None:
+                    out.quality = self._image_quality(out.generated, plan.brief)
+                outputs.append(out)
+        for kind in ("speech", "music", "video"):
+            if kind in plan.outputs:
+                outputs.append(
+                    Output(
+                        kind,
+                        kind,
+                        backend=backends[kind],
+                        error=f"{kind} outputs are not built yet",
+                    )
+                )
+        return outputs
+
+    def _image_quality(self, made: Generated, brief: str) -> dict[str, Any]:
+        """Technical figures, the text-contrast the layout reached, and how well the picture
+        matches the brief: cosine of brief and image in the shared zh/en space."""
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(made.data))
+        quality: dict[str, Any] = technical(im)
+        if "text_contrast" in made.recipe.parameters:
+            quality["text_contrast"] = made.recipe.parameters["text_contrast"]
+        if self.lib.settings.understanding:
+            from assetloom.app.search import encode_query
+
+            query = encode_query(self.lib.text_encoder(), brief)
+            vector = self.lib.image_encoder().encode([im.convert("RGB")])[0]
+            cosine = float(np.dot(query, vector) / (np.linalg.norm(vector) * np.linalg.norm(query)))
+            quality["alignment_cosine"] = round(cosine, 4)
+        return quality
+
+    def _one(
+        self,
+        kind: str,
+        label: str,
+        backend: str,
+        parents: list[Parent],
+        call: Callable[[Any, list[Parent]], Generated],
+    ) -> Output:
+        self.progress(f"making the {label}")
+        out = Output(kind, label, backend=backend, parents=parents)
+        try:
+            generator = get_generator(backend, kind)
+            out.backend = f"{kind}={generator.backend}"
+            out.generated = call(generator, parents)
+        except AssetLoomError as exc:
+            out.error = exc.message
+        except Exception as exc:  # a backend's own failure: reported, the others still made
+            out.error = f"the {backend} backend failed: {type(exc).__name__}: {exc}"
+        if out.generated is not None and not out.generated.data:
+            out.generated, out.error = None, f"the {backend} backend returned nothing"
+        return out
+
+    def _check(self, work: Path, outputs: list[Output], inputs: Inputs) -> dict[str, Any]:
+        """Each made picture/recording against the library before it is registered: a near
+        copy of an asset that is not one of its own parents is flagged."""
+        files: dict[Path, Output] = {}
+        for i, out in enumerate(outputs):
+            if out.generated is None or out.kind == "text":
+                continue
+            path = work / f"check-{i}{_extension(out.generated.media_type)}"
+            path.write_bytes(out.generated.data)
+            files[path] = out
+        copyright: list[dict[str, Any]] = []
+        if files:
+            own = set(inputs.roles().values())
+            for path, result in zip(files, self.lib.verify(list(files)), strict=True):
+                for m in result.matches:
+                    if m.tier in (Tier.EXACT, Tier.NEAR_IDENTICAL) and m.asset_id not in own:
+                        copyright.append(
+                            {
+                                "output": files[path].label,
+                                "asset_id": m.asset_id,
+                                "original_name": m.original_name,
+                                "tier": m.tier.value,
+                                "distance": m.distance,
+                            }
+                        )
+        return {"copyright": copyright}
+
+    def _register(self, work: Path, project_id: str, outputs: list[Output], inputs: Inputs) -> None:
+        made = [o for o in outputs if o.generated is not None]
+        if not made:
+            return
+        files: dict[Path, Output] = {}
+        for i, out in enumerate(made):
+            assert out.generated is not None
+            out.asset_id = uuid.uuid4().hex
+            stem = f"{project_id[:8]}-{i:02}-{out.label.replace(' ', '-').replace(':', 'x')}"
+            path = work / f"{stem}{_extension(out.generated.media_type)}"
+            path.write_bytes(out.generated.data)
+            files[path] = out
+        labels = {
+            p: f"created by the studio (project {project_id}): {o.label}" for p, o in files.items()
+        }
+        by_id = {o.asset_id: o for o in files.values()}
+        copy_id = next((o.asset_id for o in made if o.kind == "text"), None)
+
+        def record(uow: UnitOfWork, added: list[Asset]) -> None:
+            for asset in added:
+                out = by_id.get(asset.asset_id)
+                if out is None or out.generated is None:
+                    continue
+                self.lib.studio.add_creation(
+                    uow.session,
+                    asset.asset_id,
+                    project_id,
+                    kind=out.kind,
+                    backend=out.backend,
+                    recipe=out.generated.recipe.as_dict(),
+                    quality=out.quality,
+                )
+                edges = [Edge(asset.asset_id, p.asset_id, p.role, project_id) for p in out.parents]
+                if out.kind != "text" and copy_id and copy_id != asset.asset_id:
+                    edges.append(Edge(asset.asset_id, copy_id, "copy", project_id))
+                self.lib.studio.add_edges(uow.session, edges)
+
+        report = self.lib.add(
+            list(files),
+            sources=labels,
+            ids={p: o.asset_id for p, o in files.items() if o.asset_id},
+            on_commit=record,
+        )
+        for outcome in report.present:  # the same bytes were already an asset: point at it
+            out = files.get(Path(outcome.file))
+            if out is not None:
+                out.asset_id = outcome.asset_id
+        for skipped in report.skipped:
+            out = files.get(Path(skipped.file))
+            if out is not None:
+                out.asset_id, out.error = None, f"not registered: {skipped.reason}"
+
+
+@dataclass
+class Inputs:
+    brief_id: str
+    brief_text: str
+    style_id: str | None = None
+    subject_id: str | None = None
+    background_id: str | None = None
+    source_id: str | None = None
+    """The asset being re-purposed (it is also the subject)."""
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    def roles(self) -> dict[str, str]:
+        pairs = {
+            "brief": self.brief_id,
+            "style": self.style_id,
+            "subject": self.subject_id,
+            "background": self.background_id,
+        }
+        return {role: asset_id for role, asset_id in pairs.items() if asset_id}
+
+    def parents(self, roles: Sequence[str]) -> list[Parent]:
+        """The inputs playing these roles; a re-purposed asset is named as the "source"."""
+        mine = self.roles()
+        return [
+            Parent(mine[r], "source" if r == "subject" and self.source_id else r)
+            for r in roles
+            if r in mine
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.roles()
+
+
+def lineage(lib: Library, asset_id: str) -> dict[str, Any]:
+    """The derivation graph of an asset, up (its sources) and down (what was made from it)."""
+    asset = lib.get(asset_id)
+    graph = lib.studio.lineage(asset.asset_id)
+    names: dict[str, str] = graph["names"]
+
+    def edge(e: Edge) -> dict[str, Any]:
+        return {
+            "child_id": e.child_id,
+            "child_name": names.get(e.child_id),
+            "parent_id": e.parent_id,
+            "parent_name": names.get(e.parent_id),
+            "role": e.role,
+            "project_id": e.project_id,
+        }
+
+    return {
+        "asset_id": asset.asset_id,
+        "original_name": asset.original_name,
+        "creation": lib.studio.creation(asset.asset_id),
+        "up": [edge(e) for e in graph["up"]],
+        "down": [edge(e) for e in graph["down"]],
+        "truncated": graph["truncated"],
+    }
+
+
+def _check_image(path: Path, what: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except FileNotFoundError as exc:
+        raise BadInputError(f"{what} {path}: no such file") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise BadInputError(
+            f"{what} {path}: not an image ({exc})", hint="give a JPEG, PNG or WebP picture"
+        ) from exc
+
+
+def _extension(media_type: str) -> str:
+    return EXTENSIONS.get(media_type, ".bin")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
