@@ -193,31 +193,34 @@ def write_audio(
             container.mux(pic)
         resampler = av.AudioResampler(format=sample_fmt, layout=stream.layout, rate=out_rate)
         block = 4096
-        for start in range(0, len(samples), block):
-            chunk = np.ascontiguousarray(samples[start : start + block].T, dtype=np.float32)
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout)
-            frame.sample_rate = rate
-            frame.pts = start
-            frame.time_base = Fraction(1, rate)
+        written = 0
+        for start in range(0, len(samples) + block, block):
+            frame = None
+            if start < len(samples):
+                chunk = np.ascontiguousarray(samples[start : start + block].T, dtype=np.float32)
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout)
+                frame.sample_rate = rate
+                frame.pts = start
+                frame.time_base = Fraction(1, rate)
             for resampled in resampler.resample(frame):
-                resampled.pts = None
+                # Timestamps in output samples: the Ogg muxer derives the duration from them.
+                resampled.pts = written
+                resampled.time_base = Fraction(1, out_rate)
+                written += resampled.samples
                 container.mux(stream.encode(resampled))
-        for resampled in resampler.resample(None):
-            resampled.pts = None
-            container.mux(stream.encode(resampled))
         container.mux(stream.encode(None))
     return path
 
 
 def _add_cover(container: av.container.OutputContainer, cover: Image.Image) -> av.Packet:
-    """An attached-picture stream holding one PNG (the MP3, FLAC and MP4 muxers write it as
-    the file's cover art)."""
+    """An attached-picture stream holding one JPEG (the MP3, FLAC and MP4 muxers write it as
+    the file's cover art; the M4A muxer takes none)."""
     buf = io.BytesIO()
-    cover.convert("RGB").save(buf, "PNG")
-    stream = container.add_stream("png")
+    cover.convert("RGB").save(buf, "JPEG", quality=90)
+    stream = container.add_stream("mjpeg")
     stream.width, stream.height = cover.size
-    stream.pix_fmt = "rgb24"
-    stream.disposition = av.stream.Disposition.attached_pic
+    stream.pix_fmt = "yuvj420p"
+    stream.disposition = av.stream.Disposition.attached_pic.value
     stream.metadata["title"] = "Album cover"
     stream.metadata["comment"] = "Cover (front)"
     packet = av.Packet(buf.getvalue())

@@ -1,5 +1,6 @@
 """Extractors by media type; importing this package registers the built-in ones."""
 
+from assetloom.ingest.extractors import audio as audio
 from assetloom.ingest.extractors import design as design
 from assetloom.ingest.extractors import image, text
 from assetloom.ingest.extractors import office as office
