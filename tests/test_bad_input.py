@@ -87,16 +87,6 @@ def test_non_utf8_file_name(library: Library, tmp_path: Path):
     assert asset.original_name == "caf\\xe9-latin1.jpg"
 
 
-def test_audio_and_video_recognised_not_supported(library: Library, tmp_path: Path):
-    wav = tmp_path / "voice.wav"
-    wav.write_bytes(
-        b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00D\xac\x00\x00"
-        b"\x88X\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
-    )
-    report = library.add([wav])
-    assert "not supported yet" in report.skipped[0].reason
-
-
 @pytest.mark.parametrize("content", [b"not toml [[[", None])
 def test_library_path_that_is_not_a_library(tmp_path: Path, content: bytes | None):
     from assetloom.errors import NotALibraryError
