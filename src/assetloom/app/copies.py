@@ -133,6 +133,12 @@ class CopyFinder:
             found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
         elif rec.media_type is MediaType.VIDEO:
             found.update(video_candidates(self.lib, self.index, rec, set(found), moments))
+        elif rec.media_type is MediaType.DOCUMENT:
+            # Known by its text; a design or a scan (no text of its own) by its picture.
+            if any(f.kind == Family.SIMHASH64 for f in rec.fingerprints):
+                found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
+            else:
+                found.update(self._image_candidates(rec.fingerprints, set(found), moments))
         found.update(self._similar_candidates(rec, skip=set(found)))
         found.pop(exclude or "", None)
         assets = self.lib.get_many(found)
