@@ -315,6 +315,7 @@ def write_video(
     codec: str | None = None,
     options: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
+    muxer_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB pictures (and float32 audio (n, channels) at 48 kHz) into `path`, the
     codecs chosen by its suffix (H.264 + AAC, VP9 + Opus for .webm)."""
@@ -322,7 +323,7 @@ def write_video(
     suffix = path.suffix.lower()
     frames = iter(frames)
     first = next(frames)
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=muxer_options or {}) as out:
         out.metadata.update(metadata or {})
         vs = out.add_stream(codec or VIDEO_CODECS[suffix], rate=fps)
         vs.width, vs.height = first.size

@@ -79,14 +79,40 @@ def test_mp4_metadata_key_frames_poster_strip_and_speech(mp4: Path):
     ],
 )
 def test_containers_and_tags(tmp_path: Path, suffix: str, mime: str, codec: str, audio: str):
-    tags = {"creation_time": "2021-05-01T10:00:00.000000Z", "location": "+48.8584+002.2945/"}
+    tags = {
+        "creation_time": "2021-05-01T10:00:00.000000Z",
+        "location": "+48.8584+002.2945/",
+        "title": "Harbour at dawn",
+        "comment": "b-roll, take 2",
+    }
     path = make_clip(tmp_path / f"clip{suffix}", 2, shots=2, shot_seconds=1.5, metadata=tags)
     rec, inputs = extract(path)
     assert rec.mime == mime
     assert (rec.metadata["codec"], rec.metadata["audio_codec"]) == (codec, audio)
     assert rec.metadata["creation_time"] == "2021-05-01T10:00:00+00:00"
     assert rec.metadata["gps"] == {"latitude": 48.8584, "longitude": 2.2945}
+    # What keyword search reads.
+    assert rec.metadata["title"] == "Harbour at dawn"
+    assert rec.metadata["description"] == "b-roll, take 2"
     assert [int(seg.start // 1.5) for seg, _ in inputs.frames] == [0, 1]
+
+
+def test_iphone_style_quicktime_keys(tmp_path: Path):
+    tags = {
+        "com.apple.quicktime.location.ISO6709": "+35.6895+139.6917+040.500/",
+        "com.apple.quicktime.creationdate": "2022-03-04T05:06:07+0900",
+    }
+    path = make_clip(
+        tmp_path / "IMG_0001.MOV",
+        3,
+        shots=1,
+        shot_seconds=1.0,
+        metadata=tags,
+        muxer_options={"movflags": "use_metadata_tags"},
+    )
+    rec, _ = extract(path)
+    assert rec.metadata["gps"] == {"latitude": 35.6895, "longitude": 139.6917, "altitude_m": 40.5}
+    assert rec.metadata["creation_time"] == "2022-03-03T20:06:07+00:00"
 
 
 def test_iso6709_locations():

@@ -77,7 +77,17 @@ AUDIO_MIMES = {
 _LOCATION_KEYS = ("com.apple.quicktime.location.ISO6709", "location", "location-eng", "LOCATION")
 _CREATION_KEYS = ("com.apple.quicktime.creationdate", "creation_time", "DATE_RECORDED")
 _ISO6709 = re.compile(r"([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)?(?:CRS.*)?/?")
-_TAG_KEYS = ("title", "artist", "comment", "description", "make", "model")
+# Container tags kept (short name <- the keys muxers and phones write), at most _TAG_CHARS each.
+_TAG_KEYS = {
+    "title": ("title", "TITLE", "com.apple.quicktime.title"),
+    "artist": ("artist", "ARTIST", "com.apple.quicktime.artist"),
+    "comment": ("comment", "COMMENT", "com.apple.quicktime.comment"),
+    "description": ("description", "DESCRIPTION", "com.apple.quicktime.description"),
+    "make": ("make", "com.apple.quicktime.make", "com.android.manufacturer"),
+    "model": ("model", "com.apple.quicktime.model", "com.android.model"),
+    "software": ("com.apple.quicktime.software",),
+}
+_TAG_CHARS = 500
 
 
 class VideoExtractor:
@@ -407,6 +417,8 @@ class _Extraction:
         return inputs
 
     def _metadata(self, duration: float, sampled: bool) -> dict[str, Any]:
+        """Figures of the file, tags kept short; `transcript_covers_s` where the speech
+        track stops at its cap (as for audio)."""
         ctx = self.stream.codec_context
         meta: dict[str, Any] = {
             "duration": round(duration, 3),
@@ -426,14 +438,25 @@ class _Extraction:
             meta["creation_time"] = created
         if (gps := _location(tags)) is not None:
             meta["gps"] = gps
-        for key in _TAG_KEYS:
-            if tags.get(key):
-                meta.setdefault("tags", {})[key] = str(tags[key])[:500]
+        found = {
+            name: str(value)[:_TAG_CHARS]
+            for name, keys in _TAG_KEYS.items()
+            if (value := next((tags[k] for k in keys if tags.get(k)), None))
+        }
+        if found:
+            meta["tags"] = found
+        # What keyword search reads (app.understanding), named as for audio and images.
+        if found.get("title"):
+            meta["title"] = found["title"]
+        if description := found.get("description") or found.get("comment"):
+            meta["description"] = description
         if self.audio_stream is not None:
             actx = self.audio_stream.codec_context
             meta["audio_codec"] = actx.name
             meta["sample_rate"] = actx.sample_rate
             meta["channels"] = actx.channels
+            if self.speech_samples >= SPEECH_SECONDS * SPEECH_RATE:
+                meta["transcript_covers_s"] = float(SPEECH_SECONDS)
         return {k: v for k, v in meta.items() if v is not None}
 
     def _strip_times(self) -> list[float]:
