@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assetloom.app.audio_copies import audio_candidates
 from assetloom.app.results import CopiesOut, DuplicateGroup, VerifyResult
 from assetloom.app.video_copies import frame_grab_candidates, video_candidates
 from assetloom.blobs.files import local_files
@@ -133,6 +134,8 @@ class CopyFinder:
             found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
         elif rec.media_type is MediaType.VIDEO:
             found.update(video_candidates(self.lib, self.index, rec, set(found), moments))
+        elif rec.media_type is MediaType.AUDIO:
+            found.update(audio_candidates(self.lib.catalog, rec, set(found), moments))
         elif rec.media_type is MediaType.DOCUMENT:
             # Known by its text; a design or a scan (no text of its own) by its picture.
             if any(f.kind == Family.SIMHASH64 for f in rec.fingerprints):
