@@ -26,6 +26,9 @@ from assetloom.models.errors import UnknownBackendError
 BUILTIN = (
     "assetloom.create.generators.template_text",
     "assetloom.create.generators.image_compose",
+    "assetloom.create.generators.speech_piper",
+    "assetloom.create.generators.speech_espeak",
+    "assetloom.create.generators.speech_openai",
 )
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
