@@ -16,7 +16,7 @@ from assetloom.core.assets import MediaType
 from assetloom.ingest.extractors import video
 from assetloom.ingest.records import ModelInputs, Options, Prepared
 from assetloom.ingest.sniff import sniff
-from tests.media_av import make_clip, scene_frames, tone, write_video
+from tests.media_av import make_clip, scene_frames, tone, transcode_video, write_video
 from tests.video.conftest import SHOT
 
 OPTS = Options(max_image_pixels=10**9, max_file_bytes=2 * 1024**3, thumbnail_size=256)
@@ -188,6 +188,25 @@ def test_long_files_are_sampled_not_scanned(mp4: Path, monkeypatch: pytest.Monke
     assert "shots" not in rec.metadata
     assert inputs.speech is not None and inputs.speech.seconds == pytest.approx(6.0, abs=0.15)
     assert rec.derived["strip.webp"]
+
+
+def test_sampled_copies_meet_at_the_same_moments(
+    mp4: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A long file's query samples the times its original was sampled at, whatever the
+    copy's key frames: a re-encoded, resized copy still matches."""
+    copy = transcode_video(mp4, tmp_path / "copy.mp4", size=(160, 120), options={"g": "7"})
+    monkeypatch.setattr(video, "SCAN_PIXELS", 1)
+    monkeypatch.setattr(video, "MIN_KEY_FRAMES", 5)
+    stored, _ = extract(mp4)
+    query, _ = extract(copy, query=True)
+    assert video_match.frame_times(query.fingerprints) == pytest.approx(
+        video_match.frame_times(stored.fingerprints), abs=0.05
+    )
+    verdict = video_match.match_video(
+        query.fingerprints, stored.fingerprints, query_duration=6.0, stored_duration=6.0
+    )
+    assert verdict is not None and verdict.votes == 5
 
 
 def test_query_side_samples_densely_without_thumbnail(mp4: Path):

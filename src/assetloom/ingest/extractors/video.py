@@ -184,11 +184,11 @@ class _Extraction:
         self.fps = float(stream.average_rate or stream.guessed_rate or 0) or None
         self.display = _display_size(stream)
         minutes = (self.duration or 0) / 60
-        if query:
-            cap = QUERY_MAX_FRAMES
-        else:
-            cap = max(MIN_KEY_FRAMES, math.ceil(FRAMES_PER_MINUTE * minutes))
-        self.picks = _Picks(min(cap, MAX_KEY_FRAMES if not query else QUERY_MAX_FRAMES))
+        cap = min(MAX_KEY_FRAMES, max(MIN_KEY_FRAMES, math.ceil(FRAMES_PER_MINUTE * minutes)))
+        # A sampled file's moments: the library's cap on both sides, so a query samples
+        # the same times as its original did.
+        self.samples = cap
+        self.picks = _Picks(QUERY_MAX_FRAMES if query else cap)
         self.step = video_match.QUERY_STEP if query else SHOT_STEP
         if query and self.duration:
             self.step = max(video_match.QUERY_STEP, self.duration / QUERY_MAX_FRAMES)
@@ -258,7 +258,7 @@ class _Extraction:
     def _sample(self) -> None:
         """Evenly spaced moments of a long file, each decoded from the key frame before it."""
         assert self.duration is not None
-        count = self.picks.cap
+        count = self.samples
         self._decode_options()
         base = self.stream.time_base
         for i in range(count):
