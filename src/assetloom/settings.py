@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     library: Path | None = Field(default=None, description="Library folder (ASSETLOOM_LIBRARY)")
     workers: int = Field(default=0, ge=0, description="Decode/hash processes; 0 = one per core")
     executor: str = Field(
-        default="local", description="Where per-file work runs: 'local' (worker processes)"
+        default="local",
+        description="Where per-file work runs: 'local' (worker processes), or 'ray:HOST:PORT' "
+        "(tasks on that Ray cluster; 'ray:auto' reads RAY_ADDRESS)",
     )
     max_image_pixels: int = Field(default=200_000_000, description="Decompression-bomb limit")
     max_file_bytes: int = Field(default=2 * 1024**3, description="Largest file add accepts")

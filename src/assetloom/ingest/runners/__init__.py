@@ -8,13 +8,18 @@ from assetloom.ingest.runners.local import InProcessExecutor, ProcessExecutor
 
 
 def executor_for(setting: str, workers: int) -> Executor:
-    """'local' (the default): worker processes on this machine, `workers` of them."""
-    kind, _, _address = setting.strip().partition(":")
+    """'local' (the default): worker processes on this machine, `workers` of them.
+    'ray:HOST:PORT' (or 'ray:auto', RAY_ADDRESS): tasks on that Ray cluster."""
+    kind, _, address = setting.strip().partition(":")
     if kind in ("", "local"):
         return ProcessExecutor(workers) if workers > 1 else InProcessExecutor()
+    if kind == "ray":
+        from assetloom.ingest.runners.ray import RayExecutor  # imports ray: only when chosen
+
+        return RayExecutor(address.strip())
     raise BadInputError(
         f"unknown executor {setting!r}",
-        hint="set executor = 'local' in assetloom.toml",
+        hint="set executor = 'local' or 'ray:HOST:PORT' in assetloom.toml",
     )
 
 
