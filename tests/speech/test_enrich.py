@@ -23,10 +23,19 @@ from assetloom.models.base import TranscriptSegment
 from assetloom.models.errors import UnknownBackendError
 from assetloom.models.registry import get_transcriber
 from assetloom.settings import load_settings
-from tests.media_av import VIDEO_RATE, music, resample, scene_frames, speech, write_video
+from tests.media_av import (
+    VIDEO_RATE,
+    music,
+    resample,
+    scene_frames,
+    speech,
+    write_audio,
+    write_video,
+)
 from tests.speech.conftest import word_error_rate
 
 SAID = "A black dog is running through the grass with a ball in its mouth."
+SENTENCES_AUDIO = "Two children are playing on the beach near the water."
 
 
 def _seg(start: float, end: float, text: str = "words") -> TranscriptSegment:
@@ -153,3 +162,22 @@ def test_spoken_words_find_the_video(lib: Library, talking_video: Path) -> None:
     moments = [m for m in hits[0].matched if m.get("source") == "transcript"]
     assert moments and 1.0 <= moments[0]["start"] <= 2.2
     assert "dog" in moments[0]["text"].lower()
+
+
+def test_spoken_words_find_the_recording_and_music_has_none(lib: Library, tmp_path: Path) -> None:
+    samples, rate = speech(SENTENCES_AUDIO)
+    talk = write_audio(tmp_path / "talk.wav", samples, rate)
+    song = write_audio(tmp_path / "song.mp3", music(11, 5.0))
+    added = {Path(a.file).name: a.asset_id for a in lib.add([talk, song]).added}
+    said, tune = lib.get(added["talk.wav"]), lib.get(added["song.mp3"])
+    assert said.media_type == tune.media_type == MediaType.AUDIO
+    assert said.metadata["transcript"]["speech"] is True
+    assert tune.metadata["transcript"]["speech"] is False
+    stored = lib.catalog.passages_of([said.asset_id, tune.asset_id])
+    assert [p.source for p in stored[said.asset_id]] == ["transcript"]
+    assert tune.asset_id not in stored
+    hits = lib.search(
+        SearchQuery(text="kids playing by the sea", media_type=MediaType.AUDIO, limit=2)
+    )
+    assert hits and hits[0].asset.asset_id == said.asset_id
+    assert hits[0].matched[0]["source"] == "transcript"

@@ -6,23 +6,25 @@ transcript and Whisper is never run: music costs only the detector. The detected
 are joined and transcribed in one pass (so a song's instrumental breaks are not read), and the
 segment times are mapped back onto the recording. Whisper invents text over music and silence
 ("Thank you for watching."); what survives the detector is filtered again on Whisper's own
-confidence figures. Each threshold below was calibrated on synthetic music (chords, melodies,
-drums, saw leads, a formant-filtered "choir" synth, tones, noise, silence) against espeak-ng
-English sentences, both Whisper models, Whisper run with voice detection off so that every
-music clip reached it:
+confidence figures. The thresholds were calibrated (`bench/asr_thresholds.py`) on synthetic
+music (chords + melody + drums, a formant-filtered "choir" synth, a tone), noise and silence
+against espeak-ng English sentences, on both models, with Whisper's voice detection and
+filters off so that every clip reached it:
 
-=====================  ==================  =========================  ========
-figure                 espeak-ng speech    music / noise / silence    rule
-=====================  ==================  =========================  ========
-voice detected         97-100 % of length  0.00 s in every clip       >= 0.5 s
-no_speech_prob         0.02-0.31           0.66-0.95                  < 0.5
-avg_logprob            -0.34 to -0.99      -0.78 to -1.76 (*)         > -1.2
-compression ratio      1.0-1.6             up to 20 ("BAM BAM ...")   <= 2.4
-=====================  ==================  =========================  ========
+=======================  ===================  ==========================  ========
+figure                   espeak-ng speech     music, noise, silence       rule
+=======================  ===================  ==========================  ========
+voice detected           the whole clip       0.00 s in every clip        >= 0.5 s
+no_speech_prob           0.01-0.31            0.43-0.95                   < 0.5
+avg_logprob              -0.30 to -0.99       -0.78 to -1.95 (*)          > -1.2
+compression ratio        0.84-1.24            up to 52 (*)                <= 2.4
+segments kept by all     all                  none                        (AND)
+=======================  ===================  ==========================  ========
 
-(*) except repetition loops, which score near 0 and are caught by the compression ratio
-(Whisper's own fallback threshold). A segment must pass all of them and contain a letter or
-digit (Whisper's " ." over chords does not).
+(*) Whisper base loops over music ("BAM BAM BAM ..."): such segments score near 0 but compress
+16-52 times (2.4 is Whisper's own fallback threshold). No one figure separates speech from
+music on its own; the detector does, and all the rules together do, so either alone keeps
+music out. A segment must also hold a letter or digit (Whisper writes " ." over chords).
 
 `condition_on_previous_text` is off: feeding back earlier text is the main source of Whisper's
 runaway repetitions, and costs little accuracy on short passages.
@@ -30,7 +32,6 @@ runaway repetitions, and costs little accuracy on short passages.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -43,8 +44,6 @@ import numpy as np
 from assetloom.models.asr.chinese import CHINESE, to_simplified
 from assetloom.models.base import Transcript, TranscriptSegment
 from assetloom.models.errors import ModelError, ModelNotInstalledError
-
-log = logging.getLogger("assetloom.models")
 
 RATE = 16_000
 """What Whisper and the voice detector read."""
