@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -121,8 +122,18 @@ def check_package(path: Path, where: str, kind: str, main_part: str) -> bytes | 
             thumb = next((names[n] for n in _THUMBNAILS if n in names), None)
             if thumb is None or thumb.file_size > _MAX_THUMBNAIL_BYTES:
                 return None
-            return zf.read(thumb)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            try:
+                return zf.read(thumb)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError):
+                return None  # a broken thumbnail costs the thumbnail, not the document
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        NotImplementedError,  # a compression method or zip version zipfile lacks
+        EOFError,
+        ValueError,
+    ) as exc:
         raise BadInputError(
             f"{where}: damaged or truncated {kind} (not a readable zip package: {exc})",
             hint="open and re-save it in the program that made it",

@@ -158,6 +158,8 @@ def _read_text(pdf: pdfium.PdfDocument, pages: int) -> tuple[list[Segment], list
             count = min(textpage.count_chars(), MAX_PAGE_CHARS, budget)
             text = clean(textpage.get_text_range(0, count)) if count > 0 else ""
             textpage.close()
+        except pdfium.PdfiumError:
+            text = ""
         finally:
             page.close()
         budget -= len(text)
