@@ -7,7 +7,7 @@ the index never has to know which backend produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -106,6 +106,39 @@ class Transcriber(Protocol):
         self, samples: np.ndarray, rate: int, *, language: str | None = None
     ) -> Transcript:
         """Mono float32 `samples` at `rate` Hz; `language` skips detection when known."""
+        ...
+
+
+class OcrLine(NamedTuple):
+    """One line of text found in a picture."""
+
+    text: str
+    box: tuple[tuple[float, float], ...]
+    """Its four corners in the picture's pixels, clockwise from the top left."""
+    score: float
+    """The recogniser's confidence, 0..1."""
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Reads the text in pictures (zh/en)."""
+
+    name: str
+
+    def recognise(self, image: Image.Image) -> list[OcrLine]:
+        """The picture's lines, top to bottom; [] when it holds no text. Cheap for pictures
+        without text: an engine gates them before reading."""
+        ...
+
+
+@runtime_checkable
+class Moderator(Protocol):
+    """Scores pictures for content a library may want to hold back."""
+
+    name: str
+
+    def score(self, images: list[Image.Image]) -> list[float]:
+        """One score per picture, 0 (benign) .. 1 (certainly explicit)."""
         ...
 
 

@@ -24,7 +24,14 @@ import numpy as np
 from PIL import Image
 
 from assetloom.models import timing
-from assetloom.models.base import ImageEncoder, TextEncoder, Transcriber, Transcript
+from assetloom.models.base import (
+    ImageEncoder,
+    Moderator,
+    OcrEngine,
+    TextEncoder,
+    Transcriber,
+    Transcript,
+)
 from assetloom.models.errors import UnknownBackendError
 from assetloom.models.pool import Build, Handle, Key, LoadedModel, ModelPool
 from assetloom.settings import Settings
@@ -33,6 +40,9 @@ DEFAULT_MODEL = "offline"
 TEXT_ENCODER, IMAGE_ENCODER = "text-encoder", "image-encoder"
 CLIP_MODEL = "clip-model"
 """Both CLIP towers are views of one model folder, loaded once."""
+OCR, MODERATION = "ocr", "moderation"
+"""Text in pictures (setting `ocr`) and the moderation classifier (setting `moderation`)."""
+DEFAULT_OCR, DEFAULT_MODERATOR = "rapidocr", "open-nsfw"
 ASR = "asr"
 ASR_OFF = "off"
 DEFAULT_IDLE_S: float = Settings.model_fields["model_idle_s"].default
@@ -166,6 +176,20 @@ def _whisper_tiny_en(_build: Build) -> Transcriber:
     return WhisperTranscriber("whisper-tiny.en", whisper_tiny_en_dir, threads=_threads)
 
 
+@MODELS.backend(OCR, "rapidocr", per_spec=False, per_cache=False)
+def _rapidocr(_build: Build) -> OcrEngine:
+    from assetloom.models.ocr.rapid import RapidOcrEngine
+
+    return RapidOcrEngine(threads=_threads)
+
+
+@MODELS.backend(MODERATION, "open-nsfw", per_spec=False, per_cache=False)
+def _open_nsfw(_build: Build) -> Moderator:
+    from assetloom.models.moderation.open_nsfw import OpenNsfwModerator
+
+    return OpenNsfwModerator(threads=_threads)
+
+
 # ---------------------------------------------------------------------- handles
 class _TimedText(Handle):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -229,3 +253,13 @@ def get_transcriber(setting: str = "whisper-base", cache_dir: Path | None = None
             hint=f"use {', '.join(names[:-1])} or {names[-1]}",
         )
     return cast(Transcriber, MODELS.handle(ASR, backend, "", cache_dir, _Transcribing))
+
+
+def get_ocr_engine(backend: str = DEFAULT_OCR) -> OcrEngine:
+    """The OCR engine of the `ocr` setting; its weights ship in its package (no cache)."""
+    return cast(OcrEngine, MODELS.handle(OCR, backend, "", None, Handle))
+
+
+def get_moderator(backend: str = DEFAULT_MODERATOR) -> Moderator:
+    """The moderation classifier; its weights ship in its package (no cache)."""
+    return cast(Moderator, MODELS.handle(MODERATION, backend, "", None, Handle))

@@ -1,0 +1,1 @@
+"""Moderation: classifiers behind `models.base.Moderator` (registered in `registry`)."""

@@ -1,0 +1,1 @@
+"""Text in pictures: OCR engines behind `models.base.OcrEngine` (registered in `registry`)."""
