@@ -8,7 +8,6 @@ import pytest
 
 from assetloom.app.library import Library
 from assetloom.core.assets import MediaType
-from assetloom.ingest.extractors import extractor_for
 from assetloom.ingest.prepare import prepare_files
 from assetloom.ingest.records import Options, Prepared, Skipped
 from tests.media_av import make_audio_only_mp4, make_clip
@@ -51,16 +50,12 @@ def test_garbage_after_a_video_signature(mp4: Path, tmp_path: Path):
 def test_audio_only_container_goes_to_the_audio_extractor(tmp_path: Path, suffix: str):
     """libmagic calls these video/*: the video extractor hands them to audio by MIME type."""
     path = make_audio_only_mp4(tmp_path / f"voice{suffix}")
-    audio_mime = {".mp4": "audio/mp4", ".webm": "audio/webm"}[suffix]
-    audio = extractor_for(audio_mime)
     (result,) = prepare_files([str(path)], OPTS)
-    if audio is None or audio.media_type is not MediaType.AUDIO:
-        assert isinstance(result, Skipped)
-        assert result.reason.startswith("audio only (")
-        assert "no video stream" in result.reason
-    else:
-        assert isinstance(result, Prepared), result
-        assert (result.media_type, result.mime) == (MediaType.AUDIO, audio_mime)
+    assert isinstance(result, Prepared), result
+    audio_mime = {".mp4": "audio/mp4", ".webm": "audio/webm"}[suffix]
+    assert (result.media_type, result.mime) == (MediaType.AUDIO, audio_mime)
+    assert result.metadata["duration"] == pytest.approx(3.0, abs=0.1)
+    assert result.metadata["codec"] == {".mp4": "aac", ".webm": "opus"}[suffix]
 
 
 def test_add_reports_each_reason(library: Library, mp4: Path, tmp_path: Path):

@@ -139,11 +139,7 @@ def _hand_to_audio(
     mime = AUDIO_MIMES.get(record.mime, "audio/" + record.mime.removeprefix("video/"))
     audio = extractor_for(mime)
     if audio is None or audio.media_type is not MediaType.AUDIO:
-        raise UnsupportedMediaError(
-            f"{where}: audio only ({codec}, no video stream), and audio files are not"
-            " supported yet",
-            hint="audio ingest arrives with the audio extractor",
-        )
+        raise UnsupportedMediaError(f"{where}: audio only ({codec}, no video stream): {mime}")
     record.media_type, record.mime = MediaType.AUDIO, mime
     return audio.extract(path, record, opts, query=query)
 
@@ -199,6 +195,7 @@ class _Extraction:
         self.shots = 0
         self.speech: list[np.ndarray] = []
         self.speech_samples = 0
+        self.resampler: Any = None
 
     # ------------------------------------------------------------------ the pass
     def run(self) -> ModelInputs:
@@ -318,14 +315,14 @@ class _Extraction:
             return
         import av
 
-        if not hasattr(self, "_resampler"):
-            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
+        if self.resampler is None:
+            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
         try:
             frames = packet.decode()
         except av.FFmpegError:
             return  # a damaged audio packet loses a few milliseconds, not the video
         for frame in frames:
-            for out in self._resampler.resample(frame):
+            for out in self.resampler.resample(frame):
                 samples = out.to_ndarray().reshape(-1)
                 self.speech.append(samples)
                 self.speech_samples += len(samples)
