@@ -4,6 +4,7 @@ traceback or a decode that runs as long as the file claims."""
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from assetloom.ingest.records import Options, Prepared, Skipped
 from tests.media_av import music, write_audio
 
 OPTS = Options(max_image_pixels=100_000_000, max_file_bytes=2 * 1024**3, thumbnail_size=256)
+# With understanding on, the extractor makes the speech track for the recogniser.
+UNDERSTANDING = replace(OPTS, embed=True)
 
 
 def _one(path: Path) -> Prepared | Skipped:
@@ -150,7 +153,7 @@ def test_a_ten_hour_recording_is_sampled_not_decoded_whole(tmp_path: Path):
         fh.write((start[:, 0] * 20_000).astype("<i2").tobytes())
         fh.truncate(44 + data_bytes)
     record = Prepared(str(path), sha256_file(path), path.stat().st_size, 0, MediaType.AUDIO, "")
-    inputs = AudioExtractor().extract(path, record, OPTS, query=False)
+    inputs = AudioExtractor().extract(path, record, UNDERSTANDING, query=False)
     meta = record.metadata
     assert meta["duration"] == pytest.approx(hours * 3600, abs=1)
     assert meta["loudness_sampled"] is True

@@ -4,6 +4,7 @@ or waveform thumbnails, the speech track, and what a query-side decode leaves ou
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ from assetloom.ingest.records import Options, Prepared
 from tests.media_av import music, speech, tone, write_audio
 
 OPTS = Options(max_image_pixels=100_000_000, max_file_bytes=2 * 1024**3, thumbnail_size=256)
+# With understanding on, the extractor makes the speech track for the recogniser.
+UNDERSTANDING = replace(OPTS, embed=True)
 TAGS = {
     "title": "Harbour Lights",
     "artist": "Mara Quinn",
@@ -119,12 +122,14 @@ def test_speech_track_for_the_recogniser(tmp_path: Path):
     samples, rate = speech("A black dog runs through the tall green grass.")
     path = write_audio(tmp_path / "talk.wav", samples, rate)
     record = Prepared(str(path), sha256_file(path), path.stat().st_size, 0, MediaType.AUDIO, "")
-    inputs = AudioExtractor().extract(path, record, OPTS, query=False)
+    inputs = AudioExtractor().extract(path, record, UNDERSTANDING, query=False)
     assert inputs.speech is not None and inputs.speech.rate == 16_000
     assert inputs.speech.samples.dtype == np.float32 and inputs.speech.samples.ndim == 1
     assert inputs.speech.seconds == pytest.approx(len(samples) / rate, abs=0.05)
     assert float(np.sqrt(np.mean(inputs.speech.samples**2))) > 0.01
     assert inputs.images == [] and "transcript_covers_s" not in record.metadata
+    # Only the model steps read it, and they run with understanding on.
+    assert AudioExtractor().extract(path, record, OPTS, query=False).speech is None
 
 
 def test_a_query_decode_keeps_only_what_matching_needs(clips: dict[str, Path]):

@@ -3,11 +3,11 @@ a Chromaprint fingerprint with its lookup keys, cover art or a waveform as the t
 and the speech track for speech recognition, all from one streamed decode with PyAV.
 
 The work is bounded whatever the file claims: the decode from the start stops after the
-first `SPEECH_SECONDS` (30 min; `FINGERPRINT_SECONDS` for a query), and a longer file's
+first `FULL_SECONDS` (30 min; `FINGERPRINT_SECONDS` for a query), and a longer file's
 loudness and waveform come from `SAMPLED_WINDOWS` windows spread over the rest, so a
 10-hour recording costs about 35 minutes of decoding, never 10 hours. Nothing holds more
-than the speech track (16 kHz mono float32: 115 MB at the cap) and two minutes of
-fingerprint PCM (2.6 MB).
+than the speech track (16 kHz mono float32, made only when understanding is on, since only
+the model steps read it: 115 MB at the cap) and two minutes of fingerprint PCM (2.6 MB).
 
 Chromaprint runs as `fpcalc` on PCM piped to it, not in-process through libchromaprint:
 Debian's library links the system FFmpeg, which would then share the worker with the
@@ -46,7 +46,9 @@ from assetloom.ingest.paths import display_path
 from assetloom.ingest.records import Audio, ModelInputs, Options, Prepared
 
 SPEECH_RATE = 16_000
-SPEECH_SECONDS = 30 * 60
+FULL_SECONDS = 30 * 60
+"""Decoded whole up to here; past it, sampled."""
+SPEECH_SECONDS = FULL_SECONDS
 """The speech track handed to speech recognition stops here (metadata says so)."""
 SAMPLED_WINDOWS = 48
 WINDOW_SECONDS = 5.0
@@ -100,7 +102,7 @@ class AudioExtractor:
         with container:
             if not container.streams.audio:
                 raise BadInputError(f"{where}: no audio stream in the file")
-            track = _Decode(container, where, query=query)
+            track = _Decode(container, where, query=query, speech=opts.embed and not query)
             track.run()
             record.metadata = track.metadata()
             fp = _chromaprint(bytes(track.pcm), where)
@@ -120,12 +122,15 @@ class _Decode:
     """One pass from the start (fingerprint PCM, speech track, loudness), then sampled
     windows over whatever lies past the pass's limit (loudness and waveform only)."""
 
-    def __init__(self, container: av.container.InputContainer, where: str, *, query: bool):
+    def __init__(
+        self, container: av.container.InputContainer, where: str, *, query: bool, speech: bool
+    ) -> None:
         self.container = container
         self.where = where
         self.query = query
+        self.speech = speech
         self.stream = container.streams.audio[0]
-        self.limit = FINGERPRINT_SECONDS if query else SPEECH_SECONDS
+        self.limit = FINGERPRINT_SECONDS if query else FULL_SECONDS
         self.declared = _declared_duration(container, self.stream)
         pictures = [
             s for s in container.streams.video if s.disposition & av.stream.Disposition.attached_pic
@@ -233,9 +238,10 @@ class _Decode:
         self._fp_rs = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         if self.query:
             return
-        self._speech_rs = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
-        expected = min(self.declared or SPEECH_SECONDS, SPEECH_SECONDS) + 1
-        self._speech = np.zeros(int(expected * SPEECH_RATE), dtype=np.float32)
+        if self.speech:
+            self._speech_rs = av.AudioResampler(format="flt", layout="mono", rate=SPEECH_RATE)
+            expected = min(self.declared or SPEECH_SECONDS, SPEECH_SECONDS) + 1
+            self._speech = np.zeros(int(expected * SPEECH_RATE), dtype=np.float32)
         names = [c.name for c in frame.layout.channels]
         self.meter = LoudnessMeter(self.rate, channel_weights(names))
         self._native_rs = self._native_resampler(frame)
@@ -356,7 +362,7 @@ class _Decode:
             meta["loudness_lufs"] = None if loudness is None else round(loudness, 1)
             if self.sampled:
                 meta["loudness_sampled"] = True
-            if not self.complete and self.seconds >= SPEECH_SECONDS:
+            if self.speech and not self.complete and self.seconds >= SPEECH_SECONDS:
                 meta["transcript_covers_s"] = float(SPEECH_SECONDS)
         return meta
 
