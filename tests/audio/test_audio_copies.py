@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assetloom.app.library import Library
+from assetloom.app.search import SearchQuery
 from assetloom.core.assets import MediaType, Tier
 from assetloom.core.listing import ListQuery
 from tests.cli_run import cli
@@ -31,7 +32,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clips")
     samples, rate = speech(TALK)
     other, other_rate = speech(OTHER_TALK)
-    song = write_audio(folder / "song.flac", music(61, 20.0, stereo=False))
+    tags = {"title": "Harbour Lights", "artist": "Mara Quinn", "comment": "recorded at dawn"}
+    song = write_audio(folder / "song.flac", music(61, 20.0, stereo=False), tags=tags)
     talk = write_audio(folder / "talk.flac", samples, rate)
     return {
         "song": song,
@@ -110,6 +112,12 @@ def test_the_original_itself_is_exact(lib: Library, clips: dict[str, Path]):
     (result,) = lib.verify([clips["song"]])
     assert result.tier is Tier.EXACT
     assert [m.tier for m in result.matches] == [Tier.EXACT]
+
+
+@pytest.mark.parametrize("words", ["harbour lights", "Quinn", "dawn"])
+def test_tags_are_found_by_keyword(lib: Library, words: str):
+    hits = lib.search(SearchQuery(text=words))
+    assert [h.asset.original_name for h in hits] == ["song.flac"]
 
 
 def test_duplicates_group_a_recording_with_its_copy(clips: dict[str, Path], tmp_path: Path):
