@@ -29,6 +29,7 @@ BUILTIN = (
     "assetloom.create.generators.speech_piper",
     "assetloom.create.generators.speech_espeak",
     "assetloom.create.generators.speech_openai",
+    "assetloom.create.generators.music_midi",
 )
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
