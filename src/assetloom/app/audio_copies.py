@@ -10,8 +10,8 @@ handful of alignments however many recordings the library holds.
 
 Why catalog rows and not a FAISS binary index: Chromaprint words are compared at an offset
 found by alignment, not as one code per asset, so a Hamming index over them would hold one
-code per word (thousands per recording) and still need the alignment; exact lookups of
-masked words are what Chromaprint's own server (acoustid-index) does. The rows commit in
+code per word (thousands per recording) and still need the alignment; an inverted index of
+fingerprint words is how AcoustID's server finds candidates too. The rows commit in
 the adding transaction with the asset, so a removed asset takes its keys along, a crash
 leaves no stale index, and there is no cache file to rebuild or keep in step between
 processes.
