@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # (FluidSynth in-process through pyfluidsynth, a 6 MB General MIDI soundfont; not the
 # `fluidsynth` command, whose recommends pull in a Qt GUI).
 APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2
-  libchromaprint-tools espeak-ng libfluidsynth3 timgm6mb-soundfont)
+  libchromaprint-tools espeak-ng libfluidsynth3 timgm6mb-soundfont ghostscript)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
