@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # libchromaprint-tools: `fpcalc`, audio fingerprints; espeak-ng: speech the tests synthesise,
 # and the studio's Chinese voice; libfluidsynth3 + timgm6mb-soundfont: the studio's music beds
 # (FluidSynth in-process through pyfluidsynth, a 6 MB General MIDI soundfont; not the
-# `fluidsynth` command, whose recommends pull in a Qt GUI).
+# `fluidsynth` command, whose recommends pull in a Qt GUI). ghostscript: EPS/PostScript designs.
 APT_PACKAGES=(libmagic1 libimage-exiftool-perl chromium fonts-wqy-zenhei iproute2
   libchromaprint-tools espeak-ng libfluidsynth3 timgm6mb-soundfont ghostscript)
 missing=()
