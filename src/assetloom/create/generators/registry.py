@@ -30,6 +30,7 @@ BUILTIN = (
     "assetloom.create.generators.speech_espeak",
     "assetloom.create.generators.speech_openai",
     "assetloom.create.generators.music_midi",
+    "assetloom.create.generators.video_shorts",
 )
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
