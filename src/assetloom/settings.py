@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -43,6 +43,29 @@ class Settings(BaseSettings):
         default="whisper-base",
         description="Speech to text for audio and video at ingest (with understanding on): "
         "'whisper-base' (multilingual), 'whisper-tiny.en' (English only, ~2x faster) or 'off'",
+    )
+    ocr: Literal["rapidocr", "off"] = Field(
+        default="rapidocr",
+        description="Read the text in images and key frames at ingest (with understanding on), "
+        "so keyword search finds it: 'rapidocr' (PP-OCRv4, zh/en) or 'off'",
+    )
+    moderation: Literal["off", "flag", "quarantine"] = Field(
+        default="flag",
+        description="NSFW scoring at ingest (with understanding on): 'flag' marks assets scoring "
+        "moderation_threshold or more for review; 'quarantine' also hides them from lists, "
+        "searches and similar until an admin approves them (`assetloom review`); 'off'",
+    )
+    moderation_threshold: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        description="NSFW score (0..1) from which an asset is flagged (docs/media.md: the "
+        "false-positive rate on benign photos at this value)",
+    )
+    verify_watermarks: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Read the studio's invisible watermark in images `verify` checks (~1 s "
+        "each): 'auto' once the library has watermarked an output, 'always' or 'never'",
     )
     model_idle_s: float = Field(
         default=600.0,

@@ -32,6 +32,11 @@ class Options:
     model_cache: str = ""
     asr: str = "whisper-base"
     """The `asr_model` setting: a speech recogniser backend, or "off"."""
+    ocr: str = "off"
+    """The `ocr` setting: an OCR backend, or "off"."""
+    moderation: str = "off"
+    """The `moderation` policy: "off", "flag" or "quarantine"."""
+    moderation_threshold: float = 1.0
 
     @classmethod
     def from_settings(cls, s: Settings, *, embed: bool | None = None) -> Options:
@@ -43,6 +48,9 @@ class Options:
             s.model,
             str(s.model_cache),
             asr=s.asr_model,
+            ocr=s.ocr,
+            moderation=s.moderation,
+            moderation_threshold=s.moderation_threshold,
         )
 
 
