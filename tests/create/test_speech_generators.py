@@ -119,8 +119,6 @@ def test_no_backend_loads_anything_at_import() -> None:
 # ---------------------------------------------------------------------- Piper
 @pytest.fixture(scope="module")
 def piper() -> SpeechGenerator:
-    if importlib.util.find_spec("piper") is None:
-        pytest.skip("piper-tts is not installed (requirements/studio.txt)")
     generator = get_generator("speech=piper")
     assert isinstance(generator, SpeechGenerator)
     return generator

@@ -1,8 +1,8 @@
 """`speech=espeak`: voice-overs from espeak-ng, above all Mandarin Chinese.
 
 espeak-ng's `cmn` voice reads hanzi letter by letter as English, so Chinese is turned into
-tone-numbered pinyin first (pypinyin, with its 一/不 tone changes; espeak-ng applies the
-third-tone change itself) and read by the `cmn-latn-pinyin` voice. The result is intelligible
+tone-numbered pinyin first (pypinyin, which applies the tone changes of 一, 不 and of third
+tones before third tones) and read by the `cmn-latn-pinyin` voice. The result is intelligible
 Mandarin with the right tones, but robotic: formant synthesis, flat phrasing, and pypinyin's
 dictionary picks the reading of a polyphonic character (行, 重) that is wrong now and then. It
 is the offline fallback, not a voice for a finished advert; an OpenAI-compatible endpoint
@@ -90,8 +90,8 @@ class EspeakSpeaker(SentenceSpeaker):
 
 
 def to_pinyin(text: str) -> str:
-    """Hanzi as tone-numbered pinyin syllables ("ni2 hao3"), ü written ü as espeak-ng reads
-    it; other characters (digits, Latin words) pass through, punctuation as ASCII."""
+    """Hanzi as tone-numbered pinyin syllables, tone changes applied ("ni2 hao3"), ü written ü
+    as espeak-ng reads it; digits and Latin words pass through, punctuation becomes ASCII."""
     try:
         from pypinyin import Style, lazy_pinyin
     except ImportError as exc:

@@ -15,7 +15,6 @@ The voice is loaded through the model pool (task "tts"), on first use, and unloa
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,7 +59,8 @@ class PiperVoiceModel:
         graph = graph_model.graph
         replaced: set[str] = set()
         graph.initializer.append(numpy_helper.from_array(np.zeros(3, np.int64), "noise_from"))
-        for node in [n for n in graph.node if n.op_type == "RandomNormalLike"]:
+        noises = [n for n in graph.node if n.op_type == "RandomNormalLike"]
+        for node in noises if len(noises) == len(_NOISES) else []:
             name = next(v for k, v in _NOISES.items() if node.name.startswith(k))
             # The noise is a slice, the shape of what RandomNormalLike copied, of an input.
             at = list(graph.node).index(node)
@@ -82,7 +82,6 @@ class PiperVoiceModel:
         self.voice = PiperVoice(session=self.session, config=PiperConfig.from_dict(config))
         self.rate: int = self.voice.config.sample_rate
         self.language: str = self.voice.config.espeak_voice
-        self._lock = threading.Lock()  # piper's phonemiser is one espeak-ng instance
 
     def speak(self, text: str, *, seed: int, index: int, speed: float) -> np.ndarray:
         """The sentence's audio, float32 mono; its noise drawn from (seed, index)."""
@@ -92,8 +91,7 @@ class PiperVoiceModel:
         scales = np.array(
             [config.noise_scale, config.length_scale / speed, config.noise_w_scale], np.float32
         )
-        with self._lock:
-            groups = self.voice.phonemize(text)
+        groups = self.voice.phonemize(text)  # thread-safe: piper locks its espeak-ng
         pieces = []
         for part, phonemes in enumerate(g for g in groups if g):
             ids = self.voice.phonemes_to_ids(phonemes)
@@ -135,7 +133,10 @@ class PiperVoiceModel:
 
 @MODELS.backend(TTS, "piper", per_cache=False)
 def _load_piper(build: Build) -> PiperVoiceModel:
-    return PiperVoiceModel(Path(build.spec))
+    try:
+        return PiperVoiceModel(Path(build.spec))
+    except ImportError as exc:
+        raise GenerationError(f"Piper is not installed ({exc.name})", hint=_INSTALL_HINT) from exc
 
 
 class PiperSpeaker(SentenceSpeaker):
