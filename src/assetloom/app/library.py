@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         TagOut,
         VerifyResult,
     )
+    from assetloom.app.review import ReviewDecisionOut, ReviewQueueOut
     from assetloom.app.search import SearchHit, SearchQuery
     from assetloom.index.base import VectorIndex
     from assetloom.index.fingerprint_index import FingerprintIndex
@@ -283,6 +284,24 @@ class Library:
                 self.vector_spaces().remove_rows(removed.vector_rows)
         self.indexes.changed()
         return asset
+
+    def review_queue(self) -> ReviewQueueOut:
+        """Assets moderation flagged or quarantined, awaiting an admin, oldest first."""
+        from assetloom.app.review import review_queue
+
+        return review_queue(self.catalog)
+
+    def approve(self, asset_id: str) -> ReviewDecisionOut:
+        """Approve a flagged or quarantined asset: visible, out of the review queue."""
+        from assetloom.app.review import approve
+
+        return approve(self.catalog, asset_id)
+
+    def reject(self, asset_id: str) -> ReviewDecisionOut:
+        """Reject a flagged or quarantined asset: removed as `remove` does."""
+        from assetloom.app.review import reject
+
+        return reject(self.catalog, asset_id, self.remove)
 
     def ingesting(self) -> AbstractContextManager[Job]:
         """Around one `add`: sweeps what dead runs left, never what a live one is writing."""

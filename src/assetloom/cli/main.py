@@ -28,6 +28,7 @@ from assetloom.cli.common import (
     state,
 )
 from assetloom.cli.ledger import ledger_app
+from assetloom.cli.review import review_app
 from assetloom.cli.serve import serve
 from assetloom.cli.studio import create, lineage, repurpose
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
@@ -75,6 +76,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(tags_app, name="tags")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(review_app, name="review")
 app.command("audit-log")(audit_log)
 app.command()(serve)
 app.command()(create)

@@ -28,10 +28,11 @@ from assetloom.api.config import ServerSettings
 from assetloom.api.context import Services
 from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
-from assetloom.api.routers import accounts, assets, copies, ledger, search, system, tags
+from assetloom.api.routers import accounts, assets, copies, ledger, review, search, system, tags
 from assetloom.app.library import Library
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.decode import query_decodes
+from assetloom.web import review as web_review
 from assetloom.web import routes as web
 
 log = logging.getLogger("assetloom.api")
@@ -90,9 +91,10 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
         # Outermost, so logs, the audit log and the sign-in limit all see the client as the
         # proxy appended it: the rightmost X-Forwarded-For hop that is not a trusted proxy.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    for module in (assets, search, copies, tags, ledger, accounts, system):
+    for module in (assets, search, copies, tags, ledger, accounts, review, system):
         app.include_router(module.router)
     app.include_router(web.router)
+    app.include_router(web_review.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -37,6 +37,8 @@ from assetloom.store.schema import AssetRow, FingerprintRow, PendingBlobRow, See
 from assetloom.store.search_tables import EmbeddingRow, PassageRow, TagDefinitionRow, TagRow
 
 MIN_ID_PREFIX = 4
+QUARANTINED = "quarantined"
+"""The review state that hides an asset from lists, counts and searches (app/review.py)."""
 _IN_CHUNK = 500
 """Ids per IN (...) list: well under SQLite's bound-parameter limit."""
 
@@ -125,6 +127,35 @@ class SqlCatalog:
             q = select(AssetRow).options(noload(AssetRow.fingerprints))
             rows = s.scalars(_paged(q, query)).all()
             return page_of([to_asset(r) for r in rows], query)
+
+    def held_among(self, asset_ids: Iterable[str]) -> set[str]:
+        """Those of these assets that are quarantined: searches drop them."""
+        out: set[str] = set()
+        with self.read_session() as s:
+            for part in _chunks(list(set(asset_ids))):
+                out.update(
+                    s.scalars(
+                        select(AssetRow.asset_id).where(
+                            AssetRow.asset_id.in_(part), AssetRow.review == QUARANTINED
+                        )
+                    )
+                )
+        return out
+
+    def review_state(self, asset_id: str) -> str | None:
+        with self.read_session() as s:
+            return s.scalar(select(AssetRow.review).where(AssetRow.asset_id == asset_id))
+
+    def in_review(self, states: Iterable[str]) -> list[tuple[Asset, str]]:
+        """(asset, review state) of the assets in these states, oldest first."""
+        with self.read_session() as s:
+            rows = s.scalars(
+                select(AssetRow)
+                .options(noload(AssetRow.fingerprints))
+                .where(AssetRow.review.in_(list(states)))
+                .order_by(AssetRow.registered_at, AssetRow.asset_id)
+            ).all()
+            return [(to_asset(r), r.review or "") for r in rows]
 
     def asset_of_sha(self, sha256: str) -> str | None:
         with self.read_session() as s:
@@ -498,6 +529,7 @@ class SqlUnitOfWork:
                 metadata_json=asset.metadata,
                 has_thumbnail=has_thumbnail,
                 registered_at=asset.registered_at,
+                review=review_of(asset),
                 fingerprints=[
                     FingerprintRow(kind=f.kind, value=f.value, quality=f.quality)
                     for f in asset.fingerprints
@@ -626,6 +658,19 @@ class SqlUnitOfWork:
             )
         ]
 
+    # ------------------------------------------------------------------ review
+    def set_review(
+        self, asset_id: str, state: str, *, only_from: Iterable[str]
+    ) -> tuple[Asset, str | None]:
+        """Move the asset (id or unique prefix) to review `state` if it is in one of
+        `only_from` now; the asset and the state it was in, to tell whether it moved."""
+        row = resolve(self.session, asset_id, self.label)
+        before = row.review
+        if before in set(only_from):
+            row.review = state
+            self.session.flush()
+        return to_asset(row), before
+
     # ------------------------------------------------------------------ removal
     def remove_asset(self, asset_id: str) -> tuple[AssetRow, Removed]:
         """Delete the row (fingerprints, vectors and tags cascade) and its keyword row."""
@@ -673,6 +718,14 @@ def resolve(s: Session, asset_id: str, where: str = "the library") -> AssetRow:
     )
 
 
+def review_of(asset: Asset) -> str | None:
+    """The review state a new asset starts in: the verdict moderation recorded with its score
+    (ingest/enrich/moderate.py), or None."""
+    found = (asset.metadata or {}).get("moderation")
+    verdict = found.get("verdict") if isinstance(found, dict) else None
+    return verdict if verdict in ("flagged", QUARANTINED) else None
+
+
 def keywords_for(dialect: str) -> Any:
     """The keyword-search module for a dialect (same functions: upsert, delete, set_tags,
     search)."""
@@ -690,6 +743,7 @@ def _utc(value: datetime) -> datetime:
 
 def _filtered(stmt: Select[Any], q: ListQuery) -> Select[Any]:
     """`stmt` (over AssetRow) narrowed by q's filters; no cursor, order or paging."""
+    stmt = stmt.where(or_(AssetRow.review.is_(None), AssetRow.review != QUARANTINED))
     if q.media_type:
         stmt = stmt.where(AssetRow.media_type == q.media_type.value)
     if q.since:

@@ -39,6 +39,9 @@ class AssetRow(Base):
     metadata_json: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     has_thumbnail: Mapped[bool] = mapped_column(default=False)
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    review: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    """Moderation's review state (revision 0011): None (never flagged), "flagged",
+    "quarantined" (hidden from lists and searches) or "approved" (see app/review.py)."""
 
     fingerprints: Mapped[list[FingerprintRow]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", lazy="selectin"
