@@ -71,7 +71,16 @@ class RapidOcrEngine:
     def has_text(self, image: Image.Image) -> bool:
         """The gate: whether the detector finds a line-shaped text box in a copy of the picture
         at most `GATE_SIDE` px (never scaled up)."""
+        return self._gate_open(_bgr(image))
+
+    def recognise(self, image: Image.Image) -> list[OcrLine]:
+        """The picture's lines, top to bottom; [] without reading when the gate finds none."""
         bgr = _bgr(image)
+        if not self._gate_open(bgr):
+            return []
+        return timing.timed(self.name, OCR_READ, 1, lambda: self._read(bgr))
+
+    def _gate_open(self, bgr: np.ndarray) -> bool:
         if min(bgr.shape[:2]) < MIN_SIDE:
             return False
         return timing.timed(self.name, OCR_GATE, 1, lambda: self._gate_passes(bgr))
@@ -93,13 +102,6 @@ class RapidOcrEngine:
             if width >= height and height <= LINE_HEIGHT * bgr.shape[0]:
                 return True
         return False
-
-    def recognise(self, image: Image.Image) -> list[OcrLine]:
-        """The picture's lines, top to bottom; [] without reading when the gate finds none."""
-        if not self.has_text(image):
-            return []
-        bgr = _bgr(image)
-        return timing.timed(self.name, OCR_READ, 1, lambda: self._read(bgr))
 
     def _read(self, bgr: np.ndarray) -> list[OcrLine]:
         ocr = self._ocr
