@@ -45,6 +45,13 @@ class AssetNotFoundError(AssetLoomError):
     exit_code = 3
 
 
+class ProjectNotFoundError(AssetLoomError):
+    """No studio project (or server job) has that id."""
+
+    code = "project_not_found"
+    exit_code = 3
+
+
 class UnsupportedMediaError(AssetLoomError):
     code = "unsupported_media"
 

@@ -6,10 +6,17 @@ ledger leaf), with its creation row (recipe, quality) and lineage edges in the s
 transaction, so nothing is half-registered. Each output is made on its own: one that fails
 (an unreachable backend, garbage back, bad input) is reported with its reason and the others
 are still made.
+
+A run holds a lease (`store/jobs.py`) for its project while it works, so a project still
+"running" whose lease is dead was left by a process that died: `settle_interrupted` marks it
+"interrupted", and its stored request can be run again. A caller may cancel a run between
+outputs (`cancelled`); the outputs are registered together at the end, so a cancelled run
+registers none (the brief and style reference, registered first as inputs, stay).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tempfile
 import uuid
@@ -28,8 +35,8 @@ from assetloom.create.generators.base import Generated, Parent
 from assetloom.create.generators.registry import get_generator, parse_backends
 from assetloom.create.plan import FORMATS, Plan, make_plan
 from assetloom.create.quality import technical, text_quality
-from assetloom.errors import AssetLoomError, BadInputError
-from assetloom.store.studio import Edge
+from assetloom.errors import AssetLoomError, BadInputError, ProjectNotFoundError
+from assetloom.store.studio import Edge, lease_key
 
 if TYPE_CHECKING:
     from assetloom.app.library import Library
@@ -51,6 +58,12 @@ EXTENSIONS = {
     "video/mp4": ".mp4",
 }
 Progress = Callable[[str], None]
+
+
+class StudioCancelledError(AssetLoomError):
+    """The caller cancelled the run between outputs: none of its outputs is registered."""
+
+    code = "cancelled"
 
 
 @dataclass
@@ -96,15 +109,54 @@ class Request:
     seed: int | None = None
     source_asset: str | None = None
     instruction: str | None = None
+    project_id: str | None = None
+    """Chosen by the caller (a job runner keys its job by it); a fresh one when None."""
+
+    def to_json(self) -> dict[str, Any]:
+        """What running it again takes; stored with the project."""
+        return {
+            "brief": self.brief,
+            "style_ref": str(self.style_ref) if self.style_ref else None,
+            "language": self.language,
+            "outputs": self.outputs,
+            "formats": self.formats,
+            "backends": list(self.backends),
+            "seed": self.seed,
+            "source_asset": self.source_asset,
+            "instruction": self.instruction,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Request:
+        style = doc.get("style_ref")
+        return cls(
+            doc["brief"],
+            style_ref=Path(style) if style else None,
+            language=doc.get("language"),
+            outputs=doc.get("outputs"),
+            formats=doc.get("formats"),
+            backends=list(doc.get("backends") or ()),
+            seed=doc.get("seed"),
+            source_asset=doc.get("source_asset"),
+            instruction=doc.get("instruction"),
+        )
 
 
 class Studio:
-    def __init__(self, lib: Library, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        lib: Library,
+        progress: Progress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
         self.lib = lib
         self.progress = progress or (lambda _step: None)
+        self.cancelled = cancelled or (lambda: False)
 
     # ------------------------------------------------------------------ entry points
-    def create(self, req: Request) -> dict[str, Any]:
+    def check(self, req: Request) -> tuple[Plan, dict[str, str]]:
+        """The plan and backends of a request, or the bad input a run would refuse, before
+        anything is made or registered (a job queue refuses it up front)."""
         plan = make_plan(
             req.brief,
             language=req.language,
@@ -118,18 +170,42 @@ class Studio:
         }
         if req.style_ref is not None:
             _check_image(req.style_ref, "--style-ref")
-        project_id = uuid.uuid4().hex
+        return plan, backends
+
+    def create(self, req: Request) -> dict[str, Any]:
+        plan, backends = self.check(req)
+        self._stop_if_cancelled()
+        project_id = req.project_id or uuid.uuid4().hex
+        with self.lib.ports.guard.jobs.leased("studio", lease_key(project_id)):
+            try:
+                return self._run(req, plan, backends, project_id)
+            except Exception as exc:  # the project says how it ended, then the caller hears
+                self._ended(req, plan, project_id, exc)
+                raise
+
+    def _run(
+        self, req: Request, plan: Plan, backends: Mapping[str, str], project_id: str
+    ) -> dict[str, Any]:
         kind = "repurpose" if req.source_asset else "create"
         with self.lib.catalog.unit_of_work() as uow:
             self.lib.studio.start_project(
-                uow.session, project_id, kind, req.brief, plan.language, _now()
+                uow.session,
+                project_id,
+                kind,
+                req.brief,
+                plan.language,
+                _now(),
+                request=req.to_json(),
             )
         with tempfile.TemporaryDirectory(prefix="assetloom-studio-") as tmp:
             work = Path(tmp)
             self.progress("registering the brief and references")
             inputs = self._inputs(work, project_id, plan, req)
             outputs = self._make(plan, backends, inputs, req.seed)
+            self._stop_if_cancelled()
+            self.progress("checking the outputs against the library")
             report = self._check(work, outputs, inputs)
+            self._stop_if_cancelled()
             self.progress("registering the outputs")
             self._register(work, project_id, outputs, inputs)
         state = "done" if all(o.error is None for o in outputs) else "partial"
@@ -137,9 +213,10 @@ class Studio:
             state = "failed"
         report["quality"] = {o.label: o.quality for o in outputs if o.generated is not None}
         report["errors"] = [o.to_json() for o in outputs if o.error is not None]
+        stored = {**report, "request": req.to_json()}
         with self.lib.catalog.unit_of_work() as uow:
             self.lib.studio.finish_project(
-                uow.session, project_id, plan=plan.to_json(), report=report, state=state, now=_now()
+                uow.session, project_id, plan=plan.to_json(), report=stored, state=state, now=_now()
             )
         return {
             "project_id": project_id,
@@ -153,6 +230,10 @@ class Studio:
         }
 
     def repurpose(self, asset_id: str, instruction: str, req: Request) -> dict[str, Any]:
+        return self.create(self.repurposing(asset_id, instruction, req))
+
+    def repurposing(self, asset_id: str, instruction: str, req: Request) -> Request:
+        """`req` made into the request that re-purposes the asset (refused when it cannot)."""
         asset = self.lib.get(asset_id)
         if asset.media_type is not MediaType.IMAGE:
             raise BadInputError(
@@ -168,7 +249,24 @@ class Studio:
         req.brief = req.brief or f"{title}. {instruction}"
         req.source_asset, req.instruction = asset.asset_id, instruction
         req.outputs = req.outputs or ["text", "image"]
-        return self.create(req)
+        return req
+
+    def _ended(self, req: Request, plan: Plan, project_id: str, exc: Exception) -> None:
+        """Record a run that raised as cancelled or failed (best effort: the catalog may be
+        what failed; a project left running is marked interrupted later)."""
+        error = exc.message if isinstance(exc, AssetLoomError) else type(exc).__name__
+        state = "cancelled" if isinstance(exc, StudioCancelledError) else "failed"
+        report = {"request": req.to_json(), "error": error}
+        with contextlib.suppress(Exception), self.lib.catalog.unit_of_work() as uow:
+            self.lib.studio.finish_project(
+                uow.session, project_id, plan=plan.to_json(), report=report, state=state, now=_now()
+            )
+
+    def _stop_if_cancelled(self) -> None:
+        if self.cancelled():
+            raise StudioCancelledError(
+                "the studio run was cancelled; none of its outputs was registered"
+            )
 
     # ------------------------------------------------------------------ steps
     def _inputs(self, work: Path, project_id: str, plan: Plan, req: Request) -> Inputs:
@@ -296,6 +394,7 @@ class Studio:
         parents: list[Parent],
         call: Callable[[Any, list[Parent]], Generated],
     ) -> Output:
+        self._stop_if_cancelled()
         self.progress(f"making the {label}")
         out = Output(kind, label, backend=backend, parents=parents)
         try:
@@ -447,6 +546,33 @@ def lineage(lib: Library, asset_id: str) -> dict[str, Any]:
         "down": [edge(e) for e in graph["down"]],
         "truncated": graph["truncated"],
     }
+
+
+def project(lib: Library, project_id: str) -> dict[str, Any]:
+    """A project as stored: its request, plan, report, state and outputs (recipe, quality)."""
+    doc = lib.studio.project(project_id)
+    if doc is None:
+        raise ProjectNotFoundError(f"no studio project {project_id}")
+    return doc
+
+
+def settle_interrupted(lib: Library) -> list[str]:
+    """Mark the projects whose run died (its lease is dead) "interrupted"; their ids."""
+    with lib.catalog.unit_of_work() as uow:
+        return lib.studio.mark_interrupted(uow.session, now=_now(), host=lib.ports.guard.jobs.host)
+
+
+def stored_request(lib: Library, project_id: str) -> Request:
+    """The request an interrupted, cancelled or failed project was started with, to run again."""
+    doc = project(lib, project_id)
+    stored = doc["report"].get("request")
+    if doc["state"] not in ("interrupted", "cancelled", "failed") or not stored:
+        raise BadInputError(
+            f"project {project_id} is {doc['state']}; only an interrupted, cancelled or "
+            "failed run can be run again",
+            hint="start a new one with the same brief",
+        )
+    return Request.from_json(stored)
 
 
 def _check_image(path: Path, what: str) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from assetloom.store.schema import AssetRow
+from assetloom.store.jobs import Job
+from assetloom.store.schema import AssetRow, JobRow
 from assetloom.store.studio_tables import CreationRow, LineageRow, ProjectRow
 
 MAX_DEPTH = 20
@@ -30,6 +31,11 @@ class Edge:
     project_id: str | None
 
 
+def lease_key(project_id: str) -> str:
+    """The key of the lease a project's run holds (`store/jobs.py`)."""
+    return f"studio-{project_id}"
+
+
 class SqlStudioStore:
     def __init__(self, read_session: sessionmaker[Session]) -> None:
         self.read_session = read_session
@@ -37,8 +43,16 @@ class SqlStudioStore:
     # ------------------------------------------------------------------ writes (in a uow)
     @staticmethod
     def start_project(
-        s: Session, project_id: str, kind: str, brief: str, language: str, now: datetime
+        s: Session,
+        project_id: str,
+        kind: str,
+        brief: str,
+        language: str,
+        now: datetime,
+        *,
+        request: dict[str, Any] | None = None,
     ) -> None:
+        """A running project; `request` (kept in its report) is what a re-run needs."""
         s.add(
             ProjectRow(
                 project_id=project_id,
@@ -46,11 +60,28 @@ class SqlStudioStore:
                 brief=brief,
                 language=language,
                 plan={},
-                report={},
+                report={"request": request} if request else {},
                 state="running",
                 created_at=now,
             )
         )
+
+    @staticmethod
+    def mark_interrupted(s: Session, *, now: datetime, host: str) -> list[str]:
+        """Projects still "running" whose run's lease is dead (its process died, here or on
+        another host) become "interrupted"; their ids. A run still alive keeps its lease."""
+        running = s.scalars(select(ProjectRow).where(ProjectRow.state == "running")).all()
+        if not running:
+            return []
+        keys = {lease_key(p.project_id): p for p in running}
+        leases = {
+            r.key: Job(r.id, r.kind, r.key, r.state, r.owner_host, r.owner_pid, r.lease_until)
+            for r in s.scalars(select(JobRow).where(JobRow.key.in_(list(keys))))
+        }
+        gone = [p for key, p in keys.items() if key not in leases or leases[key].dead(now, host)]
+        for p in gone:
+            p.state, p.finished_at = "interrupted", now
+        return [p.project_id for p in gone]
 
     @staticmethod
     def finish_project(
