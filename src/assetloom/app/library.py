@@ -169,10 +169,12 @@ class Library:
         self.close()
 
     def _on_create(self) -> None:
-        """Hook for components that need set-up at `init` (the ledger key)."""
+        """Hook for components that need set-up at `init` (the ledger key, the C2PA chain)."""
+        from assetloom.provenance import credentials
         from assetloom.provenance.registration import on_library_created
 
         on_library_created(self.root / "keys", self.settings.ledger_origin)
+        credentials.create(self.root / "keys", self.settings.ledger_origin)
 
     # ----------------------------------------------------------------- reading
     def count(self, query: ListQuery | None = None) -> int:
