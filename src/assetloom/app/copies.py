@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assetloom.app.audio_copies import audio_candidates
+from assetloom.app.provenance import ProvenanceCheck
 from assetloom.app.results import CopiesOut, DuplicateGroup, VerifyResult
 from assetloom.app.video_copies import frame_grab_candidates, video_candidates
 from assetloom.blobs.files import local_files
@@ -40,14 +41,21 @@ TEXT_SEARCH_RADIUS = 8
 
 
 def verify_files(
-    lib: Library, paths: Sequence[Path], *, progress: Progress | None = None
+    lib: Library,
+    paths: Sequence[Path],
+    *,
+    progress: Progress | None = None,
+    provenance: bool = True,
 ) -> list[VerifyResult]:
+    """Each file's matches with their ledger proofs and, with `provenance`, its C2PA
+    manifest and our watermark (`app.provenance`)."""
     s = lib.settings
     opts = Options.from_settings(s)
     executor = lib.ports.executor()
     results: list[VerifyResult] = []
     finder = CopyFinder(lib)
     proofs = ProofCache(lib)
+    marks = ProvenanceCheck(lib) if provenance else None
     for done, rec in enumerate(
         parallel_prepare(prepare_queries, list(paths), opts, executor), start=1
     ):
@@ -62,6 +70,8 @@ def verify_files(
                     tier,
                     matches,
                     proofs=[proofs.get(m.asset_id) for m in matches],
+                    c2pa=marks.c2pa(rec) if marks else None,
+                    watermark=marks.watermark(rec) if marks else None,
                 )
             )
         if progress:
@@ -77,7 +87,7 @@ def copies_of(lib: Library, asset_id: str) -> CopiesOut:
     with local_files(lib.blobs, [asset.sha256]) as files:
         if asset.sha256 not in files:
             return CopiesOut(asset_id=asset.asset_id, matches=[])
-        result = verify_files(lib, [files[asset.sha256]])[0].out()
+        result = verify_files(lib, [files[asset.sha256]], provenance=False)[0].out()
     return CopiesOut(
         asset_id=asset.asset_id,
         matches=[m for m in result.matches if m.asset_id != asset.asset_id],

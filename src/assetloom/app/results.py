@@ -238,11 +238,65 @@ class MatchOut(OpenShape):
         )
 
 
+class C2paOut(OpenShape):
+    """The C2PA manifest embedded in a verified file."""
+
+    state: Literal["Invalid", "Valid", "Trusted"] = Field(
+        description="Trusted: signed by a chain to this library's root; Valid: the signature "
+        "holds but the signer is not ours; Invalid: the file changed after signing"
+    )
+    asset_id: str | None = Field(
+        default=None, exclude_if=_absent, description="The AssetLoom asset the manifest names"
+    )
+    source_type: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="IPTC digital source type, e.g. trainedAlgorithmicMedia",
+    )
+    problems: list[str] = Field(
+        default_factory=list,
+        exclude_if=_empty,
+        description="Why an Invalid manifest is invalid (C2PA validation codes)",
+    )
+
+
+class WatermarkOut(OpenShape):
+    """The invisible watermark read from a verified image."""
+
+    asset_id: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="The asset our watermark names, when the match is beyond chance",
+    )
+    bits_ok: float | None = Field(
+        description="Share of the 32 bits agreeing with the closest watermarked asset "
+        "(null when the library watermarked none)"
+    )
+    bits: str = Field(description="The 32 bits read, as 8 hex digits")
+    chance: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="Probability that an unmarked image comes this close to some watermarked asset",
+    )
+
+
+class C2paRootOut(Shape):
+    """`ledger export-root --json`: the root of the library's C2PA chain, for trust lists."""
+
+    pem: str
+    sha256: str = Field(description="SHA-256 of the certificate (DER), to compare out of band")
+    subject: str
+    not_after: str
+    file: str | None = Field(default=None, exclude_if=_absent, description="Where it was written")
+
+
 class VerifyResultOut(OpenShape):
     file: str
     tier: TierName
     matches: list[MatchOut]
     error: str | None = Field(default=None, exclude_if=_absent)
+    c2pa: C2paOut | None = Field(default=None, exclude_if=_absent)
+    watermark: WatermarkOut | None = Field(default=None, exclude_if=_absent)
 
 
 class VerifyOut(Shape):
@@ -266,6 +320,8 @@ class VerifyResult:
     error: str | None = None
     proofs: list[dict[str, Any]] = field(default_factory=list)
     """The ledger proof of each match, in order (the CLI checks and shows them)."""
+    c2pa: C2paOut | None = None
+    watermark: WatermarkOut | None = None
 
     def out(self) -> VerifyResultOut:
         ledgers: list[dict[str, Any] | None] = [*self.proofs[: len(self.matches)]]
@@ -275,6 +331,8 @@ class VerifyResult:
             tier=self.tier.value,
             matches=[MatchOut.of(m, p) for m, p in zip(self.matches, ledgers, strict=True)],
             error=self.error or None,
+            c2pa=self.c2pa,
+            watermark=self.watermark,
         )
 
     def to_json(self) -> dict[str, Any]:

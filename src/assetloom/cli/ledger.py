@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
+from assetloom.errors import BadInputError
 
 ledger_app = typer.Typer(
     help="The tamper-evident registration log (RFC 9162).", no_args_is_help=True
@@ -128,5 +129,39 @@ def export(
                 markup=False,
             )
             out.print(f"check it with: python {directory}/verify.py {directory}", markup=False)
+
+    run(as_json, body)
+
+
+@ledger_app.command("export-root")
+def export_root(
+    out_file: Path | None = typer.Option(
+        None, "--out", help="Write the PEM to this file instead of printing it."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The root certificate of the library's C2PA signing chain (PEM): add it to a
+    verifier's trust anchors and our outputs' manifests read as Trusted."""
+
+    def body() -> None:
+        from assetloom.app.provenance import c2pa_root
+
+        with open_library() as lib:
+            root = c2pa_root(lib)
+        if out_file is not None:
+            try:
+                out_file.write_text(root.pem, encoding="ascii")
+            except OSError as exc:
+                raise BadInputError(
+                    f"cannot write {out_file}: {exc.strerror or exc}",
+                    hint="choose a writable file with --out",
+                ) from exc
+            root.file = str(out_file)
+        if as_json:
+            emit_json(root.to_json())
+        elif out_file is not None:
+            out.print(f"wrote {out_file} (SHA-256 {root.sha256})", markup=False)
+        else:
+            out.print(root.pem, end="", markup=False)
 
     run(as_json, body)

@@ -91,7 +91,6 @@ def _place(passage: dict[str, Any]) -> str:
     return str(passage["source"])
 
 
-
 def verify_results(results: list[VerifyResult]) -> None:
     """Per file its verdict and best matches; a match whose ledger proof failed is always
     shown, in red with the reason, since it is not the library's word any more."""
@@ -101,6 +100,7 @@ def verify_results(results: list[VerifyResult]) -> None:
         out.print(f"[{style}]{verdict:>15}[/]  {escape(r.file)}")
         if r.error:
             out.print(f"{'':>17}[red]{escape(r.error)}[/]")
+        _provenance(r)
         proofs = r.proofs + [{}] * (len(r.matches) - len(r.proofs))
         for i, (m, proof) in enumerate(zip(r.matches, proofs, strict=True)):
             failed = proof.get("verified") is False
@@ -113,6 +113,27 @@ def verify_results(results: list[VerifyResult]) -> None:
             if failed:
                 reason = proof.get("error") or "no reason given"
                 out.print(f"{'':>19}[bold red]ledger proof failed:[/][red] {escape(reason)}[/]")
+
+
+_C2PA_STYLE = {"Trusted": "green", "Valid": "yellow", "Invalid": "red"}
+
+
+def _provenance(r: VerifyResult) -> None:
+    """What the file's C2PA manifest and our watermark say, when it has either."""
+    if r.c2pa:
+        c = r.c2pa
+        says = f" names asset {c.asset_id[:12]}" if c.asset_id else ""
+        why = f" ({escape(', '.join(c.problems))})" if c.problems else ""
+        out.print(f"{'':>17}C2PA manifest: [{_C2PA_STYLE[c.state]}]{c.state}[/]{escape(says)}{why}")
+    if r.watermark:
+        w = r.watermark
+        if w.asset_id:
+            out.print(
+                f"{'':>17}watermark: [green]asset {w.asset_id[:12]}[/] "
+                f"({w.bits_ok:.0%} of bits, chance {w.chance:.2g})"
+            )
+        elif w.bits_ok is not None:
+            out.print(f"{'':>17}watermark: none of ours (closest {w.bits_ok:.0%} of bits)")
 
 
 def some_names(paths: Sequence[Path], most: int = 3) -> str:

@@ -310,6 +310,8 @@ function verdict(r) {
   const box = el("section", { class: "verdict", "data-tier": r.tier },
     el("h2", {}, el("span", { class: `tier tier-${r.tier}`, text: label }), " ", r.file));
   if (r.error) box.append(el("p", { class: "error", text: r.error }));
+  const origin = provenanceLine(r);
+  if (origin) box.append(origin);
   if (r.tier === "none" && !r.error) box.append(el("p", { class: "status", text: "Not in this library, and no edited copy of anything in it." }));
   for (const m of r.matches.slice(0, 5)) {
     const proof = el("div", { class: "proof", text: "checking proof…" });
@@ -323,6 +325,23 @@ function verdict(r) {
     proofBox(proof, m.ledger);
   }
   return box;
+}
+
+// The file's C2PA manifest and our watermark, when it has either (docs/provenance.md).
+function provenanceLine(r) {
+  const parts = [];
+  if (r.c2pa) {
+    const names = r.c2pa.asset_id ? ` naming asset ${r.c2pa.asset_id.slice(0, 12)}` : "";
+    const why = r.c2pa.problems?.length ? ` (${r.c2pa.problems.join(", ")})` : "";
+    parts.push(`C2PA manifest: ${r.c2pa.state}${names}${why}`);
+  }
+  const w = r.watermark;
+  if (w && w.asset_id) parts.push(`watermark: asset ${w.asset_id.slice(0, 12)} (${Math.round(w.bits_ok * 100)} % of bits)`);
+  else if (w && w.bits_ok !== null) parts.push(`watermark: none of ours (closest ${Math.round(w.bits_ok * 100)} % of bits)`);
+  if (!parts.length) return null;
+  const line = el("p", { class: "status provenance", text: parts.join(" · ") });
+  if (r.c2pa) line.dataset.c2pa = r.c2pa.state;
+  return line;
 }
 
 function duplicatesPage() {
