@@ -135,6 +135,8 @@ def test_search_by_meaning_names_the_page(tmp_path: Path, understanding: None) -
         lib.settings = lib.settings.model_copy(update={"workers": 1})
         path = make_pdf(tmp_path / "harbour.pdf", PAGES)
         (added,) = lib.add([path]).added
+        # Pages with a text layer are read from it: OCR is for scans only.
+        assert {p.source for p in lib.passages(added.asset_id)} == {"page"}
         hits = lib.search(SearchQuery(text="man who lit the lamp of a lighthouse", limit=3))
         assert hits[0].asset.asset_id == added.asset_id
         moment = hits[0].matched[0]

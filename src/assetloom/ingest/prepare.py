@@ -8,6 +8,7 @@ use case commits in one transaction, so a crash here can never leave a half-regi
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from assetloom.errors import AssetLoomError, BadInputError
@@ -36,7 +37,10 @@ def prepare_files(paths: list[str], opts: Options) -> list[Prepared | Skipped]:
 
 
 def prepare_queries(paths: list[str], opts: Options) -> list[Prepared | Skipped]:
-    """For `verify`: the query-side fingerprints (flips, trimmed borders), no thumbnail."""
+    """For `verify`: the query-side fingerprints (flips, trimmed borders), no thumbnail, and
+    of the model steps only the embeddings (the similar tier): reading text, transcribing
+    and moderating a file that is only compared would cost seconds and say nothing."""
+    opts = replace(opts, asr="off", ocr="off", moderation="off")
     return _prepare_chunk(paths, opts, query=True)
 
 

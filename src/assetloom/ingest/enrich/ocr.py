@@ -35,7 +35,7 @@ class ReadText:
         return opts.embed and opts.ocr != "off"
 
     def enrich(self, items: list[tuple[Prepared, ModelInputs]], opts: Options) -> None:
-        todo = [(rec, pictures(inputs)) for rec, inputs in items]
+        todo = [(rec, [p for p in pictures(inputs) if _unread(rec, p[0])]) for rec, inputs in items]
         todo = [(rec, pics) for rec, pics in todo if pics]
         if not todo:
             return
@@ -73,6 +73,13 @@ class ReadText:
             rec.text_content = (
                 f"{rec.text_content}\n{found_text}" if rec.text_content else found_text
             )
+
+
+def _unread(rec: Prepared, where: Segment | None) -> bool:
+    """A document page with a text layer was read already: only scans need OCR."""
+    if where is None or where.source != "page":
+        return True
+    return where.page in rec.metadata.get("pages_without_text", [])
 
 
 def pictures(inputs: ModelInputs) -> list[tuple[Segment | None, Image.Image]]:
