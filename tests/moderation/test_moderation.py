@@ -144,6 +144,10 @@ def test_review_over_the_api_is_for_admins(held: Held) -> None:
         assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
         queue = client.get("/api/v1/review", headers=admin).json()["assets"]
         assert asset_id in [i["asset_id"] for i in queue]
+        # Held back from everyone but reviewers, by id as in lists and searches.
+        for path in ("", "/original", "/thumbnail"):
+            assert client.get(f"/api/v1/assets/{asset_id}{path}", headers=editor).status_code == 404
+        assert client.get(f"/api/v1/assets/{asset_id}", headers=admin).status_code == 200
         rejected = client.post(f"/api/v1/review/{asset_id}/reject", headers=admin)
         assert rejected.status_code == 200 and rejected.json()["decision"] == "rejected"
         never = client.post(f"/api/v1/review/{held.ids['visible']}/approve", headers=admin)

@@ -26,6 +26,7 @@ from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
 from assetloom.core.assets import Asset, Segment
 from assetloom.core.listing import ListPage, ListQuery
 from assetloom.errors import (
+    AssetNotFoundError,
     BadInputError,
     LibraryExistsError,
     NotALibraryError,
@@ -195,6 +196,16 @@ class Library:
         from assetloom.store.studio import SqlStudioStore
 
         return SqlStudioStore(self.catalog.read_session)
+
+    def get_for(self, asset_id: str, *, reviewer: bool) -> Asset:
+        """An asset as a reader of the server may see it: a quarantined one (moderation) is
+        not found unless the reader reviews (an admin), as lists and searches hide it."""
+        asset = self.catalog.get(asset_id)
+        if not reviewer and self.catalog.review_state(asset.asset_id) == "quarantined":
+            raise AssetNotFoundError(
+                f"no asset {asset_id!r}", hint="it may be awaiting review by an admin"
+            )
+        return asset
 
     def passages(self, asset_id: str) -> list[Segment]:
         """The text found inside an asset (transcript, pages, OCR), in order."""

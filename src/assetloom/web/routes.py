@@ -293,7 +293,7 @@ def _search(svc: Services, query: SearchQuery) -> dict[str, Any]:
 
 @router.get("/assets/{asset_id}")
 def asset_page(request: Request, svc: Svc, who: Who, asset_id: str) -> Response:
-    asset = svc.lib.get(asset_id)
+    asset = svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
     doc = asset_doc(svc.lib, asset)
     tags: list[dict[str, Any]] = []
     if svc.lib.settings.understanding:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
-from assetloom.accounts import Principal
+from assetloom.accounts import Principal, Role
 from assetloom.api import uploads
 from assetloom.api.auth import Editor, Viewer, audited
 from assetloom.api.context import Services, Svc
@@ -102,7 +102,7 @@ def list_assets(svc: Svc, who: Viewer, params: Annotated[ListParams, Depends()])
     responses=errors(401, 404),
 )
 def get_asset(svc: Svc, who: Viewer, asset_id: AssetId) -> AssetDetailOut:
-    return asset_detail(svc.lib, svc.lib.get(asset_id))
+    return asset_detail(svc.lib, svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN))
 
 
 @router.delete(
@@ -131,7 +131,7 @@ def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> 
     },
 )
 def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
-    asset = svc.lib.get(asset_id)
+    asset = svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
     where = svc.lib.original_download(asset, expires_s=LINK_TTL_S)
     if where.url is not None:  # an object store serves the bytes (and Range) itself
         return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
@@ -151,7 +151,7 @@ def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId
     },
 )
 def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
-    asset = svc.lib.get(asset_id)
+    asset = svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
     where = svc.lib.thumbnail_download(asset, expires_s=LINK_TTL_S)
     if where is None:
         raise ThumbnailMissingError(f"asset {asset.asset_id} has no thumbnail")
