@@ -86,7 +86,7 @@ class ProvenanceCheck:
         try:
             with open(rec.path, "rb") as f:
                 report = c2pa.read(f, rec.mime, self.trust_root)
-        except OSError as exc:
+        except (OSError, c2pa.C2paError) as exc:
             log.warning("could not read %s for its C2PA manifest: %s", rec.path, exc)
             return None
         if report is None:
@@ -109,7 +109,7 @@ class ProvenanceCheck:
             with Image.open(rec.path) as image:
                 image.load()
                 found = watermark.identify(image, self.candidates)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        except (OSError, ValueError, Image.DecompressionBombError, watermark.WatermarkError) as exc:
             log.warning("could not read %s for a watermark: %s", rec.path, exc)
             return None
         return WatermarkOut(

@@ -56,7 +56,7 @@ _SIGN_SETTINGS: dict[str, Any] = {
 
 
 class C2paError(AssetLoomError):
-    """c2pa could not sign the file."""
+    """c2pa could not sign the file, or is not installed."""
 
     code = "c2pa"
 
@@ -154,9 +154,19 @@ class C2paReport:
     """Validation failure codes (`assertion.dataHash.mismatch`...), for an Invalid read."""
 
 
+def _c2pa() -> Any:
+    try:
+        import c2pa
+    except ImportError as exc:
+        raise C2paError(
+            "c2pa-python is not installed", hint="pip install -r requirements/studio.txt"
+        ) from exc
+    return c2pa
+
+
 def sign(data: bytes, media_type: str, manifest: ManifestSpec, credentials: Credentials) -> bytes:
     """`data` with the manifest embedded, signed ES256 by the library's signer."""
-    import c2pa
+    c2pa = _c2pa()
 
     _check_type(media_type)
     signer_info = c2pa.C2paSignerInfo(
@@ -184,7 +194,7 @@ def read(
 ) -> C2paReport | None:
     """The manifest embedded in `data`, validated (offline) against `trust_root_pem`; None
     when there is none (never signed, or re-encoded since)."""
-    import c2pa
+    c2pa = _c2pa()
 
     _check_type(media_type)
     settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
