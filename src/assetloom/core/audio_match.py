@@ -4,16 +4,17 @@ their best alignment, and the lookup keys that find candidates without comparing
 A Chromaprint fingerprint (algorithm 2, what `fpcalc` computes) is one 32-bit word per
 4096/3 samples at 11,025 Hz (0.124 s); each bit is a quantised feature of the spectrum
 around that moment. A copy of a recording (re-encoded, louder or quieter, cut out of it)
-keeps most bits at the right offset; different recordings agree on 58-70 % of bits even at
+keeps most bits at the right offset; different recordings agree on 58-74 % of bits even at
 their best offset, since neighbouring features are correlated (speech by one voice scores
-highest). Measured similarity (1 - bit error rate at the best offset) on synthetic music
-and espeak-ng speech (tests/audio, bench/media_copies.py) and in ../shared/COMPONENTS.md:
+highest). Lowest similarity (1 - bit error rate at the best offset) of copies to their
+originals in bench/media_copies.py (--n 20: espeak-ng speech and synthetic music), highest
+of 100 unrelated clips to any original, and ../shared/COMPONENTS.md's rendering case:
 
-    mp3 64-128 kb/s          0.99        aac 64 kb/s               0.92-0.96
-    opus 24 kb/s             0.95-0.99   10 s excerpt (any cut)    0.92-0.99
-    +-6 dB                   0.97-1.00   excerpt, opus, -6 dB      0.92-0.99
-    another rendering of the same MIDI 0.74
-    unrelated                0.58-0.70 (speech by the same synthetic voice at the top)
+    mp3 64k        0.990     10 s excerpt, as mp3     0.922
+    opus 24k       0.954     -6 dB                    1.000
+    aac 96k        0.986     +6 dB (clipping)         0.971
+    (aac 64k, speech: 0.92)  another rendering of the same MIDI 0.74
+    unrelated, best offset   0.739 at most
 
 so `NEAR_IDENTICAL` = 0.85 sits in the gap, below every copy and above a new rendering of
 the same score (a different recording, not a copy). Similarity is counted only over the
