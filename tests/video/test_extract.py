@@ -212,8 +212,10 @@ def test_sampled_copies_meet_at_the_same_moments(
 def test_query_side_samples_densely_without_thumbnail(mp4: Path):
     rec, inputs = extract(mp4, query=True)
     times = video_match.frame_times(rec.fingerprints)
-    assert len(times) >= 6 / video_match.QUERY_STEP - 1
-    assert max(np.diff(times)) <= video_match.QUERY_STEP + 0.1
+    # Non-reference frames are not decoded: a sample lands on the next decoded frame; after
+    # a cut the next sample waits for SETTLE.
+    assert max(np.diff(times)) <= video_match.SETTLE + video_match.QUERY_STEP + 0.1
+    assert len(times) >= 6 / (video_match.QUERY_STEP + 0.1) - 1
     assert {f.kind for f in rec.fingerprints} == {"pdq-frame", "pdq-frame_q94"}
     assert rec.thumbnail is None and not rec.derived
     assert inputs.frames == [] and inputs.speech is None and len(inputs.images) == 1
@@ -244,3 +246,13 @@ def test_a_clip_shorter_than_the_settle_time_still_gets_a_key_frame(tmp_path: Pa
     frames = scene_frames(9, 1, 0.16, (160, 120), 25)
     _, inputs = extract(write_video(tmp_path / "blink.mp4", frames))
     assert len(inputs.frames) == 1 and inputs.speech is None
+
+
+def test_a_cut_right_after_the_start_is_a_cut(tmp_path: Path):
+    """A trimmed copy often starts just before a cut: that cut must count as one, or the
+    copy's next key frame lands elsewhere than the original's."""
+    frames = scene_frames(12, 1, 0.32, (160, 120), 25) + scene_frames(13, 1, 2.0, (160, 120), 25)
+    rec, inputs = extract(write_video(tmp_path / "early_cut.mp4", frames))
+    assert rec.metadata["shots"] == 2
+    second = [seg.start for seg, _ in inputs.frames if seg.start >= 0.32]
+    assert second[0] == pytest.approx(0.32 + video_match.SETTLE, abs=0.1)

@@ -47,7 +47,7 @@ QUERY_CROP = 0.94
 SETTLE = 0.25
 """Seconds after a cut (or the start) at which a shot's key frame is taken: past the cut's
 first, often blurred, frames, and the same moment in any copy."""
-QUERY_STEP = 0.5
+QUERY_STEP = 0.25
 FRAME_RADIUS = 60
 OFFSET_TOL = 0.6
 """Seconds two votes' offsets may differ: the query's sampling step plus frame-rate jitter."""
@@ -159,7 +159,7 @@ def match_video(
     for _, t, d in window:
         nearest[t] = min(d, nearest.get(t, d))
     span_end = offset + query_duration
-    expected = sum(1 for t in stored_times if offset - OFFSET_TOL <= t <= span_end + OFFSET_TOL)
+    expected = sum(1 for t in stored_times if offset <= t <= span_end)
     n = len(nearest)
     closest = min(nearest.values())
     if n >= 2 and n >= math.ceil(MIN_SHARE * expected):

@@ -50,7 +50,7 @@ SHOT_STEP = 5.0
 FRAMES_PER_MINUTE = 12
 MIN_KEY_FRAMES = 12
 MAX_KEY_FRAMES = 240
-QUERY_MAX_FRAMES = 400
+QUERY_MAX_FRAMES = 600
 SCAN_PIXELS = 30 * 60 * 30 * 1280 * 720
 """Decoded pixels above which a file is sampled, not scanned: 30 minutes of 720p at 30 fps."""
 SAMPLE_DECODE_FRAMES = 300
@@ -218,11 +218,11 @@ class _Extraction:
     def _scan(self) -> None:
         """Decode everything once (non-reference frames skipped), finding cuts as we go."""
         from scenedetect import ContentDetector, FrameTimecode
-        from scenedetect.detector import FlashFilter
 
-        detector = ContentDetector(
-            threshold=CUT_THRESHOLD, min_scene_len=MIN_SHOT, filter_mode=FlashFilter.Mode.SUPPRESS
-        )
+        # The shortest-shot rule is applied here, not by PySceneDetect's filter, which also
+        # suppresses a cut within MIN_SHOT of the first frame (a trimmed copy's first cut).
+        detector = ContentDetector(threshold=CUT_THRESHOLD, min_scene_len=0)
+        last_cut = -MIN_SHOT
         fps = self.fps or 25.0
         strip_at = self._strip_times()
         pending: float | None = None
@@ -231,13 +231,24 @@ class _Extraction:
             streams.append(self.audio_stream)
         self._decode_options()
         last: tuple[Any, float, np.ndarray] | None = None
+        # A shot whose frames are all of low PDQ quality still gets one key frame (for
+        # search): its first candidate, kept until the shot ends.
+        fallback: tuple[Any, float] | None = None
         for frame, seconds in self._frames(self.container.demux(*streams)):
             tiny = self._tiny(frame)
             last = (frame, seconds, tiny)
             cut = detector.process_frame(FrameTimecode(round(seconds * fps), fps), tiny)
-            if pending is None or (cut and self.decoded > 1):
+            if cut and self.decoded > 1 and seconds - last_cut >= MIN_SHOT:
+                last_cut = seconds
+            else:
+                cut = []
+            if pending is None or cut:
+                if fallback is not None:
+                    self._take(*fallback)
+                fallback = None
                 pending = seconds + video_match.SETTLE
                 self.shots += 1
+                taken_in_shot = False
             if strip_at and seconds >= strip_at[0]:
                 self.strip.append((seconds, self._picture(frame, STRIP_HEIGHT, by_height=True)))
                 while strip_at and seconds >= strip_at[0]:
@@ -245,10 +256,14 @@ class _Extraction:
             if seconds + 1e-6 >= pending:
                 if float(tiny.std()) < FLAT_STD:
                     pending = seconds + MIN_SHOT
-                elif self._take(frame, seconds):
-                    pending = seconds + self.step
+                elif self._take(frame, seconds, trusted=True):
+                    pending, fallback, taken_in_shot = seconds + self.step, None, True
                 else:
                     pending = seconds + MIN_SHOT
+                    if fallback is None and not taken_in_shot:
+                        fallback = (frame, seconds)
+        if fallback is not None:
+            self._take(*fallback)
         if not self.picks.frames and last is not None and float(last[2].std()) >= FLAT_STD:
             self._take(last[0], last[1])  # a clip shorter than SETTLE
 
@@ -349,14 +364,15 @@ class _Extraction:
         img = frame.reformat(width=tw, height=th, format="rgb24", interpolation="AREA").to_image()
         return _rotate(img, self.rotation)
 
-    def _take(self, frame: Any, seconds: float) -> bool:
-        """Keep `frame` as a key frame unless PDQ finds it too flat to fingerprint."""
+    def _take(self, frame: Any, seconds: float, *, trusted: bool = False) -> bool:
+        """Keep `frame` as a key frame; `trusted`: only if its PDQ is of trusted quality
+        (a low-contrast frame's hash is mostly noise and cannot match)."""
         from assetloom.ingest.image_fingerprints import _centre_crop, _pdq
 
         seconds = round(seconds, 3)  # the fingerprints keep milliseconds
         img = self._picture(frame, KEY_SIZE)
         whole = _pdq(img, video_match.FRAME_KIND)
-        if whole.quality is not None and whole.quality < PDQ_MIN_QUALITY:
+        if trusted and whole.quality is not None and whole.quality < PDQ_MIN_QUALITY:
             return False
         crop = video_match.QUERY_CROP if self.query else video_match.STORED_CROP
         cropped = _pdq(_centre_crop(img, crop), video_match.FRAME_KIND)
