@@ -43,6 +43,10 @@ def add_report(report: AddReport) -> None:
     )
 
 
+LOOKUP_KINDS = frozenset({"chromaprint-key", "pdq-frame", "pdq-frame_c85"})
+"""Fingerprint rows that exist to be looked up (an audio file's keys, a video's key frames)."""
+
+
 def asset_detail(doc: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
     for key in (
@@ -67,11 +71,17 @@ def asset_detail(doc: dict[str, Any]) -> None:
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         table.add_row(f"[cyan]{escape(key)}", escape(shown))
+    lookups: dict[str, int] = {}
     for fp in doc.get("fingerprints", []):
         if fp["kind"] == "minhash64":
             continue
+        if fp["kind"] in LOOKUP_KINDS:  # hundreds of index keys: a count says enough
+            lookups[fp["kind"]] = lookups.get(fp["kind"], 0) + 1
+            continue
         quality = f"  (quality {fp['quality']})" if "quality" in fp else ""
         table.add_row(f"[magenta]{fp['kind']}", f"{fp['value']}{quality}")
+    for kind, n in lookups.items():
+        table.add_row(f"[magenta]{kind}", f"{n} rows")
     out.print(table)
     for p in doc.get("passages", []):
         out.print(f"[cyan]{escape(_place(p))}[/]  {escape(p['text'])}")
