@@ -119,7 +119,7 @@ def test_a_choice_prints_as_it_is_written() -> None:
         ("sound=template", None, UnknownBackendError, "No generator kind 'sound'"),
         ("template", "sound", UnknownBackendError, "No generator kind 'sound'"),
         ("image=compose", "text", BadInputError, "is a image backend; text is wanted"),
-        ("diffusers:/m", None, UnknownBackendError, "No generator backend 'diffusers'"),
+        ("kandinsky:/m", None, UnknownBackendError, "No generator backend 'kandinsky'"),
     ],
 )
 def test_bad_choices_say_why(
@@ -134,8 +134,10 @@ def test_unknown_backends_name_what_is_installed() -> None:
         get_generator("text=gpt")
     assert err.value.hint == "text backends: text=template"
     with pytest.raises(UnknownBackendError, match="No image generator backend") as err:
-        get_generator("image=diffusers:/models/sd")
-    assert err.value.hint == "image backends: image=compose"
+        get_generator("image=kandinsky:/models/k")
+    assert err.value.hint == (
+        "image backends: image=comfyui:URL, image=compose, image=diffusers:DIR, image=openai:URL"
+    )
 
 
 def test_arguments_are_checked_against_the_backend(scratch_registry: None) -> None:

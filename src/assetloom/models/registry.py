@@ -5,6 +5,7 @@ Setting strings (one per library; switching re-embeds it, because the spaces dif
   "offline:<head.npz>"  the same with a library's own head (`assetloom align train`)
   "clip:<dir|hub id>"   a CLIP ONNX export (see clip_onnx) for both text and images
 Speech recognisers (task "asr", the `asr_model` setting): "whisper-base", "whisper-tiny.en".
+Image generators (task "image-gen"): "diffusers" with a pipeline folder as the spec.
 
 Encoders are pooled under ("text-encoder" | "image-encoder", backend, spec, cache dir) and built
 on first request; building is cheap, the weights themselves load on first encode. Idle ones are
@@ -45,6 +46,8 @@ OCR, MODERATION = "ocr", "moderation"
 DEFAULT_OCR, DEFAULT_MODERATOR = "rapidocr", "open-nsfw"
 ASR = "asr"
 ASR_OFF = "off"
+IMAGE_GEN = "image-gen"
+"""Text-to-image models the studio's model-backed image backends lease (spec: their folder)."""
 DEFAULT_IDLE_S: float = Settings.model_fields["model_idle_s"].default
 
 MODELS = ModelPool(idle_s=DEFAULT_IDLE_S)
@@ -188,6 +191,13 @@ def _open_nsfw(_build: Build) -> Moderator:
     from assetloom.models.moderation.open_nsfw import OpenNsfwModerator
 
     return OpenNsfwModerator(threads=_threads)
+
+
+@MODELS.backend(IMAGE_GEN, "diffusers", per_cache=False)
+def _diffusers(build: Build) -> object:
+    from assetloom.models.diffusion import DiffusionModel
+
+    return DiffusionModel(Path(build.spec))
 
 
 # ---------------------------------------------------------------------- handles

@@ -26,6 +26,9 @@ from assetloom.models.errors import UnknownBackendError
 BUILTIN = (
     "assetloom.create.generators.template_text",
     "assetloom.create.generators.image_compose",
+    "assetloom.create.generators.image_diffusers",
+    "assetloom.create.generators.image_comfyui",
+    "assetloom.create.generators.image_openai",
     "assetloom.create.generators.speech_piper",
     "assetloom.create.generators.speech_espeak",
     "assetloom.create.generators.speech_openai",
