@@ -35,6 +35,7 @@ from assetloom.errors import (
     LibraryBusyError,
     LibraryExistsError,
     NotALibraryError,
+    ProjectNotFoundError,
     UnsupportedMediaError,
 )
 from assetloom.models.errors import ModelNotInstalledError
@@ -60,6 +61,7 @@ STATUS: list[tuple[type[AssetLoomError], int]] = [
     (RateLimitedError, 429),
     (AssetNotFoundError, 404),
     (ThumbnailMissingError, 404),
+    (ProjectNotFoundError, 404),
     (UserNotFoundError, 404),
     (TokenNotFoundError, 404),
     (UserExistsError, 409),

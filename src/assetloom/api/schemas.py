@@ -6,7 +6,7 @@ the routes declare those as their response models.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -155,6 +155,136 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     ready: bool
     checks: dict[str, str]
+
+
+# ---------------------------------------------------------------------- the studio
+OutputKind = Literal["text", "image", "speech", "music", "video"]
+ImageFormat = Literal["1:1", "9:16", "16:9"]
+JobState = Literal["queued", "running", "done", "partial", "failed", "cancelled", "interrupted"]
+
+
+class CreateIn(BaseModel):
+    """`assetloom create`'s arguments; as multipart fields, `outputs` and `formats` may also
+    be comma-separated and `backend` repeats, with the style reference as `style_ref`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief: str = Field(max_length=16000, description="What to make, in Chinese or English")
+    lang: Literal["zh", "en"] | None = Field(default=None, description="Default: the brief's")
+    outputs: list[OutputKind] | None = Field(default=None, max_length=5)
+    formats: list[ImageFormat] | None = Field(default=None, max_length=3)
+    backend: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="KIND=BACKEND, one per kind (text=template, image=compose, ...); one with "
+        "an argument (a URL, a folder) only for admins",
+    )
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+
+
+class RepurposeIn(BaseModel):
+    """`assetloom repurpose`'s arguments (the asset is in the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str = Field(max_length=16000, examples=["put the product in a rainforest"])
+    outputs: list[OutputKind] | None = Field(default=None, max_length=5)
+    formats: list[ImageFormat] | None = Field(default=None, max_length=3)
+    backend: list[str] = Field(default_factory=list, max_length=5)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+
+
+class JobStepOut(BaseModel):
+    step: str
+    at: str
+    elapsed_s: float = Field(description="Seconds since the job started")
+
+
+class JobErrorOut(BaseModel):
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class StudioResultOut(BaseModel):
+    """`create --json`: the plan, the outputs (each with its asset id, recipe and quality, or
+    its error) and the report (copyright flags, quality, errors)."""
+
+    project_id: str
+    brief: str
+    brief_asset_id: str
+    state: str
+    plan: dict[str, Any]
+    inputs: dict[str, str]
+    outputs: list[dict[str, Any]]
+    report: dict[str, Any]
+
+
+class JobOut(BaseModel):
+    job_id: str = Field(description="Also the id of the project the run makes")
+    kind: Literal["create", "repurpose"]
+    state: JobState
+    brief: str
+    request: dict[str, Any] | None = Field(
+        description="What was asked (the style reference by its file name)"
+    )
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    steps: list[JobStepOut]
+    result: StudioResultOut | None = Field(
+        description="When the run ended with outputs; null for a job of an earlier server "
+        "process: its project (`project_url`) is the record"
+    )
+    error: JobErrorOut | None
+    rerun_of: str | None = Field(description="The project this job runs again")
+    job_url: str
+    project_url: str
+    page_url: str
+
+
+class CreationOut(BaseModel):
+    asset_id: str
+    project_id: str
+    kind: str
+    backend: str
+    recipe: dict[str, Any]
+    quality: dict[str, Any]
+
+
+class ProjectOut(BaseModel):
+    project_id: str
+    kind: str
+    brief: str
+    language: str
+    state: JobState
+    plan: dict[str, Any]
+    report: dict[str, Any] = Field(
+        description="copyright, quality, errors; `request` (what was asked), `error` if it failed"
+    )
+    created_at: str
+    finished_at: str | None
+    outputs: list[CreationOut]
+
+
+class LineageEdgeOut(BaseModel):
+    child_id: str
+    child_name: str | None = Field(description="null when the asset is no longer in the library")
+    parent_id: str
+    parent_name: str | None
+    role: str = Field(description="brief, subject, background, style, source, copy")
+    project_id: str | None
+
+
+class LineageOut(BaseModel):
+    """`lineage --json`: edges up (made from, recursively) and down (made into)."""
+
+    asset_id: str
+    original_name: str
+    creation: CreationOut | None
+    up: list[LineageEdgeOut]
+    down: list[LineageEdgeOut]
+    truncated: bool
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

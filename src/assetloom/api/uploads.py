@@ -65,6 +65,8 @@ class Upload:
 
     folder: Path
     files: list[UploadedFile] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    """Text fields by name, in order (UTF-8, as browsers send them)."""
 
     def paths(self) -> list[Path]:
         return [f.path for f in self.files]
@@ -237,10 +239,12 @@ class _Receiver:
         self._disposition = b""
         self._out: IO[bytes] | None = None
         self._current: UploadedFile | None = None
-        # Text fields are not used by any endpoint: counted and size-checked, then dropped.
+        # Text fields: counted and size-checked as they arrive, kept for the routes that read
+        # them (most read none).
         self._text_fields = 0
         self._text_field: str | None = None
         self._text_bytes = 0
+        self._text = bytearray()
 
     def callbacks(self) -> dict[str, object]:
         return {
@@ -284,6 +288,7 @@ class _Receiver:
             if self._text_fields > MAX_FIELDS:
                 raise BadInputError(f"more than {MAX_FIELDS} form fields")
             self._text_field, self._text_bytes = name, 0
+            self._text.clear()
             return
         if name not in self.file_fields:
             raise BadInputError(
@@ -314,11 +319,18 @@ class _Receiver:
             self._text_bytes += end - start
             if self._text_bytes > MAX_FIELD_BYTES:
                 raise PayloadTooLargeError(f"form field {self._text_field!r} is too long")
+            self._text += data[start:end]
 
     def _part_end(self) -> None:
         if self._current is not None:
             self.close()
             self.upload.files.append(self._current)
+        elif self._text_field is not None:
+            try:
+                value = self._text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BadInputError(f"form field {self._text_field!r} is not UTF-8") from exc
+            self.upload.fields.setdefault(self._text_field, []).append(value)
         self._current = None
         self._text_field = None
 
