@@ -30,13 +30,16 @@ from assetloom.api.auth import (
     record,
 )
 from assetloom.api.context import Services, Svc
+from assetloom.api.jobs import project_json, studio_jobs
 from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
 from assetloom.app.results import clock
 from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
 from assetloom.core.listing import ListQuery, date_bound
-from assetloom.errors import AssetLoomError, BadInputError
+from assetloom.create.generators.registry import registered
+from assetloom.create.plan import FORMATS, OUTPUT_KINDS
+from assetloom.errors import AssetLoomError, BadInputError, ProjectNotFoundError
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -349,4 +352,56 @@ def account_page(request: Request, svc: Svc, who: Who) -> Response:
     tokens = [] if who.via == "anonymous" else svc.accounts.list_tokens(who.name)
     return render(
         request, "account.html", who, page="account", tokens=[t.to_json() for t in tokens]
+    )
+
+
+@router.get("/studio")
+def studio_page(request: Request, who: Who) -> Response:
+    """The create form; the run is a job of the API, followed from the page's script. Only
+    backends without an argument are offered (one naming a URL or folder is for admins, from
+    the API or the command line)."""
+    backends: dict[str, list[str]] = {}
+    for reg in registered():
+        if reg.argument is None:
+            backends.setdefault(reg.kind, []).append(reg.name)
+    return render(
+        request,
+        "studio.html",
+        who,
+        page="studio",
+        outputs=list(OUTPUT_KINDS),
+        formats=list(FORMATS),
+        backends=backends,
+    )
+
+
+@router.get("/studio/projects/{project_id}")
+def project_page(request: Request, svc: Svc, who: Who, project_id: str) -> Response:
+    """A project's report: outputs as tiles, quality figures, copyright flags, the plan; a run
+    still going shows its steps as they come."""
+    jobs = studio_jobs(request)
+    try:
+        doc = project_json(svc.lib, project_id)
+    except ProjectNotFoundError:
+        job = jobs.get(project_id)  # queued here, no project row yet (or raises again)
+        doc = {**job, "project_id": job["job_id"], "plan": {}, "report": {}, "outputs": []}
+    assets = svc.lib.get_many([o["asset_id"] for o in doc["outputs"]])
+    outputs = [
+        {
+            **o,
+            "original_name": assets[o["asset_id"]].original_name,
+            "media_type": assets[o["asset_id"]].media_type.value,
+        }
+        for o in doc["outputs"]
+        if o["asset_id"] in assets
+    ]
+    return render(
+        request,
+        "project.html",
+        who,
+        page="studio",
+        project=doc,
+        report=doc["report"],
+        outputs=outputs,
+        live=jobs.running(project_id) or doc["state"] == "running",
     )

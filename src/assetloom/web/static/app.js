@@ -218,10 +218,35 @@ function assetPage() {
       .catch((e) => box.replaceChildren(el("p", { class: "status", text: e.message })));
   }
   mediaPlayer();
+  lineageBox($("#lineage"), id);
   $("[data-delete]")?.addEventListener("click", async () => {
     if (!confirm("Delete this asset? Its original goes too, once no other asset uses it.")) return;
     try { await api("DELETE", `/api/v1/assets/${id}`); location.href = "/"; } catch (e) { alert(e.message); }
   });
+}
+
+// What the asset was made from and what was made from it (the studio's lineage), shown only
+// for an asset that has some: each edge's role, the other asset, and via which one if not this.
+async function lineageBox(box, id) {
+  let doc;
+  try { doc = await api("GET", box.dataset.src); } catch (_) { return; }
+  if (!doc.up.length && !doc.down.length) return;
+  const link = (assetId, name) => name
+    ? el("a", { href: `/assets/${assetId}`, text: name })
+    : el("span", { class: "status", text: `${assetId.slice(0, 12)} (no longer in the library)` });
+  const list = (title, edges, key) => {
+    if (!edges.length) return null;
+    const other = key === "parent" ? "child" : "parent";
+    return [el("h3", { text: title }), el("ul", { class: "lineage", "data-direction": key === "parent" ? "up" : "down" },
+      edges.map((e) => el("li", { "data-role": e.role }, el("span", { class: "role", text: e.role }), " ", link(e[`${key}_id`], e[`${key}_name`]),
+        e[`${other}_id`] === id ? "" : el("span", { class: "status", text: ` (of ${e[`${other}_name`] || e[`${other}_id`].slice(0, 12)})` }))))];
+  };
+  const made = doc.creation
+    ? el("p", { class: "status" }, `Made by ${doc.creation.backend} in `, el("a", { href: `/studio/projects/${doc.creation.project_id}`, text: `project ${doc.creation.project_id.slice(0, 8)}` }), ".")
+    : null;
+  box.append(...[made, list("Made from", doc.up, "parent"), list("Made into", doc.down, "child")].flat().filter(Boolean));
+  if (doc.truncated) box.append(el("p", { class: "status", text: "The chain goes on further." }));
+  box.hidden = false;
 }
 
 // Audio and video: play from the moment a search hit named (?t=41.0), seek from the
@@ -398,6 +423,84 @@ function group(g, i, canEdit) {
   return box;
 }
 
+// ------------------------------------------------------------------ studio
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const running = (job) => job.state === "queued" || job.state === "running";
+
+function jobSteps(list, job) {
+  const items = job.steps.map((s) => el("li", {}, el("span", { class: "at", text: `${s.elapsed_s.toFixed(1)} s` }), " ", s.step));
+  if (running(job)) items.push(el("li", { class: "status", text: job.state === "queued" ? "waiting for the studio…" : "…" }));
+  list.replaceChildren(...items);
+}
+
+// Poll the job until it ends, showing its steps as they come; the last answer.
+async function followJob(job, list, status) {
+  while (running(job)) {
+    jobSteps(list, job);
+    status.textContent = job.state === "queued" ? "Queued." : "Working…";
+    await sleep(1000);
+    job = await api("GET", job.job_url);
+  }
+  jobSteps(list, job);
+  status.textContent = job.error ? `${job.state}: ${job.error.message}` : `Project ${job.job_id.slice(0, 8)}: ${job.state}.`;
+  return job;
+}
+
+const outputMedia = (o) => (o.media_type || "").startsWith("text/") ? "text" : (o.media_type || "").split("/")[0] || o.kind;
+
+function studioPage() {
+  const form = $("#studio-form"), steps = $("#job-steps");
+  // The plan's palette: set from here, since the page's CSP allows no inline styles.
+  document.querySelectorAll("[data-colour]").forEach((s) => { s.style.background = s.dataset.colour; });
+  const rerun = $("[data-rerun]");
+  if (rerun) rerun.addEventListener("click", async () => {
+    rerun.disabled = true;
+    try { const job = await api("POST", rerun.dataset.rerun); location.href = job.page_url; } catch (e) { $("#rerun-status").textContent = e.message; rerun.disabled = false; }
+  });
+  if (steps?.dataset.job) {  // a project page of a run still going: follow it, then show the report
+    api("GET", steps.dataset.job).then((job) => followJob(job, steps, $("#project-state"))).then(() => location.reload())
+      .catch((e) => { $("#project-state").textContent = e.message; });
+  }
+  if (!form) return;
+  const status = $("#studio-status"), run = $("#studio-run"), cancel = $("#studio-cancel");
+  let style = null, current = null;
+  dropZone($("#style-drop"), $("#style-input"), ([file]) => { style = file; $("#style-name").textContent = file.name; });
+  cancel.addEventListener("click", async () => {
+    if (!current) return;
+    try { await api("DELETE", current.job_url); status.textContent = "Cancelling…"; } catch (e) { status.textContent = e.message; }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    if (style) data.append("style_ref", style, style.name);
+    run.disabled = true;
+    $("#studio-result").hidden = true;
+    status.textContent = "Sending the brief…";
+    try {
+      current = await upload("/api/v1/create", data);
+      cancel.hidden = false;
+      const job = await followJob(current, steps, status);
+      showResult(job);
+    } catch (err) {
+      status.textContent = `Failed: ${err.message}`;
+    } finally {
+      run.disabled = false;
+      cancel.hidden = true;
+      current = null;
+    }
+  });
+}
+
+function showResult(job) {
+  const made = (job.result?.outputs || []).filter((o) => o.asset_id);
+  $("#studio-outputs").replaceChildren(...made.map((o) =>
+    tile({ asset_id: o.asset_id, original_name: o.label, media_type: outputMedia(o) }, el("span", { class: "badge", text: o.kind }))));
+  $("#studio-errors").replaceChildren(...(job.result?.outputs || []).filter((o) => o.error)
+    .map((o) => el("li", { class: "error" }, el("b", { text: o.label }), `: ${o.error}`)));
+  $("#studio-report").href = job.page_url;
+  $("#studio-result").hidden = false;
+}
+
 function adminPage() {
   const status = $("#admin-status");
   $("#add-user").addEventListener("submit", async (e) => {
@@ -433,7 +536,7 @@ function accountPage() {
   }
 }
 
-const pages = { library: libraryPage, search: searchPage, upload: uploadPage, verify: verifyPage, duplicates: duplicatesPage, admin: adminPage, account: accountPage };
+const pages = { library: libraryPage, search: searchPage, upload: uploadPage, verify: verifyPage, duplicates: duplicatesPage, admin: adminPage, account: accountPage, studio: studioPage };
 document.addEventListener("DOMContentLoaded", () => {
   if ($(".asset")) assetPage();
   else pages[document.body.dataset.page]?.();
