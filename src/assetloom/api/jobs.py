@@ -295,7 +295,7 @@ class StudioJobs:
             "finished_at": _iso(p["finished_at"]) if p["finished_at"] else None,
             "steps": [],
             "result": None,
-            "error": error if isinstance(error, dict) else None,
+            "error": {"code": p["state"], "message": error} if isinstance(error, str) else None,
             "rerun_of": None,
             **_urls(p["project_id"]),
         }
