@@ -193,10 +193,8 @@ class CopyFinder:
         return out
 
     def _text_candidates(
-        self, query: list[Fingerprint], skip: set[str], moments: dict[str, Segment]
+        self, query: list[Fingerprint], skip: set[str]
     ) -> dict[str, tuple[Tier, float]]:
-        """Images the still copies (`copy_rules`), and videos it is a frame grab of (their
-        key frames share the "pdq" index), with the frame's moment in `moments`."""
         by_kind = {f.kind: f.value for f in query}
         out: dict[str, tuple[Tier, float]] = {}
         same_text = self.lib.catalog.assets_with_fingerprint(
