@@ -58,6 +58,34 @@ def test_a_campaign_lands_in_the_library_with_lineage(lib: Library, tmp_path: Pa
     down = lineage(lib, doc["inputs"]["style"])["down"]
     assert {e["child_id"] for e in down} == {square["asset_id"], tall["asset_id"]}
     assert doc["report"]["copyright"] == []  # made from the library, not a copy of it
+    assert square["quality"]["provenance"] == {"watermark": True, "c2pa": True}
+
+
+def test_verify_names_what_the_studio_made_even_after_a_re_encode(
+    tmp_path: Path, shared: Path, understanding: None
+) -> None:
+    """Composed from real photos (a mark hides in texture; the flat shapes of synthetic test
+    pictures carry it poorly), signed, then re-posted as a JPEG that lost its manifest."""
+    from PIL import Image
+
+    rows = (shared / "data" / "flickr8k" / "dev.jsonl").read_text().splitlines()[:4]
+    lib = Library.create(tmp_path / "real")
+    lib.settings = lib.settings.model_copy(update={"workers": 1})
+    lib.add([shared / "data" / "flickr8k" / json.loads(r)["image"] for r in rows])
+    doc = Studio(lib).create(
+        Request("A dog running on the beach", outputs=["image"], formats=["1:1"], seed=1)
+    )
+    (made,) = doc["outputs"]
+    original = Path(lib.blob_location(lib.get(made["asset_id"])))
+    (signed,) = lib.verify([original])
+    assert signed.c2pa is not None and signed.c2pa.state == "Trusted"
+    assert signed.c2pa.asset_id == made["asset_id"]
+    copy = tmp_path / "reposted.jpg"
+    Image.open(original).convert("RGB").save(copy, "JPEG", quality=70)  # strips the manifest
+    (reposted,) = lib.verify([copy])
+    assert reposted.c2pa is None
+    assert reposted.watermark is not None and reposted.watermark.asset_id == made["asset_id"]
+    lib.close()
 
 
 def test_one_failing_output_does_not_stop_the_others(lib: Library) -> None:
@@ -112,3 +140,25 @@ def test_cli_create_and_lineage_json(lib: Library, tmp_path: Path) -> None:
     assert json.loads(r.stdout)["up"][0]["role"] == "brief"
     r = cli("-L", root, "create", "x" * 5000, "--json")
     assert r.returncode == 1 and "characters" in json.loads(r.stdout)["error"]["message"]
+
+
+def test_a_voice_over_music_and_a_short_join_the_campaign(lib: Library) -> None:
+    doc = Studio(lib).create(
+        Request(
+            "Launch our new trail bottle for hikers",
+            outputs=["text", "image", "speech", "music", "video"],
+            formats=["9:16"],
+            seed=3,
+        )
+    )
+    assert doc["state"] == "done", doc["report"]["errors"]
+    by_label = {o["label"]: o for o in doc["outputs"]}
+    assert set(by_label) == {"copy", "image 9:16", "voice-over", "music bed", "video 9:16"}
+    video = lib.get(by_label["video 9:16"]["asset_id"])
+    assert video.media_type.value == "video" and (video.width, video.height) == (720, 1280)
+    voice = lib.get(by_label["voice-over"]["asset_id"])
+    assert voice.media_type.value == "audio"
+    roles = {(e["role"], e["parent_id"]) for e in lineage(lib, video.asset_id)["up"]}
+    assert ("voice-over", voice.asset_id) in roles
+    assert ("music", by_label["music bed"]["asset_id"]) in roles
+    assert ("image", by_label["image 9:16"]["asset_id"]) in roles

@@ -17,11 +17,12 @@ registers none (the brief and style reference, registered first as inputs, stay)
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 DEFAULT_BACKENDS = {
     "text": "text=template",
     "image": "image=compose",
-    "speech": "speech=espeak",
+    "speech": "",
     "music": "music=midi",
     "video": "video=shorts",
 }
@@ -54,10 +55,14 @@ EXTENSIONS = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
     "audio/wav": ".wav",
+    "audio/midi": ".mid",
     "audio/x-wav": ".wav",
     "video/mp4": ".mp4",
 }
 Progress = Callable[[str], None]
+MODEL_BACKENDS = frozenset({"diffusers", "comfyui", "openai"})
+"""Image backends whose pictures a model made from scratch (C2PA: trainedAlgorithmicMedia);
+the others compose library pictures (compositeWithTrainedAlgorithmicMedia)."""
 
 
 class StudioCancelledError(AssetLoomError):
@@ -203,6 +208,9 @@ class Studio:
             inputs = self._inputs(work, project_id, plan, req)
             outputs = self._make(plan, backends, inputs, req.seed)
             self._stop_if_cancelled()
+            self.progress("watermarking and signing the outputs")
+            self._mark_and_sign(outputs)
+            self._stop_if_cancelled()
             self.progress("checking the outputs against the library")
             report = self._check(work, outputs, inputs)
             self._stop_if_cancelled()
@@ -307,7 +315,14 @@ class Studio:
             hits = self.lib.search(SearchQuery(text=text, media_type=MediaType.IMAGE, limit=5))
         except AssetLoomError:
             return None
-        return next((h.asset.asset_id for h in hits if h.asset.asset_id not in taken), None)
+        return next(
+            (
+                h.asset.asset_id
+                for h in hits
+                if h.asset.asset_id not in taken and not _made_by_studio(h.asset)
+            ),
+            None,
+        )
 
     def _make(
         self, plan: Plan, backends: Mapping[str, str], inputs: Inputs, seed: int | None
@@ -356,17 +371,155 @@ class Studio:
                 if out.generated is not None:
                     out.quality = self._image_quality(out.generated, plan.brief)
                 outputs.append(out)
-        for kind in ("speech", "music", "video"):
-            if kind in plan.outputs:
+        made = {o.label: o for o in outputs if o.generated is not None}
+        script = _script(copy_text) or plan.key_message
+        speech = music = None
+        if "speech" in plan.outputs or "video" in plan.outputs:
+            backend = backends["speech"] or (
+                "speech=espeak" if plan.language == "zh" else "speech=piper"
+            )
+            copy = made.get("copy")
+            parents = inputs.parents(("brief",)) + (
+                [Parent(copy.asset_id, "script")] if copy and copy.asset_id else []
+            )
+            speech = self._one(
+                "speech",
+                "voice-over",
+                backend,
+                parents,
+                lambda g, p: g.generate(script, language=plan.language, seed=seed, parents=p),
+            )
+            outputs.append(speech)
+        if "music" in plan.outputs or "video" in plan.outputs:
+            spoken = _seconds(speech)
+            length = min(max(spoken + 2.0, 8.0), 60.0) if spoken else 15.0
+            music = self._one(
+                "music",
+                "music bed",
+                backends["music"],
+                inputs.parents(("brief",)),
+                lambda g, p: g.generate(
+                    plan.prompts.get("music", {}).get("tone", plan.tone),
+                    duration_s=length,
+                    seed=seed,
+                    parents=p,
+                ),
+            )
+            outputs.append(music)
+        if "video" in plan.outputs:
+            pictures = [o for o in outputs if o.kind == "image" and o.generated is not None]
+            shapes = {"9:16": (720, 1280), "16:9": (1280, 720)}
+            wanted = [f for f in plan.formats if f in shapes] or list(shapes)
+            for fmt, (w, h) in ((f, shapes[f]) for f in wanted):
+                own = [o for o in pictures if o.label.endswith(fmt)] or pictures
+                parents = [Parent(o.asset_id, "image") for o in own if o.asset_id]
+                for o, role in ((speech, "voice-over"), (music, "music")):
+                    kept = o is not None and o.kind in plan.outputs  # else made for this only
+                    if kept and o is not None and o.generated is not None and o.asset_id:
+                        parents.append(Parent(o.asset_id, role))
+                images = [o.generated.data for o in own if o.generated] or list(
+                    inputs.images.get(r) for r in ("subject", "background") if inputs.images.get(r)
+                )
                 outputs.append(
-                    Output(
-                        kind,
-                        kind,
-                        backend=backends[kind],
-                        error=f"{kind} outputs are not built yet",
+                    self._one(
+                        "video",
+                        f"video {fmt}",
+                        backends["video"],
+                        parents,
+                        lambda g, p, w=w, h=h, images=images: g.generate(
+                            plan.key_message,
+                            width=w,
+                            height=h,
+                            seed=seed,
+                            parents=p,
+                            images=images,
+                            voice_over=speech.generated.data
+                            if speech and speech.generated
+                            else None,
+                            music=music.generated.data if music and music.generated else None,
+                            cues=list(getattr(speech.generated, "sentences", ()))
+                            if speech and speech.generated
+                            else [],
+                            bpm=getattr(getattr(music.generated, "plan", None), "bpm", None)
+                            if music and music.generated
+                            else None,
+                        ),
                     )
                 )
+        if "speech" not in plan.outputs and speech is not None:
+            outputs.remove(speech)  # made for the video only: not an output of its own
+        if "music" not in plan.outputs and music is not None:
+            outputs.remove(music)
         return outputs
+
+    def _mark_and_sign(self, outputs: list[Output]) -> None:
+        """Images carry their asset id as an invisible watermark; images and videos carry a
+        C2PA manifest signed by the library naming what they were made from (parents that
+        are outputs of this run are named by their final bytes, so they come first)."""
+        from PIL import Image
+
+        from assetloom.app.provenance import sign_output, watermark_output
+        from assetloom.provenance.c2pa import (
+            COMPOSITE,
+            SIGNED_TYPES,
+            TRAINED,
+            Ingredient,
+            ManifestSpec,
+        )
+
+        made = {o.asset_id: o for o in outputs if o.generated is not None and o.asset_id}
+        library = self.lib.get_many(
+            p.asset_id for o in made.values() for p in o.parents if p.asset_id not in made
+        )
+        for out in made.values():
+            assert out.generated is not None and out.asset_id
+            data, marks = out.generated.data, {"watermark": False, "c2pa": False}
+            if out.kind == "image":
+                try:
+                    with Image.open(io.BytesIO(data)) as im:
+                        marked = watermark_output(self.lib, im.convert("RGB"), out.asset_id)
+                    buf = io.BytesIO()
+                    marked.save(buf, "PNG", optimize=True)
+                    data, marks["watermark"] = buf.getvalue(), True
+                except AssetLoomError as exc:
+                    marks["watermark_error"] = exc.message
+            if out.generated.media_type in SIGNED_TYPES:
+                ingredients = []
+                for p in out.parents:
+                    if p.asset_id in made and made[p.asset_id].generated is not None:
+                        parent = made[p.asset_id]
+                        assert parent.generated is not None
+                        ingredients.append(
+                            Ingredient(
+                                p.asset_id,
+                                p.role,
+                                parent.label,
+                                hashlib.sha256(parent.generated.data).hexdigest(),
+                                parent.generated.media_type,
+                            )
+                        )
+                    elif p.asset_id in library:
+                        a = library[p.asset_id]
+                        ingredients.append(
+                            Ingredient(p.asset_id, p.role, a.original_name, a.sha256, a.mime)
+                        )
+                recipe = out.generated.recipe
+                spec = ManifestSpec(
+                    title=out.label,
+                    source_type=TRAINED if recipe.backend in MODEL_BACKENDS else COMPOSITE,
+                    backend=recipe.backend,
+                    model=recipe.model,
+                    asset_id=out.asset_id,
+                    ingredients=ingredients,
+                    recipe_digest=recipe.digest(),
+                )
+                try:
+                    data = sign_output(self.lib, data, out.generated.media_type, spec)
+                    marks["c2pa"] = True
+                except AssetLoomError as exc:
+                    marks["c2pa_error"] = exc.message
+            out.generated = replace(out.generated, data=data)
+            out.quality["provenance"] = marks
 
     def _image_quality(self, made: Generated, brief: str) -> dict[str, Any]:
         """Technical figures, the text-contrast the layout reached, and how well the picture
@@ -407,6 +560,8 @@ class Studio:
             out.error = f"the {backend} backend failed: {type(exc).__name__}: {exc}"
         if out.generated is not None and not out.generated.data:
             out.generated, out.error = None, f"the {backend} backend returned nothing"
+        if out.generated is not None:
+            out.asset_id = uuid.uuid4().hex  # known before it is stored: later outputs name it
         return out
 
     def _check(self, work: Path, outputs: list[Output], inputs: Inputs) -> dict[str, Any]:
@@ -443,7 +598,6 @@ class Studio:
         files: dict[Path, Output] = {}
         for i, out in enumerate(made):
             assert out.generated is not None
-            out.asset_id = uuid.uuid4().hex
             stem = f"{project_id[:8]}-{i:02}-{out.label.replace(' ', '-').replace(':', 'x')}"
             path = work / f"{stem}{_extension(out.generated.media_type)}"
             path.write_bytes(out.generated.data)
@@ -469,7 +623,7 @@ class Studio:
                     quality=out.quality,
                 )
                 edges = [Edge(asset.asset_id, p.asset_id, p.role, project_id) for p in out.parents]
-                if out.kind != "text" and copy_id and copy_id != asset.asset_id:
+                if out.kind in ("image", "video") and copy_id and copy_id != asset.asset_id:
                     edges.append(Edge(asset.asset_id, copy_id, "copy", project_id))
                 self.lib.studio.add_edges(uow.session, edges)
 
@@ -573,6 +727,22 @@ def stored_request(lib: Library, project_id: str) -> Request:
             hint="start a new one with the same brief",
         )
     return Request.from_json(stored)
+
+
+def _made_by_studio(asset: Asset) -> bool:
+    """Studio outputs and briefs: never the subject or scene of a new campaign."""
+    return (asset.source or "").startswith(("created by the studio", "studio brief"))
+
+
+def _script(copy_text: str) -> str:
+    """What the voice-over says: the copy without its hashtags."""
+    lines = [ln.strip() for ln in copy_text.strip().splitlines() if ln.strip()]
+    return "\n".join(ln for ln in lines if not ln.startswith("#"))
+
+
+def _seconds(out: Output | None) -> float:
+    sentences = getattr(out.generated, "sentences", ()) if out and out.generated else ()
+    return float(sentences[-1].end) if sentences else 0.0
 
 
 def _check_image(path: Path, what: str) -> None:
