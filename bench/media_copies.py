@@ -3,8 +3,8 @@
     .venv/bin/python bench/media_copies.py [--modality audio] [--n 40] [--unrelated 100]
         [--shared ../shared] [--json]
 
-One section per media type: `audio_cases()` makes the clips, `run_audio()` measures them
-(video joins as `video_cases()` / `run_video()` in `MODALITIES`).
+One section per media type: `audio_cases()` makes the clips, `run_audio()` measures them;
+`video_cases()` / `run_video()` likewise (`MODALITIES` lists the sections).
 
 Audio: N originals, half espeak-ng reading the five captions of a Flickr8k dev image (15-25
 s of speech), half synthetic music (20 s, tests/media_av.music), registered through
@@ -18,6 +18,16 @@ Targets: recall >= 0.95 per transform, no false match. It also prints the margin
 lowest similarity of each transform's copies to their originals, and the highest similarity
 of any unrelated clip to any original (core.audio_match at the same minimum overlap).
 Figures from the dev split are development figures.
+
+Video: N originals generated with PyAV (3-5 hard-cut shots of 1.5-3 s, panning scenes,
+320x240 H.264 + AAC), registered through `Library.add`. Each gets seven copies (x264 CRF 35,
+VP9 WebM, resized to 50 %, a 10 % centre crop, a 5-6 s excerpt from a random offset, a logo
+overlay, 30 fps) and every copy is verified: found when its best near-identical/exact match is
+its own original (at the right time range: the start within 0.5 s), a false positive when it
+is another asset; each unrelated clip (other seeds) with any such match is a false match.
+Targets: recall >= 0.95 per transform, no false match among 100 unrelated clips. Margins:
+the worst voting PDQ distance per transform, and the closest key-frame pair between an
+unrelated clip and an original (`--json`).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,8 +218,144 @@ def _margins(
 
 # ------------------------------------------------------------------------------------ video
 
+VIDEO_TRANSFORMS: dict[str, dict[str, object]] = {
+    "crf 35": {"options": {"crf": "35"}},
+    "vp9 webm": {"suffix": ".webm"},
+    "resized 50 %": {"scale": 0.5},
+    "cropped 10 %": {"crop": 0.9},
+    "trimmed 5-6 s": {"trim": True},
+    "logo overlay": {"watermark": True},
+    "30 fps": {"fps": 30},
+}
+
+
+def video_cases(folder: Path, n: int, unrelated: int, seed: int = 0) -> Cases:
+    """N originals (3-5 hard-cut shots of 1.5-3 s, 320x240 H.264 + AAC, tests/media_av) and
+    their copies; unrelated clips from other seeds, never registered."""
+    from tests.media_av import make_clip, transcode_video, watermark
+
+    rng = np.random.default_rng(seed)
+    cases = Cases()
+    for i in range(n + unrelated):
+        shots, shot_seconds = int(rng.integers(3, 6)), float(rng.uniform(1.5, 3.0))
+        where = folder / ("originals" if i < n else "unrelated") / f"v{i:03d}.mp4"
+        clip = make_clip(where, 5000 + i, shots=shots, shot_seconds=shot_seconds)
+        (cases.originals if i < n else cases.unrelated).append(clip)
+    for i, original in enumerate(cases.originals):
+        with av.open(str(original)) as c:
+            length = float(c.duration or 0) / 1e6
+        for name, spec in VIDEO_TRANSFORMS.items():
+            out = folder / "copies" / f"{i:03d}-{name.split()[0]}{spec.get('suffix', '.mp4')}"
+            start = 0.0
+            kwargs: dict[str, object] = {}
+            if spec.get("trim"):
+                seconds = float(rng.uniform(5.0, 6.0))
+                start = float(rng.uniform(0.0, max(0.0, length - seconds)))
+                kwargs["trim"] = (start, start + seconds)
+            if "scale" in spec:
+                kwargs["size"] = (160, 120)
+            if spec.get("watermark"):
+                kwargs["edit"] = watermark
+            for key in ("crop", "fps", "options"):
+                if key in spec:
+                    kwargs[key] = spec[key]
+            transcode_video(original, out, **kwargs)  # type: ignore[arg-type]
+            cases.queries.append(Query(out, name, i, start))
+    return cases
+
+
+def run_video(shared: Path, n: int, unrelated: int) -> dict[str, object]:
+    """Through `Library.add` / `verify`: recall per transform (a trimmed copy also at its
+    offset, within 0.5 s), false matches among unrelated clips, and the margins: the worst
+    (highest) voting PDQ distance of each transform's matches and the closest key-frame
+    pair between any unrelated clip and any original."""
+    from assetloom.app.library import Library
+    from assetloom.core.assets import Tier
+
+    copies = (Tier.EXACT, Tier.NEAR_IDENTICAL)
+    with tempfile.TemporaryDirectory(prefix="mediacopies-") as tmp:
+        t0 = time.perf_counter()
+        cases = video_cases(Path(tmp) / "clips", n, unrelated)
+        made = time.perf_counter() - t0
+        with Library.create(Path(tmp) / "lib") as lib:
+            t0 = time.perf_counter()
+            report = lib.add(cases.originals)
+            added = time.perf_counter() - t0
+            ids = {Path(o.file).name: o.asset_id for o in report.added}
+            original_ids = [ids[p.name] for p in cases.originals]
+            t0 = time.perf_counter()
+            results = lib.verify([q.path for q in cases.queries])
+            foreign = lib.verify(cases.unrelated)
+            verified = time.perf_counter() - t0
+            stored = [
+                a.fingerprints for a in lib.get_many(original_ids, fingerprints=True).values()
+            ]
+        rows: dict[str, dict[str, float]] = {}
+        for name in VIDEO_TRANSFORMS:
+            mine = [
+                (q, r) for q, r in zip(cases.queries, results, strict=True) if q.transform == name
+            ]
+            found = wrong = 0
+            worst = 0.0
+            errors: list[float] = []
+            for q, r in mine:
+                best = next((m for m in r.matches if m.tier in copies), None)
+                if best is None:
+                    continue
+                if best.asset_id != original_ids[q.original]:
+                    wrong += 1
+                    continue
+                if best.segment is not None and best.segment.start is not None:
+                    errors.append(abs(best.segment.start - q.start))
+                    if errors[-1] > 0.5:
+                        continue
+                worst = max(worst, best.distance)
+                found += 1
+            rows[name] = {
+                "recall": found / len(mine),
+                "wrong_asset": wrong,
+                "worst_distance_bits": worst,
+                "worst_start_error_s": round(max(errors), 3) if errors else 0.0,
+            }
+        false_matches = sum(any(m.tier in copies for m in r.matches) for r in foreign)
+        closest = _closest_unrelated(cases.unrelated, stored)
+    return {
+        "originals": n,
+        "queries": len(cases.queries),
+        "unrelated": unrelated,
+        "transforms": rows,
+        "false_matches_unrelated": false_matches,
+        "closest_unrelated_frame_bits": closest,
+        "seconds": {
+            "make_clips": round(made, 1),
+            "add_per_original": round(added / max(1, n), 3),
+            "verify_per_file": round(verified / max(1, len(results) + len(foreign)), 3),
+        },
+    }
+
+
+def _closest_unrelated(unrelated: list[Path], stored: list[list[object]]) -> int:
+    """The smallest PDQ distance between a key frame (query side) of any unrelated clip
+    and any stored key frame of the originals."""
+    from assetloom.core.copy_rules import hamming_matrix
+    from assetloom.core.video_match import frame_codes
+    from assetloom.ingest.prepare import prepare_queries
+    from assetloom.ingest.records import Options
+    from assetloom.settings import Settings
+
+    opts = Options.from_settings(Settings(), embed=False)
+    theirs = [c.code for fps in stored for c in frame_codes(fps)]  # type: ignore[arg-type]
+    closest = 256
+    for rec in prepare_queries([str(p) for p in unrelated], opts):
+        mine = [c.code for c in frame_codes(getattr(rec, "fingerprints", []))]
+        if mine and theirs:
+            closest = min(closest, int(hamming_matrix(mine, theirs).min()))
+    return closest
+
+
 MODALITIES: dict[str, Callable[[Path, int, int], dict[str, object]]] = {
     "audio": run_audio,
+    "video": run_video,
 }
 
 
@@ -246,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  false matches among unrelated: {doc['false_matches_unrelated']}"
             f" (highest unrelated similarity {doc.get('highest_unrelated_similarity')})"
         )
+        if "closest_unrelated_frame_bits" in doc:
+            print(f"  closest unrelated key-frame pair: {doc['closest_unrelated_frame_bits']} bits")
         print(f"  seconds: {doc['seconds']}")
     return 0
 
