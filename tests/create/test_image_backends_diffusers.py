@@ -437,3 +437,19 @@ def test_the_studio_makes_and_registers_a_picture_through_it(
         assert image["recipe"]["parameters"]["mode"] == "txt2img"
         asset = lib.get(image["asset_id"])
         assert (asset.width, asset.height) == (1080, 1080) and asset.mime == "image/png"
+        # Re-purposing starts from the asset's own pixels (img2img), without the usual
+        # artefacts (the plan's negative prompt).
+        redo = Studio(lib).repurpose(
+            asset.asset_id,
+            "put it in a rainforest",
+            Request(
+                "",
+                outputs=["image"],
+                formats=["1:1"],
+                backends=[f"image=diffusers:{folders['plain']}?steps=2"],
+                seed=3,
+            ),
+        )
+        (again,) = redo["outputs"]
+        assert again["recipe"]["parameters"]["mode"] == "img2img", again
+        assert "blurry" in again["recipe"]["parameters"]["negative"]

@@ -351,6 +351,9 @@ class Studio:
                 for r, data in inputs.images.items()
                 if r in ("subject", "background", "style")
             }
+            if inputs.source_id and "subject" in refs:
+                refs["source"] = refs["subject"]  # img2img / ControlNet start from it
+            negative = plan.prompts["image"].get("negative", "")
             for fmt in plan.formats:
                 w, h = FORMATS[fmt]
                 out = self._one(
@@ -366,6 +369,7 @@ class Studio:
                         parents=p,
                         references=refs,
                         overlay=headline,
+                        **_negative(g, negative),
                     ),
                 )
                 if out.generated is not None:
@@ -727,6 +731,15 @@ def stored_request(lib: Library, project_id: str) -> Request:
             hint="start a new one with the same brief",
         )
     return Request.from_json(stored)
+
+
+def _negative(generator: object, negative: str) -> dict[str, str]:
+    """The plan's negative prompt, for the backends that take one (models; compose sets no
+    pixels it would need to avoid)."""
+    import inspect
+
+    params = inspect.signature(generator.generate).parameters  # type: ignore[attr-defined]
+    return {"negative": negative} if negative and "negative" in params else {}
 
 
 def _made_by_studio(asset: Asset) -> bool:
