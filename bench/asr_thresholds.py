@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/asr_thresholds.py [--captions 10] [--models whisper-base,whisper-tiny.en]
 
-Speech: Flickr8k dev captions read by espeak-ng. Music: synthetic clips from tests/media_av.py
-(chords + melody + drums, a formant-filtered synth choir, a tone) plus noise and silence.
+Speech: Flickr8k dev captions read by espeak-ng's American and British voices. Music:
+synthetic clips from tests/media_av.py (chords + melody + drums, a formant-filtered synth
+choir, a tone) plus noise and silence.
 Whisper runs with voice detection off and its own filters off, so every clip reaches it; the
 table shows, per clip kind, the voice detector's share of the clip and the range of each
 segment figure the thresholds read, and how many segments pass all of those rules together
@@ -36,8 +37,9 @@ def clips(n_captions: int) -> list[tuple[str, np.ndarray]]:
     rows = (SHARED / "data" / "flickr8k" / "dev.jsonl").read_text("utf-8").splitlines()
     out = []
     for line in rows[:n_captions]:
-        samples, rate = speech(json.loads(line)["captions_en"][0])
-        out.append(("speech", whisper.mono_16k(samples[:, 0], rate)))
+        for voice in ("en-us", "en"):  # American and British: the latter is harder for Whisper
+            samples, rate = speech(json.loads(line)["captions_en"][0], voice=voice)
+            out.append(("speech", whisper.mono_16k(samples[:, 0], rate)))
     r = whisper.RATE
     for seed in range(4):
         out.append(("music", music(seed, 8.0, rate=r, stereo=False)[:, 0]))
