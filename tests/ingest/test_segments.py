@@ -101,7 +101,6 @@ def test_a_keyword_hit_names_the_passage_holding_the_words(lib: Library, tmp_pat
     assert 14.0 in starts  # the passage that says it, by whichever retriever named it first
 
 
-
 def test_show_and_the_api_list_the_passages(lib: Library, tmp_path: Path) -> None:
     from assetloom.api.views import asset_doc
     from tests.media import make_photo
@@ -112,3 +111,14 @@ def test_show_and_the_api_list_the_passages(lib: Library, tmp_path: Path) -> Non
     assert all(set(p) == {"source", "start", "end", "text"} for p in doc["passages"])
     photo = lib.add([make_photo(tmp_path / "p.jpg", seed=1)]).added[0].asset_id
     assert "passages" not in asset_doc(lib, lib.get(photo))  # shapes without any stay as they were
+
+
+def test_the_human_search_table_names_the_moment(
+    lib: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assetloom.cli.understand import _render_hits
+
+    _add(lib, tmp_path)
+    hits = lib.search(SearchQuery(text="boat paddling on a quiet stream at dawn", limit=3))
+    _render_hits(hits, as_json=False)
+    assert "transcript at 0:06.5" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -38,12 +38,7 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
 
     table = Table("score", "id", "type", "name", "why")
     for h in hits:
-        why = ", ".join(
-            f"{m['source']} #{m['rank']}"
-            + (f" ({m['similarity']:.2f})" if "similarity" in m else "")
-            + (f" [{'/'.join(m['fields'])}]" if m.get("fields") else "")
-            for m in h.matched
-        )
+        why = ", ".join(_why(m) for m in h.matched)
         table.add_row(
             f"{h.score:.3f}",
             h.asset.asset_id[:12],
@@ -52,6 +47,21 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
             escape(why),
         )
     out.print(table)
+
+
+def _why(m: dict[str, Any]) -> str:
+    """One reason a hit matched: a retriever's rank, or the moment/page it matched at."""
+    if "rank" not in m:  # a moment: where inside the asset
+        from assetloom.app.results import clock
+
+        place = clock(m["start"]) if m.get("start") is not None else f"p. {m.get('page', '?')}"
+        text = f' "{m["text"][:40]}"' if m.get("text") else ""
+        return f"{m['source']} at {place}{text}"
+    return (
+        f"{m['source']} #{m['rank']}"
+        + (f" ({m['similarity']:.2f})" if "similarity" in m else "")
+        + (f" [{'/'.join(m['fields'])}]" if m.get("fields") else "")
+    )
 
 
 def search(
