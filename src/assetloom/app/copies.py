@@ -79,7 +79,12 @@ def verify_files(
     return results
 
 
-def copies_of(lib: Library, asset_id: str) -> CopiesOut:
+def copies_of(lib: Library, asset_id: str) -> dict[str, Any]:
+    """`copies_result` as the JSON document the CLI, API and web show."""
+    return copies_result(lib, asset_id).to_json()
+
+
+def copies_result(lib: Library, asset_id: str) -> CopiesOut:
     """Copies and look-alikes of one asset (`asset_id` or a unique prefix): its own original
     put through `verify`, so the answer matches what `verify` and `duplicates` say about the
     same pair. The API's `/assets/{id}/copies` and the web asset page show this document."""

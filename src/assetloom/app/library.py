@@ -470,10 +470,10 @@ class Library:
 
     def copies(self, asset_id: str) -> CopiesOut:
         """Copies and look-alikes of one asset (id or unique prefix), as verify sees them."""
-        from assetloom.app.copies import copies_of
+        from assetloom.app.copies import copies_result
 
         with self.index_lock.reading():
-            return copies_of(self, asset_id)
+            return copies_result(self, asset_id)
 
     def tags_of(self, asset_id: str) -> tuple[str, list[dict[str, Any]]]:
         """(full id, the asset's tags with scores) for an id or unique prefix."""
