@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from assetloom.app.library import Library
-from assetloom.core.assets import Fingerprint, MediaType
+from assetloom.core.assets import Fingerprint, MediaType, Segment
 from assetloom.errors import BadInputError
 from assetloom.ingest.enrich import base as enrich_base
 from assetloom.ingest.extractors import base as extractor_base
@@ -166,3 +166,41 @@ def test_executor_setting() -> None:
     assert isinstance(executor_for("local", 1), InProcessExecutor)
     with pytest.raises(BadInputError, match="unknown executor"):
         executor_for("spark://x", 2)
+
+
+class PickyEnricher:
+    """A model step that cannot read one of the files (and has already written onto the
+    others when it fails, as a batched step would)."""
+
+    name = "picky"
+    order = 95
+
+    def wanted(self, opts: Options) -> bool:
+        return True
+
+    def enrich(self, items: list[tuple[Prepared, ModelInputs]], opts: Options) -> None:
+        for rec, _ in items:
+            rec.passages.append(Segment("ocr", text=Path(rec.path).name))
+            if Path(rec.path).name == "bad.jpg":
+                raise RuntimeError("the model cannot read this one")
+
+
+def test_a_step_failing_on_one_file_costs_only_that_file_its_step(tmp_path: Path) -> None:
+    picky = PickyEnricher()
+    enrich_base._registry.append(picky)
+    try:
+        files = [
+            make_photo(tmp_path / n, seed=i) for i, n in enumerate(["a.jpg", "bad.jpg", "c.jpg"])
+        ]
+        results = prepare_files([str(f) for f in files], _opts())
+    finally:
+        enrich_base._registry.remove(picky)
+    assert all(isinstance(r, Prepared) for r in results)
+    a, bad, c = results
+    assert isinstance(a, Prepared) and isinstance(bad, Prepared) and isinstance(c, Prepared)
+    assert [p.text for p in a.passages] == ["a.jpg"]  # once: the batch's write was undone
+    assert [p.text for p in c.passages] == ["c.jpg"]
+    assert bad.passages == []
+    assert bad.metadata["enrich_errors"] == {
+        "picky": "RuntimeError: the model cannot read this one"
+    }

@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from assetloom.errors import AssetLoomError, BadInputError
-from assetloom.ingest.enrich import enrichers
+from assetloom.ingest.enrich import Enricher, enrichers
 from assetloom.ingest.paths import display_path
 from assetloom.ingest.records import ModelInputs, Options, Prepared, Skipped
 from assetloom.ingest.sniff import sniff
+from assetloom.models.errors import UnknownBackendError
 
 _CHUNK = 1 << 20
 
@@ -60,8 +61,46 @@ def _prepare_chunk(paths: list[str], opts: Options, *, query: bool) -> list[Prep
         decoded.append((rec, inputs))
         results.append(rec)
     for step in enrichers(opts):
-        step.enrich(decoded, opts)
+        _enrich(step, decoded, opts)
     return results
+
+
+def _enrich(step: Enricher, decoded: list[tuple[Prepared, ModelInputs]], opts: Options) -> None:
+    """Run a model step over the chunk; if it fails, again file by file from where the
+    records were, so a file a model cannot read costs only that file's step (noted in its
+    metadata), not the whole add. A setting no backend answers to stops the add: it is the
+    user's to fix."""
+    saved = [_state(rec) for rec, _ in decoded]
+    try:
+        step.enrich(decoded, opts)
+    except UnknownBackendError:
+        raise
+    except Exception as exc:
+        for (rec, _), state in zip(decoded, saved, strict=True):
+            _restore(rec, state)
+        if len(decoded) > 1:
+            for item in decoded:
+                _enrich(step, [item], opts)
+            return
+        message = exc.message if isinstance(exc, AssetLoomError) else f"{type(exc).__name__}: {exc}"
+        decoded[0][0].metadata.setdefault("enrich_errors", {})[step.name] = message
+
+
+_STEP_FIELDS = ("metadata", "text_content", "embeddings", "embedding_model", "passages")
+
+
+def _state(rec: Prepared) -> dict[str, object]:
+    """What an enricher may change on a record (shallow copies: steps replace or append)."""
+    state: dict[str, object] = {"segment_vectors": list(rec.segment_vectors)}
+    for name in _STEP_FIELDS:
+        value = getattr(rec, name)
+        state[name] = value.copy() if isinstance(value, dict | list) else value
+    return state
+
+
+def _restore(rec: Prepared, state: dict[str, object]) -> None:
+    for name, value in state.items():
+        setattr(rec, name, value)
 
 
 def sha256_file(path: Path) -> str:
