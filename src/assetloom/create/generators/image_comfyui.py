@@ -27,13 +27,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from assetloom.create.errors import GenerationError
 from assetloom.create.generators.base import IMAGE, Generated, Parent, Recipe, resolve_seed
+from assetloom.create.generators.http import preview, request
 from assetloom.create.generators.image_common import (
     check_size,
     decode_references,
     finish,
     generation_size,
     number,
-    preview,
     read_image,
     split_options,
     unused_roles,
@@ -258,22 +258,18 @@ class ComfyUIImageGenerator:
         return data
 
     def _call(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        import httpx
 
         where = f"ComfyUI at {self.base}"
-        try:
-            reply = client.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            raise GenerationError(
-                f"cannot reach {where}: {exc}", hint="is ComfyUI running, at that address?"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise GenerationError(
-                f"{where} did not answer {path} within {self.read_timeout_s:g} s",
-                hint="the server may be overloaded or stuck",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise GenerationError(f"{where} failed on {path}: {exc}") from exc
+        reply = request(
+            client,
+            method,
+            path,
+            where=where,
+            what=path,
+            timeout_s=self.read_timeout_s,
+            server="ComfyUI",
+            **kwargs,
+        )
         if reply.status_code != 200:
             raise GenerationError(
                 f"{where} answered {path} with HTTP {reply.status_code}: {preview(reply.content)}",

@@ -118,9 +118,3 @@ def read_image(data: bytes, what: str) -> Image.Image:
         raise GenerationError(
             f"{what} is not an image ({exc}): {preview!r}" if preview else f"{what} is empty"
         ) from exc
-
-
-def preview(data: bytes) -> str:
-    """The start of a reply body, for an error message."""
-    text = data[:200].decode("utf-8", "replace").strip()
-    return repr(text) if text else "(empty)"

@@ -31,12 +31,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from assetloom.create.errors import GenerationError
 from assetloom.create.generators.base import IMAGE, Generated, Parent, Recipe, resolve_seed
+from assetloom.create.generators.http import preview, request
 from assetloom.create.generators.image_common import (
     check_size,
     decode_references,
     finish,
     number,
-    preview,
     read_image,
     split_options,
     unused_roles,
@@ -182,22 +182,17 @@ class OpenAIImageGenerator:
         return min(SIZES, key=lambda s: abs(s[0] / s[1] - width / height))
 
     def _post(self, client: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
-        import httpx
 
         where = f"the images endpoint {url}"
-        try:
-            reply = client.post(url, **kwargs)
-        except httpx.ConnectError as exc:
-            raise GenerationError(
-                f"cannot reach {where}: {exc}", hint="is the server running, at that address?"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise GenerationError(
-                f"{where} did not answer within {self.timeout_s:g} s",
-                hint="the server may be overloaded; raise ?timeout= or use a faster model",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise GenerationError(f"{where} failed: {exc}") from exc
+        reply = request(
+            client,
+            "POST",
+            url,
+            where=where,
+            timeout_s=self.timeout_s,
+            slow_hint="the server may be overloaded; raise ?timeout= or use a faster model",
+            **kwargs,
+        )
         if url == self.edits and reply.status_code in _NO_EDITS:
             raise GenerationError(
                 f"{where} is not there (HTTP {reply.status_code}): this server cannot "

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from assetloom.create.errors import GenerationError
 from assetloom.create.generators.audio import decode_audio, resample
 from assetloom.create.generators.base import SPEECH
+from assetloom.create.generators.http import preview, request
 from assetloom.create.generators.registry import register
 from assetloom.create.generators.speech_common import SentenceSpeaker
 
@@ -84,7 +85,6 @@ class OpenAISpeaker(SentenceSpeaker):
     def _one(
         self, client: httpx.Client, text: str, voice: str, speed: float
     ) -> tuple[np.ndarray, int]:
-        import httpx
 
         body = {
             "model": self.remote_model,
@@ -94,33 +94,24 @@ class OpenAISpeaker(SentenceSpeaker):
             "speed": speed,
         }
         where = f"the speech endpoint {self.endpoint}"
-        try:
-            reply = client.post(self.endpoint, json=body)
-        except httpx.ConnectError as exc:
-            raise GenerationError(
-                f"cannot reach {where}: {exc}", hint="is the server running, at that address?"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise GenerationError(
-                f"{where} did not answer within {self.read_timeout_s:.0f} s",
-                hint="the server may be overloaded; try a shorter script or a faster model",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise GenerationError(f"{where} failed: {exc}") from exc
+        reply = request(
+            client,
+            "POST",
+            self.endpoint,
+            where=where,
+            timeout_s=self.read_timeout_s,
+            slow_hint="the server may be overloaded; try a shorter script or a faster model",
+            json=body,
+        )
         kind = reply.headers.get("content-type", "").split(";")[0].strip().lower()
         if reply.status_code != 200:
             raise GenerationError(
-                f"{where} answered HTTP {reply.status_code}: {_preview(reply.content)}",
+                f"{where} answered HTTP {reply.status_code}: {preview(reply.content)}",
                 hint="check the model and voice names in the URL",
             )
         if kind.startswith(_NOT_AUDIO):
-            raise GenerationError(f"{where} answered {kind}, not audio: {_preview(reply.content)}")
+            raise GenerationError(f"{where} answered {kind}, not audio: {preview(reply.content)}")
         return decode_audio(reply.content, what=f"reply of {where}")
-
-
-def _preview(data: bytes) -> str:
-    text = data[:200].decode("utf-8", "replace").strip()
-    return repr(text) if text else "(empty)"
 
 
 @register(SPEECH, "openai", argument="URL")
