@@ -7,6 +7,11 @@ One section per media type: `video_cases()` makes the files, `run_video()` measu
 
 Documents: text PDFs (`documents_cases()`), in pages per second, `run_documents()`.
 
+Audio: MP3s of espeak-ng speech (dev captions read one after another) and of synthetic music
+(`audio_cases()`), through `Library.add`; `--understanding` turns the models on, so speech is
+transcribed (Whisper base) and music is recognised as such: the figure users see.
+With `--understanding`, the video clips carry espeak speech instead of a tone.
+
 Video: 720p H.264 clips (25 fps, a hard cut every 3 s, panning scenes, an AAC tone track),
 generated with PyAV. Two figures:
 - `extract`: one clip through `prepare_files` in a fresh process (one worker's work: hash,
@@ -33,22 +38,87 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the generators live with the tests: tests/media_av.py
 
 os.environ.setdefault("ASSETLOOM_UNDERSTANDING", "false")
+SPEECH_LINES = [
+    "A black dog is running through the tall green grass of a meadow.",
+    "Two children in red jackets are building a snowman in the park.",
+    "A man in a blue helmet rides his bicycle down a rocky mountain trail.",
+    "A girl in a yellow dress jumps into the lake from a wooden pier.",
+    "A crowd of people watch fireworks over the river at night.",
+    "A brown horse stands in a field next to an old wooden fence.",
+]
 
 
 def video_cases(folder: Path, seconds: float, count: int) -> list[Path]:
-    """`count` distinct 720p H.264 clips of `seconds` with a tone track."""
-    from tests.media_av import make_clip
+    """`count` distinct 720p H.264 clips of `seconds` with a tone track (with understanding
+    on, a speech track: what the speech recogniser costs is part of the figure)."""
+    from tests.media_av import VIDEO_RATE, iter_scene_frames, make_clip, write_video
 
     folder.mkdir(parents=True, exist_ok=True)
     shots = max(1, round(seconds / 3.0))
-    return [
-        make_clip(folder / f"hd{i}.mp4", 40 + i, shots=shots, shot_seconds=3.0, size=(1280, 720))
-        for i in range(count)
-    ]
+    if not _understanding():
+        return [
+            make_clip(
+                folder / f"hd{i}.mp4", 40 + i, shots=shots, shot_seconds=3.0, size=(1280, 720)
+            )
+            for i in range(count)
+        ]
+    clips = []
+    for i in range(count):
+        voice = _speech_track(shots * 3.0, VIDEO_RATE, offset=i)
+        frames = iter_scene_frames(40 + i, shots, 3.0, (1280, 720), 25)
+        clips.append(write_video(folder / f"hd{i}.mp4", frames, fps=25, audio=voice))
+    return clips
+
+
+def _understanding() -> bool:
+    return os.environ.get("ASSETLOOM_UNDERSTANDING", "false").lower() == "true"
+
+
+def _speech_track(seconds: float, rate: int, *, offset: int = 0) -> np.ndarray:
+    """espeak-ng reading caption lines until `seconds` are filled; (n, 1) float32 at `rate`."""
+    from tests.media_av import resample, speech
+
+    parts: list[np.ndarray] = []
+    total = 0
+    i = offset
+    while total < seconds * rate:
+        samples, sr = speech(SPEECH_LINES[i % len(SPEECH_LINES)])
+        mono = resample(samples.reshape(-1, 1), sr, rate).reshape(-1).astype(np.float32)
+        parts += [mono, np.zeros(int(0.4 * rate), np.float32)]
+        total += len(mono) + int(0.4 * rate)
+        i += 1
+    return np.concatenate(parts)[: int(seconds * rate)].reshape(-1, 1)
+
+
+def audio_cases(folder: Path, seconds: float, count: int) -> dict[str, list[Path]]:
+    """`count` speech MP3s and `count` music MP3s of `seconds` each."""
+    from tests.media_av import RATE, music, write_audio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "speech": [
+            write_audio(folder / f"talk{i}.mp3", _speech_track(seconds, RATE, offset=i), RATE)
+            for i in range(count)
+        ],
+        "music": [
+            write_audio(folder / f"song{i}.mp3", music(70 + i, seconds), RATE) for i in range(count)
+        ],
+    }
+
+
+def run_audio(seconds: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="mediaingest-") as tmp:
+        cases = audio_cases(Path(tmp) / "audio", seconds, os.cpu_count() or 2)
+        return {
+            "understanding": _understanding(),
+            **{kind: _add_all(paths) for kind, paths in cases.items()},
+        }
 
 
 def _extract_one(path: str) -> dict[str, float]:
@@ -188,6 +258,7 @@ def run_documents(pages: int = 40, count: int | None = None) -> dict[str, object
 
 
 MODALITIES: dict[str, Callable[[float], dict[str, object]]] = {
+    "audio": run_audio,
     "video": run_video,
     # Pages, not seconds, size a document: 40-page PDFs whatever --seconds says.
     "documents": lambda seconds: run_documents(),
@@ -199,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modality", choices=sorted(MODALITIES), action="append")
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each clip")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
+    ap.add_argument(
+        "--understanding", action="store_true", help="models on: transcripts, embeddings, OCR"
+    )
     ap.add_argument("--extract", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.understanding:
+        os.environ["ASSETLOOM_UNDERSTANDING"] = "true"
     if args.extract:
         print(json.dumps(_extract_one(args.extract)))
         return 0
