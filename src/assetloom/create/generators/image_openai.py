@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from assetloom.create.errors import GenerationError
 from assetloom.create.generators.base import IMAGE, Generated, Parent, Recipe, resolve_seed
-from assetloom.create.generators.http import preview, request
+from assetloom.create.generators.http import api_key, preview, refuse_secrets, request
 from assetloom.create.generators.image_common import (
     check_size,
     decode_references,
@@ -58,7 +57,6 @@ SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
 """What gpt-image-1 draws; `size=auto` picks the nearest in aspect."""
 CONNECT_TIMEOUT_S = 5.0
 _SIZE = re.compile(r"(\d{2,5})x(\d{2,5})")
-_KEY_OPTIONS = {"key", "api_key", "apikey", "token"}
 _NO_EDITS = {404, 405, 501}
 
 
@@ -67,23 +65,13 @@ class OpenAIImageGenerator:
 
     def __init__(self, argument: str, *, environ: Mapping[str, str] | None = None) -> None:
         usage = f"image=openai:{argument}"
-        query = argument.strip().partition("?")[2]
-        if any(k.split("=")[0].lower() in _KEY_OPTIONS for k in query.split("&")):
-            raise GenerationError(
-                "the images API key cannot be an option: recipes record the argument",
-                hint="put the key in an environment variable and name it: ?key_env=NAME",
-            )
+        refuse_secrets(argument, "images")
         url, options = split_options(argument, OPTIONS, usage)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise GenerationError(
                 f"images endpoint {url!r} is not an http(s) URL",
                 hint="write image=openai:http://HOST:PORT/v1",
-            )
-        if parts.username or parts.password:
-            raise GenerationError(
-                "the images URL holds credentials, which recipes would record",
-                hint="name the variable holding the key instead: ?key_env=NAME",
             )
         path = parts.path.rstrip("/")
         for suffix in ("/images/generations", "/images/edits"):
@@ -99,20 +87,7 @@ class OpenAIImageGenerator:
             raise GenerationError(f"option size={self.size!r} is none of auto, exact or WxH")
         self.timeout_s = number(options, "timeout", 180, 0.1, 3600)
         self.key_env = options.get("key_env", "")
-        self._key = ""
-        if self.key_env:
-            self._key = (os.environ if environ is None else environ).get(self.key_env, "").strip()
-            if not self._key:
-                raise GenerationError(
-                    f"the environment variable {self.key_env} holding the images API key is "
-                    "unset or empty",
-                    hint=f"export {self.key_env}=... before running",
-                )
-            if parts.scheme != "https" and not _loopback(parts.hostname or ""):
-                raise GenerationError(
-                    f"the API key would go in clear text to {parts.hostname}",
-                    hint="use an https:// URL (plain http carries a key to loopback only)",
-                )
+        self._key = api_key(self.key_env, url, "images", os.environ if environ is None else environ)
 
     def generate(
         self,
@@ -246,15 +221,6 @@ def _png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, "PNG")
     return out.getvalue()
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @register(IMAGE, "openai", argument="URL")
