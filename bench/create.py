@@ -7,6 +7,9 @@ One function per output kind (`KINDS`; text and image add theirs beside these):
   real time) of speech=piper on an English script and speech=espeak on a Chinese one; the
   first call, which loads the Piper voice, is reported apart from a warm one;
 - music: render time of a music=midi bed (composition, FluidSynth, loudness) per tone;
+- campaign: a whole `create` with the offline defaults on a library of 20 dev photos: wall
+  time per step (brief and references, the copy, each image, voice-over, music, shorts,
+  watermarking and signing, the library check, registration) and in all;
 - video: encode rate (frames per wall second, the whole generate call: decoding the inputs,
   the mix, the Ken Burns frames, subtitles, H.264/AAC) of a 15 s 9:16 720x1280 short.
 `--small` shrinks every case (a few seconds, 360x640) to check the bench itself runs.
@@ -144,7 +147,61 @@ def bench_video(small: bool) -> dict[str, Any]:
     }
 
 
+def bench_campaign(small: bool) -> dict[str, Any]:
+    """A whole campaign with the offline defaults, as `assetloom create` runs it: a library of
+    dev photos (understanding on), then every output kind; wall time per step (the studio's
+    progress steps, in order) and in all. `--small`: copy and one image."""
+    import os as _os
+    import tempfile
+
+    _os.environ["ASSETLOOM_UNDERSTANDING"] = "true"
+    from assetloom.app.library import Library
+    from assetloom.app.studio import Request, Studio
+
+    shared = Path(
+        _os.environ.get("ASSETLOOM_SHARED", Path(__file__).resolve().parents[2] / "shared")
+    )
+    rows = (shared / "data" / "flickr8k" / "dev.jsonl").read_text().splitlines()[:20]
+    photos = [shared / "data" / "flickr8k" / json.loads(r)["image"] for r in rows]
+    outputs = ["text", "image"] if small else ["text", "image", "speech", "music", "video"]
+    formats = ["1:1"] if small else ["1:1", "9:16", "16:9"]
+    steps: list[tuple[str, float]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-create-") as tmp,
+        Library.create(Path(tmp) / "lib") as lib,
+    ):
+        lib.add(photos)
+        t0 = last = time.perf_counter()
+
+        def step(text: str) -> None:
+            nonlocal last
+            now = time.perf_counter()
+            if steps:
+                steps[-1] = (steps[-1][0], round(now - last, 2))
+            steps.append((text, 0.0))
+            last = now
+
+        doc = Studio(lib, progress=step).create(
+            Request(
+                "为一款新型环保水瓶创作社交媒体内容，放在海边场景",
+                outputs=outputs,
+                formats=formats,
+                seed=1,
+            )
+        )
+        end = time.perf_counter()
+        steps[-1] = (steps[-1][0], round(end - last, 2))
+    return {
+        "state": doc["state"],
+        "outputs": [o["label"] for o in doc["outputs"]],
+        "steps_s": dict(steps),
+        "total_s": round(end - t0, 1),
+        "load_average_1m": _load(),
+    }
+
+
 KINDS: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "campaign": bench_campaign,
     "speech": bench_speech,
     "music": bench_music,
     "video": bench_video,
