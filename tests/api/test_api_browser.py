@@ -321,3 +321,20 @@ def test_backdated_catalog_row_shows_a_failed_proof(site: Site, page) -> None:  
                 "UPDATE assets SET registered_at = ? WHERE original_name = 'flickr1.jpg'",
                 (original,),
             )
+
+
+def test_a_recording_plays_from_the_moment_a_hit_named(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    """Search hits link to /assets/ID?t=SECONDS; the asset page's player starts there."""
+    from tests.media_av import RATE, tone, write_audio
+
+    wav = write_audio(site.files / "jingle.wav", tone(440.0, 8.0).reshape(-1, 1), RATE)
+    with Library.open(site.root) as lib:
+        (added,) = lib.add([wav]).added
+    page.goto(f"{site.url}/assets/{added.asset_id}?t=3.5")
+    player = page.locator("audio#player")
+    player.wait_for()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('#player');"
+        " return p.readyState >= 1 && Math.abs(p.currentTime - 3.5) < 0.05; }"
+    )
+    _shot(page, "09-audio-asset")
