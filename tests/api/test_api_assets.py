@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 
 from PIL import Image
 from typer.testing import CliRunner
@@ -179,3 +180,24 @@ def test_copies_of_an_asset(env: Env) -> None:
     assert r["asset_id"] == big
     assert [m["asset_id"] for m in r["matches"]] == [small]
     assert r["matches"][0]["tier"] == "near-identical"
+
+
+def test_a_document_has_page_previews_and_only_those_are_served(env: Env, tmp_path: Path) -> None:
+    from tests.documents.makers import make_pdf
+
+    pdf = make_pdf(tmp_path / "brochure.pdf", [["Page one"], ["Page two"], ["Page three"]])
+    (added,) = upload(env, ("brochure.pdf", pdf.read_bytes()))["added"]
+    doc = env.client.get(f"/api/v1/assets/{added['asset_id']}", headers=env.auth("viewer")).json()
+    names = [u.rsplit("/", 1)[1] for u in doc["preview_urls"]]
+    assert names == ["page-1.webp", "page-2.webp", "page-3.webp"]
+    page = env.client.get(doc["preview_urls"][1], headers=env.auth("viewer"))
+    assert page.status_code == 200 and page.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(page.content)).format == "WEBP"
+    base = f"/api/v1/assets/{added['asset_id']}/previews"
+    for name in ("page-9.webp", "thumb.webp", "..%2Fthumb.webp", "page-0.webp"):
+        assert env.client.get(f"{base}/{name}", headers=env.auth("viewer")).status_code == 404
+    photo = upload(env, ("plain.jpg", photo_bytes(171)))["added"][0]["asset_id"]
+    assert (
+        "preview_urls"
+        not in env.client.get(f"/api/v1/assets/{photo}", headers=env.auth("viewer")).json()
+    )

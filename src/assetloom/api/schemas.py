@@ -38,6 +38,11 @@ class AssetDetailOut(AssetFullOut):
 
     original_url: str
     thumbnail_url: str | None
+    preview_urls: list[str] = Field(
+        default_factory=list,
+        exclude_if=lambda v: not v,
+        description="A video's strip, a document's pages (left out when there are none)",
+    )
 
 
 class TagDefineIn(BaseModel):

@@ -44,6 +44,7 @@ def asset_detail(lib: Library, asset: Asset) -> AssetDetailOut:
         passages=lib.passages(asset.asset_id),
         original_url=f"{API}/assets/{asset.asset_id}/original",
         thumbnail_url=f"{API}/assets/{asset.asset_id}/thumbnail" if has_thumb else None,
+        preview_urls=[f"{API}/assets/{asset.asset_id}/previews/{n}" for n in lib.previews(asset)],
     )
 
 

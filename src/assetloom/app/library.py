@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +34,11 @@ from assetloom.errors import (
 )
 from assetloom.rwlock import ReadWriteLock
 from assetloom.settings import Settings, load_settings
+
+PREVIEW_STRIP = "strip.webp"
+MAX_PREVIEW_PAGES = 16
+PREVIEW_NAME = re.compile(r"strip\.webp|page-[1-9][0-9]{0,3}\.webp")
+"""Derived previews a reader may ask for by name; nothing else of `derived/` is served."""
 
 if TYPE_CHECKING:
     from assetloom.app.results import (
@@ -232,6 +238,22 @@ class Library:
     def thumbnail_download(self, asset: Asset, *, expires_s: int) -> Download | None:
         key = self.thumbnail_key(asset)
         if key is None:
+            return None
+        return _download(self.derived, key, expires_s, None, "image/webp")
+
+    def previews(self, asset: Asset) -> list[str]:
+        """Names of the asset's derived previews beyond its thumbnail (a video's strip, a
+        document's pages), in page order."""
+        names = [PREVIEW_STRIP] + [f"page-{n}.webp" for n in range(1, MAX_PREVIEW_PAGES + 1)]
+        found = [n for n in names if self.derived.exists(f"{asset.sha256}/{n}")]
+        return found
+
+    def preview_download(self, asset: Asset, name: str, *, expires_s: int) -> Download | None:
+        """A derived preview by name (`previews`); None when the asset has none of that name."""
+        if not PREVIEW_NAME.fullmatch(name):
+            return None
+        key = f"{asset.sha256}/{name}"
+        if not self.derived.exists(key):
             return None
         return _download(self.derived, key, expires_s, None, "image/webp")
 

@@ -161,6 +161,29 @@ def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetI
     return _file(request, where.path, "image/webp", f'"{asset.sha256}.thumb"', None)
 
 
+@router.get(
+    "/{asset_id}/previews/{name}",
+    summary="A derived preview: a video's strip (strip.webp), a document page (page-N.webp)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/webp": {}}},
+        304: {"description": "Not modified"},
+        **errors(401, 404),
+    },
+)
+def download_preview(
+    request: Request, svc: Svc, who: Viewer, asset_id: AssetId, name: str
+) -> Response:
+    asset = svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
+    where = svc.lib.preview_download(asset, name, expires_s=LINK_TTL_S)
+    if where is None:
+        raise ThumbnailMissingError(f"asset {asset.asset_id} has no preview {name!r}")
+    if where.url is not None:
+        return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
+    assert where.path is not None
+    return _file(request, where.path, "image/webp", f'"{asset.sha256}.{name}"', None)
+
+
 def _file(request: Request, path: Path, mime: str, etag: str, filename: str | None) -> Response:
     headers = {**_FILE_HEADERS, "ETag": etag}
     wanted = request.headers.get("if-none-match", "")

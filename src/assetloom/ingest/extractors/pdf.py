@@ -134,6 +134,8 @@ def _extract(
         image = first if n == 1 else _render(pdf, n)
         if image is not None:
             inputs.frames.append((Segment("page", page=n), image))
+            # A preview per rendered page, for the asset page (derived/<sha>/page-N.webp).
+            record.derived[f"page-{n}.webp"] = make_thumbnail(image, opts.thumbnail_size)
     return inputs
 
 
