@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image
@@ -37,6 +37,9 @@ from assetloom.models.errors import UnknownBackendError
 from assetloom.models.pool import Build, Handle, Key, LoadedModel, ModelPool
 from assetloom.settings import Settings
 
+if TYPE_CHECKING:
+    from assetloom.models.style import StyleModel
+
 DEFAULT_MODEL = "offline"
 TEXT_ENCODER, IMAGE_ENCODER = "text-encoder", "image-encoder"
 CLIP_MODEL = "clip-model"
@@ -48,6 +51,8 @@ ASR = "asr"
 ASR_OFF = "off"
 IMAGE_GEN = "image-gen"
 """Text-to-image models the studio's model-backed image backends lease (spec: their folder)."""
+STYLE = "style"
+"""Gram-matrix style distance on the offline backbone (see style)."""
 DEFAULT_IDLE_S: float = Settings.model_fields["model_idle_s"].default
 
 MODELS = ModelPool(idle_s=DEFAULT_IDLE_S)
@@ -200,6 +205,13 @@ def _diffusers(build: Build) -> object:
     return DiffusionModel(Path(build.spec))
 
 
+@MODELS.backend(STYLE, "lite2-gram")
+def _lite2_gram(build: Build) -> object:
+    from assetloom.models.style import StyleModel
+
+    return StyleModel(build.cache or Settings().model_cache, threads=_threads)
+
+
 # ---------------------------------------------------------------------- handles
 class _TimedText(Handle):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -273,3 +285,9 @@ def get_ocr_engine(backend: str = DEFAULT_OCR) -> OcrEngine:
 def get_moderator(backend: str = DEFAULT_MODERATOR) -> Moderator:
     """The moderation classifier; its weights ship in its package (no cache)."""
     return cast(Moderator, MODELS.handle(MODERATION, backend, "", None, Handle))
+
+
+def get_style_model(cache_dir: Path | None = None) -> StyleModel:
+    """The style-distance model; `cache_dir` holds its exported graph (default: `model_cache`
+    of the environment's settings)."""
+    return cast("StyleModel", MODELS.handle(STYLE, "lite2-gram", "", cache_dir, Handle))
