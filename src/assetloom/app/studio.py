@@ -373,7 +373,9 @@ class Studio:
                     ),
                 )
                 if out.generated is not None:
-                    out.quality = self._image_quality(out.generated, plan.brief)
+                    out.quality = self._image_quality(
+                        out.generated, plan.brief, inputs.images.get("style")
+                    )
                 outputs.append(out)
         made = {o.label: o for o in outputs if o.generated is not None}
         script = _script(copy_text) or plan.key_message
@@ -525,10 +527,13 @@ class Studio:
             out.generated = replace(out.generated, data=data)
             out.quality["provenance"] = marks
 
-    def _image_quality(self, made: Generated, brief: str) -> dict[str, Any]:
+    def _image_quality(
+        self, made: Generated, brief: str, style: bytes | None = None
+    ) -> dict[str, Any]:
         """Technical figures, the text-contrast the layout reached, and how well the picture
         matches the brief: cosine of brief and image in the shared zh/en space, and that cosine
-        calibrated on Flickr8k dev into p(match) (core/alignment_score)."""
+        calibrated on Flickr8k dev into p(match) (core/alignment_score); with a style reference,
+        the Gram-matrix style distance to it (models/style)."""
         from PIL import Image
 
         im = Image.open(io.BytesIO(made.data))
@@ -544,6 +549,11 @@ class Studio:
             cosine = float(np.dot(query, vector) / (np.linalg.norm(vector) * np.linalg.norm(query)))
             quality["alignment_cosine"] = round(cosine, 4)
             quality["alignment"] = round(calibrated(cosine), 3)
+            if style:
+                from assetloom.models.style import style_distance
+
+                d = style_distance(made.data, style, self.lib.settings.model_cache)
+                quality["style_distance"] = round(d, 4)
         return quality
 
     def _one(
