@@ -71,7 +71,11 @@ def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_the_builtin_text_backends_are_listed() -> None:
-    assert [r.usage for r in registered("text")] == ["text=openai:URL", "text=template"]
+    assert [r.usage for r in registered("text")] == [
+        "text=gemma",
+        "text=openai:URL",
+        "text=template",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -132,7 +136,7 @@ def test_bad_choices_say_why(
 def test_unknown_backends_name_what_is_installed() -> None:
     with pytest.raises(UnknownBackendError, match="No text generator backend 'gpt'") as err:
         get_generator("text=gpt")
-    assert err.value.hint == "text backends: text=openai:URL, text=template"
+    assert err.value.hint == "text backends: text=gemma, text=openai:URL, text=template"
     with pytest.raises(UnknownBackendError, match="No image generator backend") as err:
         get_generator("image=kandinsky:/models/k")
     assert err.value.hint == (

@@ -26,6 +26,7 @@ from assetloom.models.errors import UnknownBackendError
 BUILTIN = (
     "assetloom.create.generators.template_text",
     "assetloom.create.generators.text_openai",
+    "assetloom.create.generators.text_gemma",
     "assetloom.create.generators.image_compose",
     "assetloom.create.generators.image_diffusers",
     "assetloom.create.generators.image_comfyui",
