@@ -91,9 +91,7 @@ class GemmaModel:
     def __init__(self, gguf: Path) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
         folder, name = str(gguf.parent), gguf.name
         self.tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         self.model = AutoModelForCausalLM.from_pretrained(
