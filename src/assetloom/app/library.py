@@ -24,7 +24,7 @@ from assetloom.app.wiring import CATALOG, THUMBNAIL, build_ports, catalog_url
 from assetloom.blobs.base import BlobMissingError, BlobStore
 from assetloom.blobs.local import LocalBlobStore, write_atomic
 from assetloom.blobs.private import PRIVATE_DIR, private_umask, tighten
-from assetloom.core.assets import Asset, Segment
+from assetloom.core.assets import Asset, MediaType, Segment
 from assetloom.core.listing import ListPage, ListQuery
 from assetloom.errors import (
     AssetNotFoundError,
@@ -244,9 +244,13 @@ class Library:
     def previews(self, asset: Asset) -> list[str]:
         """Names of the asset's derived previews beyond its thumbnail (a video's strip, a
         document's pages), in page order."""
-        names = [PREVIEW_STRIP] + [f"page-{n}.webp" for n in range(1, MAX_PREVIEW_PAGES + 1)]
-        found = [n for n in names if self.derived.exists(f"{asset.sha256}/{n}")]
-        return found
+        if asset.media_type is MediaType.VIDEO:
+            names = [PREVIEW_STRIP]
+        elif asset.media_type is MediaType.DOCUMENT:
+            names = [f"page-{n}.webp" for n in range(1, MAX_PREVIEW_PAGES + 1)]
+        else:  # images, audio, text keep only a thumbnail: no store round trips for them
+            return []
+        return [n for n in names if self.derived.exists(f"{asset.sha256}/{n}")]
 
     def preview_download(self, asset: Asset, name: str, *, expires_s: int) -> Download | None:
         """A derived preview by name (`previews`); None when the asset has none of that name."""

@@ -12,6 +12,7 @@ from rich.table import Table
 from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult, clock, iso
 from assetloom.cli.common import out
 from assetloom.core.assets import Tier
+from assetloom.core.lookups import is_lookup
 from assetloom.ingest.paths import display_path
 
 _TIER_STYLE = {
@@ -43,10 +44,6 @@ def add_report(report: AddReport) -> None:
     )
 
 
-LOOKUP_KINDS = frozenset({"chromaprint-key", "pdq-frame", "pdq-frame_c85"})
-"""Fingerprint rows that exist to be looked up (an audio file's keys, a video's key frames)."""
-
-
 def asset_detail(doc: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
     for key in (
@@ -75,7 +72,7 @@ def asset_detail(doc: dict[str, Any]) -> None:
     for fp in doc.get("fingerprints", []):
         if fp["kind"] == "minhash64":
             continue
-        if fp["kind"] in LOOKUP_KINDS:  # hundreds of index keys: a count says enough
+        if is_lookup(fp["kind"]):  # hundreds of index keys: a count says enough
             lookups[fp["kind"]] = lookups.get(fp["kind"], 0) + 1
             continue
         quality = f"  (quality {fp['quality']})" if "quality" in fp else ""

@@ -37,6 +37,7 @@ from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
 from assetloom.core.listing import ListQuery, date_bound
+from assetloom.core.lookups import is_lookup
 from assetloom.create.generators.registry import registered
 from assetloom.create.plan import FORMATS, OUTPUT_KINDS
 from assetloom.errors import AssetLoomError, BadInputError, ProjectNotFoundError
@@ -45,6 +46,7 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["clock"] = clock
+templates.env.tests["lookup"] = is_lookup
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "assetloom_login_csrf"
