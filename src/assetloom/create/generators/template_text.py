@@ -22,6 +22,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from assetloom.create.errors import GenerationError
 from assetloom.create.generators.base import (
@@ -29,6 +30,7 @@ from assetloom.create.generators.base import (
     Generated,
     Parent,
     Recipe,
+    TextGenerator,
     resolve_seed,
 )
 from assetloom.create.generators.registry import register
@@ -89,6 +91,26 @@ class Copy:
     def text(self) -> str:
         parts = [self.headline, self.body, " ".join(self.hashtags)]
         return "\n\n".join(p for p in parts if p) + "\n"
+
+    def generated(
+        self,
+        generator: TextGenerator,
+        prompt: str,
+        seed: int,
+        parameters: dict[str, Any],
+        parents: Sequence[Parent],
+    ) -> Generated:
+        """This copy as a text backend's output, with the recipe that made it."""
+        recipe = Recipe(
+            kind=TEXT,
+            backend=generator.backend,
+            model=generator.model,
+            prompt=prompt,
+            seed=seed,
+            parameters=parameters,
+            parents=tuple(parents),
+        )
+        return Generated(self.text().encode("utf-8"), MEDIA_TYPE, recipe)
 
 
 @dataclass(frozen=True)
@@ -293,16 +315,7 @@ class TemplateTextGenerator:
         seed = resolve_seed(seed)
         resolved = resolve_language(language)
         copy = self.compose(prompt, language=resolved, seed=seed)
-        recipe = Recipe(
-            kind=TEXT,
-            backend=self.backend,
-            model=self.model,
-            prompt=prompt,
-            seed=seed,
-            parameters={"language": resolved},
-            parents=tuple(parents),
-        )
-        return Generated(copy.text().encode("utf-8"), MEDIA_TYPE, recipe)
+        return copy.generated(self, prompt, seed, {"language": resolved}, parents)
 
 
 @register(TEXT, "template")

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assetloom.create.errors import GenerationError
-from assetloom.create.generators.base import TEXT, Generated, Parent, Recipe, resolve_seed
+from assetloom.create.generators.base import TEXT, Generated, Parent, resolve_seed
 from assetloom.create.generators.registry import register
-from assetloom.create.generators.template_text import MEDIA_TYPE, Copy
+from assetloom.create.generators.template_text import Copy
 from assetloom.create.generators.text_openai import check_copy
 from assetloom.models.pool import Build
 from assetloom.models.registry import MODELS
@@ -204,13 +204,11 @@ class GemmaTextGenerator:
         if importlib.util.find_spec(PACKAGE) is None:
             raise GenerationError("the Gemma 3 270M model is not installed", hint=_INSTALL_HINT)
         copy, attempt = self._write(few_shot_prompt(prompt, lang), lang, seed)
-        recipe = Recipe(
-            kind=TEXT,
-            backend=self.backend,
-            model=self.model,
-            prompt=prompt,
-            seed=seed,
-            parameters={
+        return copy.generated(
+            self,
+            prompt,
+            seed,
+            {
                 "language": lang,
                 "temperature": TEMPERATURE,
                 "top_p": TOP_P,
@@ -218,9 +216,8 @@ class GemmaTextGenerator:
                 "sampling": "greedy" if attempt == ATTEMPTS else "seeded",
                 "max_new_tokens": MAX_NEW_TOKENS,
             },
-            parents=tuple(parents),
+            parents,
         )
-        return Generated(copy.text().encode("utf-8"), MEDIA_TYPE, recipe)
 
     def _write(self, prompt: str, lang: str, seed: int) -> tuple[Copy, int]:
         """The first copy that passes the checks, and which try made it (the last is greedy)."""

@@ -28,11 +28,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from assetloom.create.errors import GenerationError
-from assetloom.create.generators.base import TEXT, Generated, Parent, Recipe, resolve_seed
+from assetloom.create.generators.base import TEXT, Generated, Parent, resolve_seed
 from assetloom.create.generators.http import api_key, preview, refuse_secrets, request
 from assetloom.create.generators.image_common import number, split_options
 from assetloom.create.generators.registry import register
-from assetloom.create.generators.template_text import LANGUAGES, MAX_HASHTAGS, MEDIA_TYPE, Copy
+from assetloom.create.generators.template_text import LANGUAGES, MAX_HASHTAGS, Copy
 
 OPTIONS = {
     "model": "the model the server runs, default 'default'",
@@ -108,21 +108,18 @@ class OpenAITextGenerator:
             raise GenerationError("the brief is empty", hint="describe what to promote")
         content = self._ask(prompt, lang, seed)
         copy = check_copy(parse_reply(content), lang)
-        recipe = Recipe(
-            kind=TEXT,
-            backend=self.backend,
-            model=self.model,
-            prompt=prompt,
-            seed=seed,
-            parameters={
+        return copy.generated(
+            self,
+            prompt,
+            seed,
+            {
                 "language": lang,
                 "model": self.remote_model,
                 "temperature": self.temperature,
                 "endpoint": self.endpoint,
             },
-            parents=tuple(parents),
+            parents,
         )
-        return Generated(copy.text().encode("utf-8"), MEDIA_TYPE, recipe)
 
     def _ask(self, prompt: str, lang: str, seed: int) -> str:
         """The content of the model's answer."""
