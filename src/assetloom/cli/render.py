@@ -12,7 +12,6 @@ from rich.table import Table
 from assetloom.app.results import AddReport, DuplicateGroup, VerifyResult, clock, iso
 from assetloom.cli.common import out
 from assetloom.core.assets import Tier
-from assetloom.core.lookups import is_lookup
 from assetloom.ingest.paths import display_path
 
 _TIER_STYLE = {
@@ -45,6 +44,8 @@ def add_report(report: AddReport) -> None:
 
 
 def asset_detail(doc: dict[str, Any]) -> None:
+    from assetloom.core.lookups import is_lookup  # numpy: not for `list`, which imports render
+
     table = Table(show_header=False, box=None)
     for key in (
         "asset_id",
