@@ -16,6 +16,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from assetloom.core.assets import Asset, MediaType
 from assetloom.errors import BadInputError
@@ -101,3 +102,16 @@ def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
             hint="use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with an optional zone",
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def captured_at_of(metadata: dict[str, Any] | None) -> datetime | None:
+    """When the asset was captured, from the `captured_at` its extractor recorded (an ISO
+    timestamp, with an offset when EXIF had one; a naive one is read as UTC), or None."""
+    value = (metadata or {}).get("captured_at")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

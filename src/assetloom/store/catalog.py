@@ -21,7 +21,7 @@ from sqlalchemy import Engine, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, noload, sessionmaker
 
 from assetloom.core.assets import Asset, Fingerprint, Segment, Space
-from assetloom.core.listing import ListPage, ListQuery, decode_cursor, page_of
+from assetloom.core.listing import ListPage, ListQuery, captured_at_of, decode_cursor, page_of
 from assetloom.errors import AssetNotFoundError, BadInputError
 from assetloom.store import fts
 from assetloom.store.assets import to_asset
@@ -530,6 +530,7 @@ class SqlUnitOfWork:
                 has_thumbnail=has_thumbnail,
                 registered_at=asset.registered_at,
                 review=review_of(asset),
+                captured_at=captured_at_of(asset.metadata),
                 fingerprints=[
                     FingerprintRow(kind=f.kind, value=f.value, quality=f.quality)
                     for f in asset.fingerprints

@@ -42,6 +42,20 @@ class AssetRow(Base):
     review: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     """Moderation's review state (revision 0011): None (never flagged), "flagged",
     "quarantined" (hidden from lists and searches) or "approved" (see app/review.py)."""
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    """Workflow status a person set (revision 0012): draft, in_review, approved, archived; None
+    until someone sets one."""
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """0-5 stars a person gave; None if unrated."""
+    captured_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    """When the picture was taken (EXIF DateTimeOriginal, from metadata at ingest): sorting by
+    capture date and the timeline read an indexed column, not every row's JSON."""
+    trashed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    """When `rm` moved the asset to the trash; None while it is in the library."""
 
     fingerprints: Mapped[list[FingerprintRow]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", lazy="selectin"
