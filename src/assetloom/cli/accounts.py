@@ -6,13 +6,13 @@ to the audit log as `cli:<login name>` from `local`.
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import typer
 from rich.markup import escape
 
 from assetloom.accounts import Role
+from assetloom.cli.audit import cli_actor
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
 from assetloom.errors import BadInputError
 
@@ -22,13 +22,6 @@ user_app = typer.Typer(
 token_app = typer.Typer(
     help="API tokens for scripts (shown once, stored hashed).", no_args_is_help=True
 )
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _password(from_stdin: bool, none: bool) -> str | None:
@@ -67,7 +60,9 @@ def user_add(
         with open_library() as lib:
             accounts = AccountService.of(lib)
             user = accounts.add_user(name, role, password)
-            accounts.record(_actor(), "user.add", name, client="local", detail={"role": role.value})
+            accounts.record(
+                cli_actor(), "user.add", name, client="local", detail={"role": role.value}
+            )
         if as_json:
             emit_json(user.to_json())
         else:
@@ -117,7 +112,7 @@ def user_set(
             accounts = AccountService.of(lib)
             user = accounts.update_user(name, role=role, password=password, disabled=disabled)
             accounts.record(
-                _actor(),
+                cli_actor(),
                 "user.update",
                 name,
                 client="local",
@@ -146,7 +141,7 @@ def token_create(
             accounts = AccountService.of(lib)
             info, secret = accounts.create_token(name, label)
             accounts.record(
-                _actor(), "token.create", name, client="local", detail={"token_id": info.id}
+                cli_actor(), "token.create", name, client="local", detail={"token_id": info.id}
             )
         if as_json:
             emit_json({**info.to_json(), "token": secret})
@@ -203,7 +198,7 @@ def token_revoke(
         with open_library() as lib:
             accounts = AccountService.of(lib)
             info = accounts.revoke_token(token_id)
-            accounts.record(_actor(), "token.revoke", str(token_id), client="local")
+            accounts.record(cli_actor(), "token.revoke", str(token_id), client="local")
         if as_json:
             emit_json(info.to_json())
         else:
