@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from assetloom.cli.accounts import _actor
+from assetloom.cli.audit import cli_actor
 from assetloom.cli.common import JsonOpt, emit_json, open_library, out, run
 
 review_app = typer.Typer(
@@ -54,7 +54,7 @@ def _decide(asset_id: str, action: str, as_json: bool) -> None:
         with open_library() as lib:
             decided = lib.approve(asset_id) if action == "approve" else lib.reject(asset_id)
             AccountService.of(lib).record(
-                _actor(),
+                cli_actor(),
                 f"review.{action}",
                 decided.asset_id,
                 client="local",
