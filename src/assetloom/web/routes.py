@@ -41,12 +41,14 @@ from assetloom.core.lookups import is_lookup
 from assetloom.create.generators.registry import registered
 from assetloom.create.plan import FORMATS, OUTPUT_KINDS
 from assetloom.errors import AssetLoomError, BadInputError, ProjectNotFoundError
+from assetloom.web import i18n
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["clock"] = clock
 templates.env.tests["lookup"] = is_lookup
+i18n.install(templates.env)
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "assetloom_login_csrf"
@@ -99,7 +101,7 @@ def sign_in_redirect(next_url: str) -> RedirectResponse:
 
 def render_error(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
     who = getattr(request.state, "principal", None)
-    return render(request, "error.html", who, status=status, error=body)
+    return render(request, "error.html", who, status=status, error=body, status_code=status)
 
 
 # ---------------------------------------------------------------------- sign-in
@@ -191,6 +193,18 @@ def _local(url: str) -> str:
     if not url.startswith("/") or url.startswith("//") or "\\" in url:
         return "/"
     return url
+
+
+@router.get("/ui/lang/{locale}")
+def switch_language(
+    request: Request, svc: Svc, locale: str, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
+    """The header's language switch: remembered in a cookie for a year."""
+    if locale not in i18n.LOCALES:
+        raise BadInputError(f"no UI language {locale!r}; there are {', '.join(i18n.LOCALES)}")
+    response = RedirectResponse(_local(next), status_code=303)
+    _set_cookie(response, svc, i18n.LANG_COOKIE, locale, max_age=365 * 86400)
+    return response
 
 
 # ---------------------------------------------------------------------- pages
