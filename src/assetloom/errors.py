@@ -52,6 +52,22 @@ class ProjectNotFoundError(AssetLoomError):
     exit_code = 3
 
 
+class CollectionNotFoundError(AssetLoomError):
+    code = "collection_not_found"
+    exit_code = 3
+
+
+class CollectionExistsError(AssetLoomError):
+    code = "collection_exists"
+
+
+class ShareNotFoundError(AssetLoomError):
+    """No live share link has that token (revoked, expired, wrong password or never made)."""
+
+    code = "share_not_found"
+    exit_code = 3
+
+
 class UnsupportedMediaError(AssetLoomError):
     code = "unsupported_media"
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, noload, sessionmaker
 
 from assetloom.core.assets import Asset, Fingerprint, Segment, Space
@@ -129,15 +129,13 @@ class SqlCatalog:
             return page_of([to_asset(r) for r in rows], query)
 
     def held_among(self, asset_ids: Iterable[str]) -> set[str]:
-        """Those of these assets that are quarantined: searches drop them."""
+        """Those of these assets that are quarantined or in the trash: searches drop them."""
         out: set[str] = set()
         with self.read_session() as s:
             for part in _chunks(list(set(asset_ids))):
                 out.update(
                     s.scalars(
-                        select(AssetRow.asset_id).where(
-                            AssetRow.asset_id.in_(part), AssetRow.review == QUARANTINED
-                        )
+                        select(AssetRow.asset_id).where(AssetRow.asset_id.in_(part), ~visible())
                     )
                 )
         return out
@@ -742,9 +740,18 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def visible() -> ColumnElement[bool]:
+    """Neither quarantined (app/review.py) nor in the trash (app/trash.py): what every list,
+    count, search, collection and share link may show."""
+    return and_(
+        or_(AssetRow.review.is_(None), AssetRow.review != QUARANTINED),
+        AssetRow.trashed_at.is_(None),
+    )
+
+
 def _filtered(stmt: Select[Any], q: ListQuery) -> Select[Any]:
     """`stmt` (over AssetRow) narrowed by q's filters; no cursor, order or paging."""
-    stmt = stmt.where(or_(AssetRow.review.is_(None), AssetRow.review != QUARANTINED))
+    stmt = stmt.where(visible())
     if q.media_type:
         stmt = stmt.where(AssetRow.media_type == q.media_type.value)
     if q.since:
