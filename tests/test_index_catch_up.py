@@ -54,6 +54,9 @@ def test_server_sees_cli_add_and_rm(library: Library, tmp_path: Path):
 
     out = cli("rm", late_id, "--json", env_library=library.root)
     assert out.returncode == 0, out.stderr
+    assert library.verify([copy])[0].tier is Tier.NONE  # in the trash: hidden from verify
+    out = cli("trash", "empty", "--json", env_library=library.root)  # rm's old removal
+    assert out.returncode == 0, out.stderr
     library.catch_up()
     assert _pdq_entries(library) == before == _catalog_pdq_rows(library)
     assert library.verify([copy])[0].tier is Tier.NONE

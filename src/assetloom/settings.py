@@ -73,6 +73,18 @@ class Settings(BaseSettings):
         description="Unload a model unused this long in a long-running server (seconds), "
         "so many models can share one; 0 = keep every model loaded",
     )
+    trash_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Days `rm` keeps an asset in the trash; after them `trash empty --expired` "
+        "(and the server's periodic sweep) removes it for good; 0 = keep until emptied by hand",
+    )
+    public_url: str = Field(
+        default="",
+        description="The address people reach the server at (https://dam.example.com): share "
+        "links start with it; empty: the address a request came to (the CLI: "
+        "http://127.0.0.1:8420, where `assetloom serve` listens by default)",
+    )
     catalog: str = Field(
         default="",
         description="Catalog database URL (postgresql://USER@HOST:PORT/DB); empty: catalog.db",

@@ -160,6 +160,8 @@ class CopyFinder:
         found.update(self._similar_candidates(rec, skip=set(found)))
         found.pop(exclude or "", None)
         assets = self.lib.get_many(found)
+        for trashed in self.lib.organise.trashed_among(assets):  # hidden until restored
+            del assets[trashed]
         matches = [
             Match(
                 aid,

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from assetloom.provenance.log_store import LeafRecord
     from assetloom.store.base import UnitOfWork
     from assetloom.store.jobs import Job
+    from assetloom.store.organise import SqlOrganiseStore
     from assetloom.store.studio import SqlStudioStore
     from assetloom.tagging import Tagger
 
@@ -203,10 +204,24 @@ class Library:
 
         return SqlStudioStore(self.catalog.read_session)
 
+    @functools.cached_property
+    def organise(self) -> SqlOrganiseStore:
+        """Collections, share links and the trash (app/collections.py, shares.py, trash.py)."""
+        from assetloom.store.organise import SqlOrganiseStore
+
+        return SqlOrganiseStore(
+            self.catalog.read_session, self.catalog.write_session, self.catalog.label
+        )
+
     def get_for(self, asset_id: str, *, reviewer: bool) -> Asset:
         """An asset as a reader of the server may see it: a quarantined one (moderation) is
-        not found unless the reader reviews (an admin), as lists and searches hide it."""
+        not found unless the reader reviews (an admin), as lists and searches hide it; one
+        in the trash is not found by anyone (the trash page lists it; restore brings it back)."""
         asset = self.catalog.get(asset_id)
+        if self.organise.trashed_at(asset.asset_id) is not None:
+            raise AssetNotFoundError(
+                f"no asset {asset_id!r}", hint="it is in the trash: `assetloom trash restore`"
+            )
         if not reviewer and self.catalog.review_state(asset.asset_id) == "quarantined":
             raise AssetNotFoundError(
                 f"no asset {asset_id!r}", hint="it may be awaiting review by an admin"

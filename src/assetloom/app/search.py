@@ -167,7 +167,7 @@ class Searcher:
         for start in range(0, len(candidates), chunk):
             part = candidates[start : start + chunk]
             assets = self.lib.get_many(f.asset_id for f in part)
-            for held in self.lib.catalog.held_among(assets):  # quarantined: app/review.py
+            for held in self.lib.catalog.held_among(assets):  # quarantined or in the trash
                 del assets[held]
             tagged = self._tags_among(list(assets), wanted_tags) if wanted_tags else {}
             passages = self._passages_of_keyword_hits(part, assets)

@@ -15,6 +15,8 @@ from rich.markup import escape
 
 from assetloom.cli.accounts import audit_log, token_app, user_app
 from assetloom.cli.align import align_app
+from assetloom.cli.audit import audited
+from assetloom.cli.collections import collection_app
 from assetloom.cli.common import (
     JsonOpt,
     emit_json,
@@ -30,7 +32,9 @@ from assetloom.cli.common import (
 from assetloom.cli.ledger import ledger_app
 from assetloom.cli.review import review_app
 from assetloom.cli.serve import serve
+from assetloom.cli.share import share_app
 from assetloom.cli.studio import create, lineage, repurpose
+from assetloom.cli.trash import trash_app
 from assetloom.cli.understand import eval_app, index_app, search, similar, tags_app
 from assetloom.core.assets import MediaType
 from assetloom.errors import BadInputError, IntegrityError
@@ -77,6 +81,9 @@ app.add_typer(tags_app, name="tags")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(review_app, name="review")
+app.add_typer(collection_app, name="collection")
+app.add_typer(share_app, name="share")
+app.add_typer(trash_app, name="trash")
 app.command("audit-log")(audit_log)
 app.command()(serve)
 app.command()(create)
@@ -176,8 +183,17 @@ def add(
         from assetloom.ingest.discover import missing_paths, subfolders_not_descended
 
         missing = missing_paths(paths)
-        with open_library() as lib, progress_bar("Adding", not as_json) as progress:
+        with (
+            open_library() as lib,
+            audited(lib, "asset.add", _paths_target(paths)) as detail,
+            progress_bar("Adding", not as_json) as progress,
+        ):
             report = lib.add(paths, recursive=recursive, progress=progress)
+            detail.update(
+                added=[a.asset_id for a in report.added],
+                present=len(report.present),
+                skipped=len(report.skipped),
+            )
         if as_json:
             emit_json(report.to_json())
         else:
@@ -288,20 +304,22 @@ def rm(
     asset_ids: list[str] = typer.Argument(..., help="Asset ids (or unique prefixes)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Remove assets (their blobs and thumbnails go when no other asset uses them)."""
+    """Move assets to the trash (all or none): hidden everywhere until `trash restore`;
+    `trash empty` (or the trash_days expiry) removes them for good."""
 
     def body() -> None:
-        from assetloom.app.results import RemovedOut
+        from assetloom.app.trash import move_to_trash
 
-        removed = []
-        with open_library() as lib:
-            for asset_id in asset_ids:
-                removed.append(lib.remove(asset_id))
+        target = asset_ids[0] if len(asset_ids) == 1 else f"{len(asset_ids)} assets"
+        with open_library() as lib, audited(lib, "asset.remove", target) as detail:
+            trashed = move_to_trash(lib, asset_ids)
+            detail.update(trashed=[a.asset_id for a in trashed.removed])
         if as_json:
-            emit_json(RemovedOut.of(removed).to_json())
+            emit_json(trashed.to_json())
         else:
-            for a in removed:
-                out.print(f"removed {a.asset_id}  {a.original_name}", markup=False)
+            for a in trashed.removed:
+                out.print(f"moved to the trash: {a.asset_id}  {a.original_name}", markup=False)
+            out.print("undo: assetloom trash restore ID...", markup=False)
 
     run(as_json, body)
 
@@ -443,6 +461,11 @@ def migrate(
         )
 
     run(as_json, body)
+
+
+def _paths_target(paths: Sequence[Path]) -> str:
+    """The audit log's target for an `add`: the one path, or how many."""
+    return str(paths[0]) if len(paths) == 1 else f"{len(paths)} paths"
 
 
 def _missing_error(missing: dict[Path, str]) -> BadInputError:

@@ -39,6 +39,8 @@ from assetloom.store.search_tables import EmbeddingRow, PassageRow, TagDefinitio
 MIN_ID_PREFIX = 4
 QUARANTINED = "quarantined"
 """The review state that hides an asset from lists, counts and searches (app/review.py)."""
+MANUAL = "manual"
+"""The source of a tag a person added (app/metadata.py); the tagger never clears those."""
 _IN_CHUNK = 500
 """Ids per IN (...) list: well under SQLite's bound-parameter limit."""
 
@@ -589,6 +591,12 @@ class SqlUnitOfWork:
         """Refresh the tag field of an asset's keyword row (after its tags changed)."""
         self._keywords.set_tags(self.session, asset_id, tag_names)
 
+    def set_keyword_fields(self, docs: Mapping[str, Mapping[str, str]]) -> None:
+        """Replace some fields (title, description, keywords, tags) of many assets' keyword
+        rows, the rest kept: edits change what a person typed, not the text inside."""
+        if docs:
+            self._keywords.set_fields(self.session, {a: dict(d) for a, d in docs.items()})
+
     def remember_seen(self, files: Iterable[SeenFile]) -> None:
         values = [
             {"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "sha256": f.sha256}
@@ -641,7 +649,9 @@ class SqlUnitOfWork:
         )
 
     def clear_tag(self, key: str) -> None:
-        self.session.execute(delete(TagRow).where(TagRow.tag == key))
+        """Drop the tagger's rows of a tag before it scores again; tags a person put on an
+        asset (source "manual") stay."""
+        self.session.execute(delete(TagRow).where(TagRow.tag == key, TagRow.source != MANUAL))
 
     def tag_keys_of(self, asset_id: str) -> list[str]:
         self.session.flush()
