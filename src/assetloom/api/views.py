@@ -18,11 +18,14 @@ from assetloom.app.listing import list_result
 from assetloom.app.results import AddReport, AssetListOut, SearchOut, VerifyOut
 from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
-from assetloom.core.listing import ListQuery, date_bound
+from assetloom.core.listing import ListQuery, SortKey, Status, date_bound
 from assetloom.errors import BadInputError
 
 API = "/api/v1"
 MAX_TAG_FILTERS = 50
+MAX_CURSOR = 1200
+"""A cursor under the name sort holds the last file name (up to 255 characters, UTF-8,
+base64): longer than the registered sort's 60 characters."""
 SINCE = Query(
     max_length=40,
     description="Registered on or after: YYYY-MM-DD (from 00:00 UTC) or an ISO date and time",
@@ -76,13 +79,25 @@ class ListParams:
         order: Annotated[
             Literal["oldest", "newest"], Query(description="Registration order")
         ] = "oldest",
+        sort: Annotated[
+            SortKey,
+            Query(description="Sort by registered (default), captured, name, size or rating"),
+        ] = "registered",
+        desc: Annotated[
+            bool, Query(description="Descending (order=newest is the same); no value last")
+        ] = False,
+        status: Annotated[
+            Status | None, Query(description="Only assets with this status")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[
             int, Query(ge=0, le=2**62, description="Skip this many (after the cursor, if any)")
         ] = 0,
         cursor: Annotated[
             str | None,
-            Query(max_length=200, description="`next_cursor` of the previous page, same order"),
+            Query(
+                max_length=MAX_CURSOR, description="`next_cursor` of the previous page, same order"
+            ),
         ] = None,
     ) -> None:
         self.query = ListQuery(
@@ -91,7 +106,9 @@ class ListParams:
             since=date_bound(since, "since", end=False),
             until=date_bound(until, "until", end=True),
             name=name or None,
-            newest_first=order == "newest",
+            newest_first=order == "newest" or desc,
+            sort=sort,
+            status=status,
             limit=limit,
             offset=offset,
             cursor=cursor or None,
@@ -145,6 +162,9 @@ class SearchParams:
         until: Annotated[str | None, UNTIL] = None,
         min_width: Annotated[int | None, Query(ge=1)] = None,
         min_height: Annotated[int | None, Query(ge=1)] = None,
+        status: Annotated[
+            Status | None, Query(description="Only assets with this status")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
         min_score: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
     ) -> None:
@@ -157,6 +177,7 @@ class SearchParams:
             until=date_bound(until, "until", end=True),
             min_width=min_width,
             min_height=min_height,
+            status=status,
             limit=limit,
             min_score=min_score,
         )

@@ -56,6 +56,7 @@ class SearchQuery:
     until: datetime | None = None
     min_width: int | None = None
     min_height: int | None = None
+    status: str | None = None
     limit: int = 20
     min_score: float = 0.0
 
@@ -69,6 +70,7 @@ class SearchQuery:
             or self.until
             or self.min_width
             or self.min_height
+            or self.status
             or self.min_score
         )
 
@@ -170,6 +172,9 @@ class Searcher:
             for held in self.lib.catalog.held_among(assets):  # quarantined or in the trash
                 del assets[held]
             tagged = self._tags_among(list(assets), wanted_tags) if wanted_tags else {}
+            if q.status:
+                keep = self.lib.catalog.with_status(assets, q.status)
+                assets = {i: a for i, a in assets.items() if i in keep}
             passages = self._passages_of_keyword_hits(part, assets)
             for f in part:
                 a = assets.get(f.asset_id)

@@ -220,6 +220,13 @@ def list_assets(
     until: str | None = typer.Option(None, "--until", help="Registered on or before."),
     name: str | None = typer.Option(None, "--name", help="File name contains this (any case)."),
     newest: bool = typer.Option(False, "--newest", help="Newest first (default: oldest)."),
+    sort: str = typer.Option(
+        "registered", "--sort", help="registered, captured, name, size or rating."
+    ),
+    desc: bool = typer.Option(False, "--desc", help="Descending (as --newest)."),
+    status: str | None = typer.Option(
+        None, "--status", help="Only this status: draft, in_review, approved, archived."
+    ),
     limit: int = typer.Option(50, min=1, help="How many to show."),
     cursor: str | None = typer.Option(
         None, "--cursor", help="Start after this (the next page's cursor from the last list)."
@@ -227,14 +234,14 @@ def list_assets(
     offset: int = typer.Option(0, min=0, help="Skip this many first (after --cursor)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """List assets, oldest first, filtered; page on with --cursor."""
+    """List assets, oldest first (or --sort KEY [--desc]), filtered; page on with --cursor."""
 
     def body() -> None:
         from rich.table import Table
 
         from assetloom.app.listing import list_result
         from assetloom.cli import render
-        from assetloom.core.listing import ListQuery
+        from assetloom.core.listing import ListQuery, sort_key, status_filter
 
         q = ListQuery(
             media_type=media_type,
@@ -242,12 +249,15 @@ def list_assets(
             since=parse_date(since, "--since"),
             until=parse_date(until, "--until"),
             name=name or None,
-            newest_first=newest,
+            newest_first=newest or desc,
+            sort=sort_key(sort),
+            status=status_filter(status),
             limit=limit,
             offset=offset,
             cursor=cursor or None,
         )
         with open_library() as lib:
+            q.tags = lib.filter_tags(q.tags)  # zh or en names too; unknown: close ones
             page = lib.list(q)
             total = lib.count(q)
         if as_json:

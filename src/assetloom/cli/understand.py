@@ -74,6 +74,9 @@ def search(
     until: str | None = typer.Option(None, "--until", help="Registered before (YYYY-MM-DD)."),
     min_width: int | None = typer.Option(None, "--min-width", min=1),
     min_height: int | None = typer.Option(None, "--min-height", min=1),
+    status: str | None = typer.Option(
+        None, "--status", help="Only this status: draft, in_review, approved, archived."
+    ),
     limit: int = typer.Option(20, "--limit", min=1, max=1000),
     min_score: float = typer.Option(0.0, "--min-score", min=0.0, max=1.0),
     as_json: bool = JsonOpt,
@@ -82,6 +85,7 @@ def search(
 
     def body() -> None:
         from assetloom.app.search import SearchQuery
+        from assetloom.core.listing import status_filter
 
         q = SearchQuery(
             text=query,
@@ -93,6 +97,7 @@ def search(
             until=parse_date(until, "--until"),
             min_width=min_width,
             min_height=min_height,
+            status=status_filter(status),
             limit=limit,
             min_score=min_score,
         )

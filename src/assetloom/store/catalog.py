@@ -21,7 +21,14 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, delete, func, or_, s
 from sqlalchemy.orm import Session, noload, sessionmaker
 
 from assetloom.core.assets import Asset, Fingerprint, Segment, Space
-from assetloom.core.listing import ListPage, ListQuery, captured_at_of, decode_cursor, page_of
+from assetloom.core.listing import (
+    ListPage,
+    ListQuery,
+    captured_at_of,
+    decode_cursor,
+    decode_sort_cursor,
+    page_of,
+)
 from assetloom.errors import AssetNotFoundError, BadInputError
 from assetloom.store import fts
 from assetloom.store.assets import to_asset
@@ -770,6 +777,8 @@ def _filtered(stmt: Select[Any], q: ListQuery) -> Select[Any]:
         stmt = stmt.where(AssetRow.registered_at <= _utc(q.until))
     if q.name:
         stmt = stmt.where(AssetRow.original_name.icontains(q.name, autoescape=True))
+    if q.status:
+        stmt = stmt.where(AssetRow.status == q.status)
     for tag in dict.fromkeys(q.tags):
         stmt = stmt.where(AssetRow.asset_id.in_(select(TagRow.asset_id).where(TagRow.tag == tag)))
     return stmt
@@ -781,6 +790,8 @@ def _paged(stmt: Select[Any], q: ListQuery) -> Select[Any]:
     if q.limit < 1 or q.offset < 0:
         raise BadInputError("limit must be at least 1 and offset not negative")
     stmt = _filtered(stmt, q)
+    if q.sort != "registered":
+        return _sorted(stmt, q).limit(q.limit + 1).offset(q.offset)
     at, aid = AssetRow.registered_at, AssetRow.asset_id
     if q.cursor:
         when, last_id = decode_cursor(q.cursor, q.newest_first)
@@ -792,6 +803,32 @@ def _paged(stmt: Select[Any], q: ListQuery) -> Select[Any]:
             stmt = stmt.where(and_(at >= when, or_(at > when, aid > last_id)))
     order = (at.desc(), aid.desc()) if q.newest_first else (at, aid)
     return stmt.order_by(*order).limit(q.limit + 1).offset(q.offset)
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "captured": AssetRow.captured_at,
+    "name": AssetRow.original_name,
+    "size": AssetRow.size,
+    "rating": AssetRow.rating,
+}
+
+
+def _sorted(stmt: Select[Any], q: ListQuery) -> Select[Any]:
+    """`stmt` in q's sort (not registration time), after q's cursor. Rows without a value
+    come last either way; the asset id breaks ties in the sort's direction."""
+    col, aid = _SORT_COLUMNS[q.sort], AssetRow.asset_id
+    desc = q.newest_first
+    if q.cursor:
+        value, last_id = decode_sort_cursor(q)
+        after_id = aid < last_id if desc else aid > last_id
+        if value is None:  # already among the rows without a value
+            stmt = stmt.where(col.is_(None), after_id)
+        else:
+            bound = _utc(value) if isinstance(value, datetime) else value
+            beyond = col < bound if desc else col > bound
+            stmt = stmt.where(or_(beyond, and_(col == bound, after_id), col.is_(None)))
+    key = col.desc() if desc else col.asc()
+    return stmt.order_by(key.nulls_last(), aid.desc() if desc else aid)
 
 
 def _pending_rows(s: Session) -> list[Pending]:
