@@ -68,6 +68,33 @@ def set_tags(s: Session, asset_id: str, tag_names: list[str]) -> None:
     )
 
 
+def set_fields(s: Session, docs: dict[str, dict[str, str]]) -> None:
+    """Replace some fields of many assets' rows (edited title, description, keywords, tags)
+    and leave the rest (the content) as it is. The rowids are read in one pass per chunk of
+    ids, since `asset_id` is UNINDEXED; each update is then by rowid."""
+    ids = list(docs)
+    rowids: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ", ".join(f":a{i}" for i in range(len(part)))
+        rows = s.execute(
+            text(f"SELECT rowid, asset_id FROM asset_text WHERE asset_id IN ({marks})"),
+            {f"a{i}": a for i, a in enumerate(part)},
+        )
+        rowids.update((asset_id, rowid) for rowid, asset_id in rows)
+    by_fields: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for asset_id, doc in docs.items():
+        values = {f: segment(v[:_MAX_CONTENT]) for f, v in doc.items() if f in FIELDS}
+        if asset_id not in rowids:
+            upsert(s, asset_id, dict(doc), new=True)
+            continue
+        by_fields.setdefault(tuple(sorted(values)), []).append({"r": rowids[asset_id], **values})
+    for fields, params in by_fields.items():
+        if fields:
+            assignments = ", ".join(f"{f} = :{f}" for f in fields)
+            s.execute(text(f"UPDATE asset_text SET {assignments} WHERE rowid = :r"), params)
+
+
 def delete(s: Session, asset_id: str) -> None:
     s.execute(text("DELETE FROM asset_text WHERE asset_id = :a"), {"a": asset_id})
 

@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session
 
 from assetloom.store.fts import FIELDS, KeywordHit
 
-__all__ = ["FIELDS", "KeywordHit", "delete", "search", "set_tags", "tokens", "upsert"]
+__all__ = [
+    "FIELDS",
+    "KeywordHit",
+    "delete",
+    "search",
+    "set_fields",
+    "set_tags",
+    "tokens",
+    "upsert",
+]
 
 # ts_rank weights {D, C, B, A}: content 1, name/description/tags 2, keywords 3, title 4
 # (the ratios of store.fts's bm25 weights; FTS5 gives `name` 2 as well).
@@ -105,6 +114,28 @@ def set_tags(s: Session, asset_id: str, tag_names: list[str]) -> None:
         text("UPDATE asset_text SET tags = :t WHERE asset_id = :a"),
         {"t": tokens(" ".join(tag_names)), "a": asset_id},
     )
+
+
+def set_fields(s: Session, docs: dict[str, dict[str, str]]) -> None:
+    """Replace some fields of many assets' rows (edited title, description, keywords, tags),
+    the content left as it is; an asset without a row gets one."""
+    missing = set(docs) - set(
+        s.execute(
+            text("SELECT asset_id FROM asset_text WHERE asset_id = ANY(:ids)"),
+            {"ids": list(docs)},
+        ).scalars()
+    )
+    by_fields: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for asset_id, doc in docs.items():
+        if asset_id in missing:
+            upsert(s, asset_id, dict(doc))
+            continue
+        values = {f: tokens(v[:_MAX_CONTENT]) for f, v in doc.items() if f in FIELDS}
+        by_fields.setdefault(tuple(sorted(values)), []).append({"a": asset_id, **values})
+    for fields, params in by_fields.items():
+        if fields:
+            assignments = ", ".join(f"{f} = :{f}" for f in fields)
+            s.execute(text(f"UPDATE asset_text SET {assignments} WHERE asset_id = :a"), params)
 
 
 def delete(s: Session, asset_id: str) -> None:

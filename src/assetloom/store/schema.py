@@ -130,6 +130,7 @@ class SeenFileRow(Base):
 
 from assetloom.store import account_tables as _account_tables  # noqa: E402,F401
 from assetloom.store import ledger_tables as _ledger_tables  # noqa: E402,F401
+from assetloom.store import meta_tables as _meta_tables  # noqa: E402,F401
 from assetloom.store import organise_tables as _organise_tables  # noqa: E402,F401
 from assetloom.store import search_tables as _search_tables  # noqa: E402,F401
 from assetloom.store import studio_tables as _studio_tables  # noqa: E402,F401
