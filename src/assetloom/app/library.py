@@ -41,6 +41,16 @@ PREVIEW_NAME = re.compile(r"strip\.webp|page-[1-9][0-9]{0,3}\.webp")
 """Derived previews a reader may ask for by name; nothing else of `derived/` is served."""
 
 if TYPE_CHECKING:
+    from assetloom.app.export import ExportOut
+    from assetloom.app.metadata import (
+        FieldOut,
+        FieldsOut,
+        HistoryOut,
+        MetaOut,
+        MetaPatch,
+        RejectedOut,
+        UpdatedOut,
+    )
     from assetloom.app.results import (
         AddReport,
         CopiesOut,
@@ -356,6 +366,70 @@ class Library:
         from assetloom.app.review import reject
 
         return reject(self.catalog, asset_id, self.remove)
+
+    # ----------------------------------------------------------------- metadata
+    def metadata(self, asset_ids: Sequence[str]) -> list[MetaOut]:
+        """The editable metadata of assets (ids or unique prefixes), in the order given."""
+        from assetloom.app.metadata import metadata
+
+        return metadata(self, asset_ids)
+
+    def set_metadata(
+        self, asset_ids: Sequence[str], patch: MetaPatch | Mapping[str, Any], *, actor: str
+    ) -> UpdatedOut:
+        """Apply one edit to up to 10,000 assets in one transaction, each change versioned."""
+        from assetloom.app.metadata import set_metadata
+
+        return set_metadata(self, asset_ids, patch, actor)
+
+    def metadata_history(self, asset_id: str) -> HistoryOut:
+        from assetloom.app.metadata import history
+
+        return history(self, asset_id)
+
+    def metadata_fields(self) -> FieldsOut:
+        from assetloom.app.metadata import fields
+
+        return fields(self)
+
+    def define_metadata_field(
+        self, name: str, kind: str, choices: Sequence[str], label: str, *, actor: str
+    ) -> FieldOut:
+        from assetloom.app.metadata import define_field
+
+        return define_field(self, name, kind, choices, label, actor)
+
+    def change_tags(
+        self,
+        asset_ids: Sequence[str],
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        actor: str,
+    ) -> UpdatedOut:
+        """Tags by hand on many assets, one transaction."""
+        from assetloom.app.metadata import change_tags
+
+        return change_tags(self, asset_ids, add, remove, actor)
+
+    def reject_tag(self, asset_id: str, tag: str, *, actor: str) -> RejectedOut:
+        """Take an auto-tag off an asset for good (the tagger never puts it back there)."""
+        from assetloom.app.metadata import reject_tag
+
+        return reject_tag(self, asset_id, tag, actor)
+
+    def filter_tags(self, labels: Sequence[str]) -> list[str]:
+        """Tag keys for labels (key, en or zh name); UnknownTagError suggests close ones."""
+        from assetloom.app.metadata import filter_tags
+
+        return filter_tags(self, labels)
+
+    def export(self, asset_ids: Sequence[str], to_dir: Path) -> ExportOut:
+        """Copies of the originals with their edited metadata as XMP (a sidecar `.xmp` where
+        the format cannot hold it); the stored originals are never touched."""
+        from assetloom.app.export import export_assets
+
+        return export_assets(self, asset_ids, to_dir)
 
     def ingesting(self) -> AbstractContextManager[Job]:
         """Around one `add`: sweeps what dead runs left, never what a live one is writing."""

@@ -50,15 +50,45 @@ def record_understanding(
             for v in rec.segment_vectors
         ]
     )
+    kept = {} if new else _kept_by_people(tagger, uow, [a.asset_id for a, _ in pairs])
     for asset, rec in pairs:
         assigned = tags.get(asset.asset_id, [])
+        if not new:  # re-embedding: a person's tags and rejections stand
+            blocked = kept[asset.asset_id][1]
+            assigned = [(k, s) for k, s in assigned if k not in blocked]
         uow.add_tags(asset.asset_id, [(key, score, "zero-shot") for key, score in assigned])
         if rec.passages or not new:
             uow.add_passages(asset.asset_id, rec.passages, new=new)
-        tag_names = tagger().names([k for k, _ in assigned]) if assigned else []
+        tag_names: list[str] = []  # the model's tags are not keyword evidence (docs/search.md)
         doc = keyword_document(asset, rec.text_content, tag_names)
+        if not new:
+            held_names, _, edited = kept[asset.asset_id]
+            doc.update(edited)
+            doc["tags"] = " ".join(dict.fromkeys([*tag_names, *held_names]))
         uow.upsert_keywords(asset.asset_id, doc, new=new)
     return written
+
+
+def _kept_by_people(
+    tagger: Callable[[], Tagger], uow: SqlUnitOfWork, asset_ids: list[str]
+) -> dict[str, tuple[list[str], set[str], dict[str, str]]]:
+    """Per asset: the names of the tags it keeps, the rejected auto-tags and the edited
+    keyword fields (app/metadata.py), none of which re-embedding may undo."""
+    from assetloom.app.metadata import edited_keyword_fields
+    from assetloom.app.tags import tag_names
+    from assetloom.store.metadata import MetadataWrites
+
+    writes = MetadataWrites(uow.session)
+    held, rejected = writes.tags_of(asset_ids), writes.rejected(asset_ids)
+    edited = edited_keyword_fields(writes.states(asset_ids))
+    return {
+        aid: (
+            tag_names(tagger().definitions, held[aid]) if held[aid] else [],
+            rejected.get(aid, set()) | set(held[aid]),
+            edited.get(aid, {}),
+        )
+        for aid in asset_ids
+    }
 
 
 def keyword_document(

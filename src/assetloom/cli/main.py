@@ -30,6 +30,7 @@ from assetloom.cli.common import (
     state,
 )
 from assetloom.cli.ledger import ledger_app
+from assetloom.cli.metadata import export, meta_app, tag_app
 from assetloom.cli.review import review_app
 from assetloom.cli.serve import serve
 from assetloom.cli.share import share_app
@@ -84,6 +85,9 @@ app.add_typer(review_app, name="review")
 app.add_typer(collection_app, name="collection")
 app.add_typer(share_app, name="share")
 app.add_typer(trash_app, name="trash")
+app.add_typer(meta_app, name="meta")
+app.add_typer(tag_app, name="tag")
+app.command()(export)
 app.command("audit-log")(audit_log)
 app.command()(serve)
 app.command()(create)
