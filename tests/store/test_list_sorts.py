@@ -3,6 +3,7 @@ sorted list, each asset once, rows without a value last either way, ties by asse
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,3 +123,33 @@ def test_status_filter_with_a_sort(catalog: SqlCatalog) -> None:
     assert [a.asset_id for a in catalog.list(q).assets] == wanted
     assert catalog.count(q) == len(wanted)
     assert catalog.with_status([_id(1), _id(2), _id(3)], "approved") == {_id(1), _id(3)}
+
+
+def test_capture_months_and_gps_points(catalog: SqlCatalog) -> None:
+    shots = [
+        ("2023-05-14T10:00:00+08:00", {"latitude": 31.25, "longitude": 121.5}),
+        ("2023-05-31T23:30:00+00:00", None),
+        ("2023-06-01T01:00:00+00:00", {"latitude": -12.0, "longitude": -77.0}),
+        (None, {"latitude": 59.9, "longitude": 10.75}),
+    ]
+    with catalog.unit_of_work() as uow:
+        for i, (when, gps) in enumerate(shots):
+            meta: dict[str, object] = {"captured_at": when} if when else {}
+            if gps:
+                meta["gps"] = {**gps, "altitude": 3.0}
+            a = replace(_asset(100 + i), metadata=meta, media_type=MediaType.IMAGE)
+            uow.add_asset(a, has_thumbnail=False)
+    assert catalog.capture_months() == [("2023-06", 1), ("2023-05", 2)]
+    assert catalog.capture_months(ListQuery(media_type=MediaType.TEXT)) == []
+    points = catalog.gps_points()
+    assert [(p[0], p[2], p[3]) for p in points] == [
+        (_id(100), 31.25, 121.5),
+        (_id(102), -12.0, -77.0),
+        (_id(103), 59.9, 10.75),
+    ]
+    assert len(catalog.gps_points(limit=2)) == 2
+    june = ListQuery(
+        captured_since=datetime(2023, 6, 1, tzinfo=UTC),
+        captured_until=datetime(2023, 6, 30, 23, 59, tzinfo=UTC),
+    )
+    assert [a.asset_id for a in catalog.list(june).assets] == [_id(102)]

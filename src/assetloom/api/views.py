@@ -18,7 +18,7 @@ from assetloom.app.listing import list_result
 from assetloom.app.results import AddReport, AssetListOut, SearchOut, VerifyOut
 from assetloom.app.search import SearchHit, SearchQuery
 from assetloom.core.assets import Asset, MediaType
-from assetloom.core.listing import ListQuery, SortKey, Status, date_bound
+from assetloom.core.listing import ListQuery, SortKey, Status, date_bound, month_bounds
 from assetloom.errors import BadInputError
 
 API = "/api/v1"
@@ -86,8 +86,9 @@ class ListParams:
         desc: Annotated[
             bool, Query(description="Descending (order=newest is the same); no value last")
         ] = False,
-        status: Annotated[
-            Status | None, Query(description="Only assets with this status")
+        status: Annotated[Status | None, Query(description="Only assets with this status")] = None,
+        month: Annotated[
+            str | None, Query(max_length=7, description="Only assets captured in YYYY-MM (UTC)")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[
@@ -100,6 +101,7 @@ class ListParams:
             ),
         ] = None,
     ) -> None:
+        captured = month_bounds(month)
         self.query = ListQuery(
             media_type=type,
             tags=tag_filters(tag),
@@ -109,6 +111,8 @@ class ListParams:
             newest_first=order == "newest" or desc,
             sort=sort,
             status=status,
+            captured_since=captured[0],
+            captured_until=captured[1],
             limit=limit,
             offset=offset,
             cursor=cursor or None,
@@ -162,9 +166,7 @@ class SearchParams:
         until: Annotated[str | None, UNTIL] = None,
         min_width: Annotated[int | None, Query(ge=1)] = None,
         min_height: Annotated[int | None, Query(ge=1)] = None,
-        status: Annotated[
-            Status | None, Query(description="Only assets with this status")
-        ] = None,
+        status: Annotated[Status | None, Query(description="Only assets with this status")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
         min_score: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
     ) -> None:

@@ -58,6 +58,9 @@ class ListQuery:
     sort: SortKey = "registered"
     status: str | None = None
     """Only assets with this workflow status (one of STATUSES)."""
+    captured_since: datetime | None = None
+    """Captured at or after (the timeline's month: `month_bounds`)."""
+    captured_until: datetime | None = None
     limit: int = 100
     offset: int = 0
     """Rows skipped (after the cursor, if any); kept for old callers, prefer the cursor."""
@@ -175,6 +178,21 @@ def page_of(assets: list[Asset], q: ListQuery, values: list[SortValue] | None = 
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def month_bounds(value: str | None) -> tuple[datetime | None, datetime | None]:
+    """A capture month YYYY-MM as (its first microsecond, its last) in UTC; empty: none."""
+    if not value:
+        return None, None
+    m = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+    if m is None or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
+        raise BadInputError(f"month {value[:20]!r} is not a month", hint="use YYYY-MM")
+    year, month = int(m.group(1)), int(m.group(2))
+    if year >= 9999:
+        raise BadInputError(f"month {value[:20]!r} is out of range", hint="use YYYY-MM")
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return start, end - timedelta(microseconds=1)
 
 
 def date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:

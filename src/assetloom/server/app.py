@@ -29,6 +29,7 @@ from assetloom.api.context import Services
 from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, review, search, system, tags
+from assetloom.api.routers import browse as browse_api
 from assetloom.api.routers import studio as studio_api
 from assetloom.app.library import Library
 from assetloom.errors import AssetLoomError
@@ -95,6 +96,7 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     for module in (assets, search, copies, tags, ledger, accounts, review, system):
         app.include_router(module.router)
     app.include_router(studio_api.router)
+    app.include_router(browse_api.router)
     app.include_router(web.router)
     app.include_router(web_review.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")

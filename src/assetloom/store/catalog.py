@@ -135,7 +135,47 @@ class SqlCatalog:
         with self.read_session() as s:
             q = select(AssetRow).options(noload(AssetRow.fingerprints))
             rows = s.scalars(_paged(q, query)).all()
-            return page_of([to_asset(r) for r in rows], query)
+            column = _SORT_COLUMNS.get(query.sort)
+            values = [getattr(r, column.key) for r in rows] if column is not None else None
+            return page_of([to_asset(r) for r in rows], query, values)
+
+    def capture_months(self, query: ListQuery | None = None) -> list[tuple[str, int]]:
+        """(YYYY-MM, assets captured that month) of the assets passing the query's
+        filters, newest month first; assets without a capture date are not counted."""
+        col = AssetRow.captured_at
+        if self.dialect == "postgresql":
+            month = func.to_char(func.timezone("UTC", col), "YYYY-MM")
+        else:
+            month = func.strftime("%Y-%m", col)
+        with self.read_session() as s:
+            stmt = _filtered(
+                select(month, func.count()).where(col.is_not(None)), query or ListQuery()
+            )
+            rows = s.execute(stmt.group_by(month).order_by(month.desc())).all()
+        return [(str(m), int(n)) for m, n in rows]
+
+    def gps_points(
+        self, query: ListQuery | None = None, limit: int = 5000
+    ) -> list[tuple[str, str, float, float]]:
+        """(asset id, name, latitude, longitude) of assets whose metadata holds a GPS
+        position, among those passing the query's filters, oldest first, at most `limit`."""
+        lat = AssetRow.metadata_json[("gps", "latitude")].as_float()
+        lon = AssetRow.metadata_json[("gps", "longitude")].as_float()
+        stmt = select(AssetRow.asset_id, AssetRow.original_name, lat, lon).where(
+            lat.is_not(None), lon.is_not(None)
+        )
+        stmt = _filtered(stmt, query or ListQuery())
+        with self.read_session() as s:
+            rows = s.execute(stmt.order_by(AssetRow.registered_at, AssetRow.asset_id).limit(limit))
+            return [(a, n, float(la), float(lo)) for a, n, la, lo in rows]
+
+    def with_status(self, asset_ids: Iterable[str], status: str) -> set[str]:
+        out: set[str] = set()
+        with self.read_session() as s:
+            for part in _chunks(list(set(asset_ids))):
+                where = AssetRow.asset_id.in_(part), AssetRow.status == status
+                out.update(s.scalars(select(AssetRow.asset_id).where(*where)))
+        return out
 
     def held_among(self, asset_ids: Iterable[str]) -> set[str]:
         """Those of these assets that are quarantined or in the trash: searches drop them."""
@@ -779,6 +819,10 @@ def _filtered(stmt: Select[Any], q: ListQuery) -> Select[Any]:
         stmt = stmt.where(AssetRow.original_name.icontains(q.name, autoescape=True))
     if q.status:
         stmt = stmt.where(AssetRow.status == q.status)
+    if q.captured_since:
+        stmt = stmt.where(AssetRow.captured_at >= _utc(q.captured_since))
+    if q.captured_until:
+        stmt = stmt.where(AssetRow.captured_at <= _utc(q.captured_until))
     for tag in dict.fromkeys(q.tags):
         stmt = stmt.where(AssetRow.asset_id.in_(select(TagRow.asset_id).where(TagRow.tag == tag)))
     return stmt
