@@ -137,7 +137,8 @@ def test_text_asset_has_no_thumbnail(env: Env) -> None:
 def test_delete_removes_and_is_audited(env: Env) -> None:
     asset_id = upload(env, ("gone.jpg", photo_bytes(150)))["added"][0]["asset_id"]
     r = env.client.delete(f"/api/v1/assets/{asset_id}", headers=env.auth("editor"))
-    assert r.json() == {"removed": [{"asset_id": asset_id, "original_name": "gone.jpg"}]}
+    assert r.json()["removed"] == [{"asset_id": asset_id, "original_name": "gone.jpg"}]
+    assert r.json()["restore"]["ids"] == [asset_id]  # to the trash now: undo with restore
     missing = env.client.get(f"/api/v1/assets/{asset_id}", headers=env.auth("viewer"))
     assert missing.status_code == 404
     assert missing.json()["code"] == "asset_not_found"

@@ -196,9 +196,12 @@ def test_api_upload_list_search_verify_download_delete(
 
     gone = served.client.delete(f"/api/v1/assets/{ids['p1.jpg']}", headers=served.auth("editor"))
     assert gone.status_code == 200
-    assert gone.json() == {"removed": [{"asset_id": ids["p1.jpg"], "original_name": "p1.jpg"}]}
+    assert gone.json()["removed"] == [{"asset_id": ids["p1.jpg"], "original_name": "p1.jpg"}]
     missing = served.client.get(f"/api/v1/assets/{ids['p1.jpg']}", headers=served.auth("viewer"))
     assert missing.status_code == 404 and missing.json()["code"] == "asset_not_found"
+    assert served.verify(("edited.jpg", _smaller(photos[1])))[0]["tier"] == "none"  # trashed
+    emptied = served.client.delete("/api/v1/trash", headers=served.auth("admin"))  # rm's old way
+    assert [a["asset_id"] for a in emptied.json()["removed"]] == [ids["p1.jpg"]]
     assert remote.head(remote.blob_key(sha256_of(photos[1]))) is None
     assert sha256_of(photos[1]) not in remote.derived_objects()
     assert served.verify(("edited.jpg", _smaller(photos[1])))[0]["tier"] == "none"

@@ -205,7 +205,9 @@ def update(
 
 def delete(lib: Library, name: str) -> CollectionOut:
     """Delete a collection (its assets stay in the library) and its share links."""
-    return _out(lib, lib.organise.delete_collection(name))
+    gone = _out(lib, lib.organise.collection(name))
+    lib.organise.delete_collection(name)
+    return gone
 
 
 def add(lib: Library, name: str, asset_ids: Sequence[str]) -> ItemsChangedOut:

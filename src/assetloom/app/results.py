@@ -193,6 +193,17 @@ class RemovedOut(Shape):
         )
 
 
+class TrashedOut(RemovedOut):
+    """`rm --json` and `DELETE /api/v1/assets/{id}`: the removal shape as before, plus when
+    the assets went to the trash, when they go for good, and how to undo it."""
+
+    trashed_at: str
+    purge_after: str | None = Field(description="When they may be removed for good; null: never")
+    restore: dict[str, Any] = Field(
+        description='The undo: POST `path` with `{"ids": ids}` (`assetloom trash restore`)'
+    )
+
+
 class SearchHitOut(OpenShape):
     asset_id: str
     score: float

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from assetloom.app.results import AssetOut, RemovedOut, Shape, iso
+from assetloom.app.results import AssetOut, RemovedOut, Shape, TrashedOut, iso
 from assetloom.core.assets import Asset
 from assetloom.errors import BadInputError
 
@@ -31,17 +31,6 @@ if TYPE_CHECKING:
 MAX_IDS = 10_000
 """Ids one bulk call takes (the API contract's limit, one transaction each)."""
 RESTORE_PATH = "/api/v1/trash/restore"
-
-
-class TrashedOut(RemovedOut):
-    """`rm --json` and `DELETE /api/v1/assets/{id}`: the removal shape as before, plus when
-    the assets went to the trash, when they go for good, and how to undo it."""
-
-    trashed_at: str
-    purge_after: str | None = Field(description="When they may be removed for good; null: never")
-    restore: dict[str, Any] = Field(
-        description='The undo: POST `path` with `{"ids": ids}` (`assetloom trash restore`)'
-    )
 
 
 class TrashedAssetOut(AssetOut):
@@ -124,6 +113,11 @@ def empty(
         _, rows = lib.organise.trashed()
         ids = [a.asset_id for a, _ in rows]
     return RemovedOut.of([lib.remove(a) for a in ids])
+
+
+def trashed_asset(lib: Library, asset_id: str) -> Asset:
+    """An asset in the trash (the trash page shows its thumbnail); not found otherwise."""
+    return lib.organise.trashed_assets([asset_id])[0]
 
 
 def _item(a: Asset) -> RemovedOut.Item:

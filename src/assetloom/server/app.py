@@ -29,11 +29,16 @@ from assetloom.api.context import Services
 from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, review, search, system, tags
+from assetloom.api.routers import collections as collections_api
 from assetloom.api.routers import browse as browse_api
+from assetloom.api.routers import shares as shares_api
 from assetloom.api.routers import studio as studio_api
+from assetloom.api.routers import trash as trash_api
+from assetloom.app import trash
 from assetloom.app.library import Library
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.decode import query_decodes
+from assetloom.web import organise as web_organise
 from assetloom.web import review as web_review
 from assetloom.web import routes as web
 
@@ -96,6 +101,8 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     for module in (assets, search, copies, tags, ledger, accounts, review, system):
         app.include_router(module.router)
     app.include_router(studio_api.router)
+    for organise_router in (collections_api, shares_api, trash_api, web_organise):
+        app.include_router(organise_router.router)
     app.include_router(browse_api.router)
     app.include_router(web.router)
     app.include_router(web_review.router)
@@ -142,6 +149,11 @@ def _sweep_leftovers(svc: Services) -> None:
     swept = svc.lib.sweep_pending(include_own=False)
     if swept:
         log.info("swept %d blobs left by adds that died before registering them", swept)
+    expired = trash.empty(svc.lib, expired=True)
+    if expired.removed:
+        ids = [a.asset_id for a in expired.removed]
+        svc.accounts.record("server", "trash.expire", f"{len(ids)} assets", detail={"ids": ids})
+        log.info("removed %d assets past trash_days from the trash", len(ids))
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,5 @@
-"""Assets: upload, list, detail, downloads (Range, ETag), delete, similar, tags, copies."""
+"""Assets: upload, list, detail, downloads (Range, ETag), delete (to the trash), similar,
+tags, copies."""
 
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ from assetloom.app.results import (
     AssetListOut,
     AssetTagsOut,
     CopiesOut,
-    RemovedOut,
     SearchOut,
 )
 from assetloom.app.search import SearchQuery
+from assetloom.app.trash import TrashedOut, move_to_trash
 from assetloom.errors import BadInputError
 
 # JSONResponse renders with json.dumps, as `--json` prints; FastAPI's default for a response
@@ -107,16 +108,16 @@ def get_asset(svc: Svc, who: Viewer, asset_id: AssetId) -> AssetDetailOut:
 
 @router.delete(
     "/{asset_id}",
-    summary="Remove an asset (like `rm --json`)",
-    response_model=RemovedOut,
+    summary="Move an asset to the trash (like `rm --json`; undo: POST /api/v1/trash/restore)",
+    response_model=TrashedOut,
     responses=errors(401, 403, 404),
 )
-def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> RemovedOut:
+def delete_asset(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> TrashedOut:
     with audited(request, svc, who, "asset.remove", asset_id) as detail:
         with svc.metrics.operation.labels("remove").time():
-            asset = svc.lib.remove(asset_id)
-        detail.update(asset_id=asset.asset_id, sha256=asset.sha256)
-    return RemovedOut.of([asset])
+            trashed = move_to_trash(svc.lib, [asset_id])
+        detail.update(asset_id=trashed.removed[0].asset_id, trashed=True)
+    return trashed
 
 
 @router.get(
@@ -136,7 +137,7 @@ def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId
     if where.url is not None:  # an object store serves the bytes (and Range) itself
         return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
     assert where.path is not None
-    return _file(request, where.path, asset.mime, f'"{asset.sha256}"', asset.original_name)
+    return file_response(request, where.path, asset.mime, f'"{asset.sha256}"', asset.original_name)
 
 
 @router.get(
@@ -158,7 +159,7 @@ def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetI
     if where.url is not None:
         return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
     assert where.path is not None
-    return _file(request, where.path, "image/webp", f'"{asset.sha256}.thumb"', None)
+    return file_response(request, where.path, "image/webp", f'"{asset.sha256}.thumb"', None)
 
 
 @router.get(
@@ -181,10 +182,12 @@ def download_preview(
     if where.url is not None:
         return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
     assert where.path is not None
-    return _file(request, where.path, "image/webp", f'"{asset.sha256}.{name}"', None)
+    return file_response(request, where.path, "image/webp", f'"{asset.sha256}.{name}"', None)
 
 
-def _file(request: Request, path: Path, mime: str, etag: str, filename: str | None) -> Response:
+def file_response(
+    request: Request, path: Path, mime: str, etag: str, filename: str | None
+) -> Response:
     headers = {**_FILE_HEADERS, "ETag": etag}
     wanted = request.headers.get("if-none-match", "")
     if wanted and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]):
