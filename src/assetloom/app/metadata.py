@@ -244,8 +244,8 @@ def set_metadata(
         rows: list[tuple[str, str, Any, Any]] = []
         keyword_docs: dict[str, dict[str, str]] = {}
         embed: dict[str, str] = {}
-        for aid, state in states.items():
-            asset = by_id[aid]
+        for aid, asset in by_id.items():  # in the order given
+            state = states[aid]
             old_eff = _effective(asset, state.values)
             new_values = _apply(state, changes)
             new_eff = _effective(asset, new_values)

@@ -31,6 +31,7 @@ from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, review, search, system, tags
 from assetloom.api.routers import collections as collections_api
 from assetloom.api.routers import browse as browse_api
+from assetloom.api.routers import metadata as metadata_api
 from assetloom.api.routers import shares as shares_api
 from assetloom.api.routers import studio as studio_api
 from assetloom.api.routers import trash as trash_api
@@ -38,6 +39,7 @@ from assetloom.app import trash
 from assetloom.app.library import Library
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.decode import query_decodes
+from assetloom.web import metadata as web_metadata
 from assetloom.web import organise as web_organise
 from assetloom.web import review as web_review
 from assetloom.web import routes as web
@@ -104,8 +106,10 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     for organise_router in (collections_api, shares_api, trash_api, web_organise):
         app.include_router(organise_router.router)
     app.include_router(browse_api.router)
+    app.include_router(metadata_api.router)
     app.include_router(web.router)
     app.include_router(web_review.router)
+    app.include_router(web_metadata.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
