@@ -59,9 +59,7 @@ def test_values_and_history_commit_together(catalog: SqlCatalog) -> None:
         for s in states.values():
             s.values.update(title="Spring launch", rating=4, status="approved")
             s.values["usage"] = {"expires": "2027-01-31", "channels": ["web"], "approved_for": []}
-        writes.save(
-            states.values(), [(a, "title", "", "Spring launch") for a in ids], "alice", now
-        )
+        writes.save(states.values(), [(a, "title", "", "Spring launch") for a in ids], "alice", now)
     after = store.states(ids)
     assert {s.values["title"] for s in after.values()} == {"Spring launch"}
     assert {(s.values["rating"], s.values["status"]) for s in after.values()} == {(4, "approved")}

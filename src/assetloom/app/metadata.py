@@ -30,6 +30,7 @@ from assetloom.core.assets import Asset, Segment, Space
 from assetloom.errors import BadInputError
 from assetloom.store.base import NewVector
 from assetloom.store.metadata import (
+    AssetBrief,
     FieldDefinition,
     MetadataWrites,
     MetaState,
@@ -218,13 +219,12 @@ def set_metadata(
     something changed (setting what is there already writes no history)."""
     if not isinstance(patch, MetaPatch):
         patch = parse_patch(patch)
-    assets = resolve_assets(lib, asset_ids)
+    by_id = resolve_ids(lib, asset_ids)
     given = patch.model_fields_set
     if not given:
         raise BadInputError("nothing to set", hint="give at least one field, e.g. --title")
     definitions = {f.name: f for f in SqlMetadataStore(lib.catalog.read_session).fields()}
     changes = _validated(patch, definitions)
-    by_id = {a.asset_id: a for a in assets}
     now = datetime.now(UTC)
     # Slow work outside the write transaction: embed the texts the edit will make.
     before = SqlMetadataStore(lib.catalog.read_session).states(by_id)
@@ -332,8 +332,7 @@ def change_tags(
         raise BadInputError("no tags to add or remove")
     if both := set(add_keys) & set(remove_keys):
         raise BadInputError(f"{', '.join(sorted(both))}: both added and removed")
-    assets = resolve_assets(lib, asset_ids)
-    ids = [a.asset_id for a in assets]
+    ids = list(resolve_ids(lib, asset_ids))
     now = datetime.now(UTC)
     updated: list[str] = []
     with lib.catalog.unit_of_work() as uow:
@@ -341,10 +340,12 @@ def change_tags(
         held = writes.tags_of(ids)
         adds = [(a, k) for a in ids for k in add_keys if held[a].get(k) != "manual"]
         removes = [(a, k) for a in ids for k in remove_keys if k in held[a]]
-        writes.add_manual_tags(adds)
+        writes.add_manual_tags(adds, held=held)
         writes.remove_tags(removes)
         touched = list(dict.fromkeys([a for a, _ in adds] + [a for a, _ in removes]))
-        after = writes.tags_of(touched)
+        after = {a: set(held[a]) | set(add_keys) for a in touched}
+        for a in touched:
+            after[a] -= set(remove_keys)
         writes.add_history(
             [(a, "tags", sorted(held[a]), sorted(after[a])) for a in touched], actor, now
         )
@@ -399,6 +400,14 @@ def edited_keyword_fields(states: Mapping[str, MetaState]) -> dict[str, dict[str
 
 # ---------------------------------------------------------------------- ids
 def resolve_assets(lib: Library, asset_ids: Sequence[str]) -> list[Asset]:
+    """Whole assets (for reading and exporting a few), in the order given, duplicates
+    dropped; unknown ids fail before anything is done."""
+    briefs = resolve_ids(lib, asset_ids)
+    found = lib.get_many(briefs)
+    return [found[a] for a in briefs]
+
+
+def resolve_ids(lib: Library, asset_ids: Sequence[str]) -> dict[str, AssetBrief]:
     """Full ids in one query per chunk; prefixes one by one (like `show`). Unknown ones fail
     the whole call before anything is written."""
     wanted = list(dict.fromkeys(a.strip().lower() for a in asset_ids if a.strip()))
@@ -408,12 +417,15 @@ def resolve_assets(lib: Library, asset_ids: Sequence[str]) -> list[Asset]:
         raise BadInputError(
             f"{len(wanted)} ids in one call; at most {MAX_IDS}", hint="split the ids into calls"
         )
-    found = lib.get_many(wanted)
-    out: dict[str, Asset] = {}
+    found = SqlMetadataStore(lib.catalog.read_session).briefs(wanted)
+    out: dict[str, AssetBrief] = {}
     for aid in wanted:
-        asset = found.get(aid) or lib.get(aid)
-        out.setdefault(asset.asset_id, asset)
-    return list(out.values())
+        brief = found.get(aid)
+        if brief is None:
+            asset = lib.get(aid)
+            brief = AssetBrief(asset.asset_id, asset.original_name, asset.metadata or {})
+        out.setdefault(brief.asset_id, brief)
+    return out
 
 
 # ---------------------------------------------------------------------- rules
@@ -553,7 +565,7 @@ def _apply(state: MetaState, changes: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _effective(asset: Asset, values: Mapping[str, Any]) -> dict[str, Any]:
+def _effective(asset: Asset | AssetBrief, values: Mapping[str, Any]) -> dict[str, Any]:
     """What the asset shows: the edited value, else what its file said."""
     meta = asset.metadata or {}
     out: dict[str, Any] = {}
@@ -584,7 +596,7 @@ def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any
     ]
 
 
-def _search_text(asset: Asset, values: Mapping[str, Any]) -> str:
+def _search_text(asset: Asset | AssetBrief, values: Mapping[str, Any]) -> str:
     shown = _effective(asset, values)
     return "\n".join(t for t in (shown["title"], shown["description"]) if t).strip()
 
