@@ -1,0 +1,109 @@
+"""Bulk actions on 10,000 assets: each call is one transaction; the median of 3 runs each.
+
+    .venv/bin/python bench/bulk_actions.py [--assets 10000] [--runs 3] [--catalog postgresql://...]
+
+Asset rows are inserted through the catalog's unit of work (no files, no models), then timed:
+adding every asset to a collection (and taking them out again, untimed, between runs), moving
+all of them to the trash, restoring all of them, and, where app/metadata.py has its bulk
+functions, tagging all of them by hand and setting their status. The use-case functions are
+the ones the CLI and the API call, so the figures include id resolution and validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assets", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--catalog", default="", help="a PostgreSQL URL (default: SQLite)")
+    args = parser.parse_args()
+    os.environ["ASSETLOOM_UNDERSTANDING"] = "false"
+    from assetloom.app import collections, trash
+    from assetloom.app.library import Library
+    from assetloom.core.assets import Asset, MediaType
+
+    with (
+        tempfile.TemporaryDirectory() as work,
+        Library.create(Path(work) / "lib", catalog=args.catalog) as lib,
+    ):
+        t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        assets = [
+            Asset(
+                asset_id=f"{i:032x}",
+                sha256=f"{i:064x}",
+                media_type=MediaType.IMAGE,
+                mime="image/jpeg",
+                size=1000,
+                original_name=f"photo-{i}.jpg",
+                registered_at=t0 + timedelta(seconds=i),
+                metadata={},
+                fingerprints=[],
+            )
+            for i in range(args.assets)
+        ]
+        started = time.perf_counter()
+        with lib.catalog.unit_of_work() as uow:
+            uow.add_assets((a, False) for a in assets)
+        built = time.perf_counter() - started
+        ids = [a.asset_id for a in assets]
+        collections.create(lib, "bench", by="bench")
+        print(f"{args.assets} assets ({lib.catalog.dialect}), inserted in {built:.2f} s")
+
+        timings: dict[str, list[float]] = {}
+
+        def timed(label: str, action: Callable[[], object], undo: Callable[[], object]) -> None:
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                action()
+                timings.setdefault(label, []).append(time.perf_counter() - started)
+                undo()
+
+        timed(
+            "add to a collection",
+            lambda: collections.add(lib, "bench", ids),
+            lambda: collections.remove(lib, "bench", ids),
+        )
+        timed(
+            "move to the trash",
+            lambda: trash.move_to_trash(lib, ids),
+            lambda: trash.restore(lib, ids),
+        )
+        for _ in range(args.runs):
+            trash.move_to_trash(lib, ids)
+            started = time.perf_counter()
+            trash.restore(lib, ids)
+            timings.setdefault("restore from the trash", []).append(time.perf_counter() - started)
+        try:
+            from assetloom.app import metadata
+        except ImportError:
+            metadata = None  # type: ignore[assignment]
+        if metadata is not None and hasattr(metadata, "change_tags"):
+            timed(
+                "tag by hand",
+                lambda: metadata.change_tags(lib, ids, ["SKU-1234"], [], "bench"),
+                lambda: metadata.change_tags(lib, ids, [], ["SKU-1234"], "bench"),
+            )
+        if metadata is not None and hasattr(metadata, "set_metadata"):
+            statuses = iter(["approved", "draft"] * args.runs)
+            timed(
+                "set status",
+                lambda: metadata.set_metadata(lib, ids, {"status": next(statuses)}, "bench"),
+                lambda: None,
+            )
+        for label, values in timings.items():
+            runs = ", ".join(f"{v:.2f}" for v in values)
+            print(f"{label:24s} median {statistics.median(values):6.2f} s  (runs: {runs})")
+
+
+if __name__ == "__main__":
+    main()
