@@ -16,6 +16,7 @@ from assetloom.errors import (
     CollectionNotFoundError,
     ShareNotFoundError,
 )
+from assetloom.store.base import OrganiseStore
 from assetloom.store.catalog import SqlCatalog
 from assetloom.store.organise import SqlOrganiseStore
 from tests.store.test_catalog_contract import _add, _asset, _id
@@ -40,6 +41,10 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 def _store(catalog: SqlCatalog) -> SqlOrganiseStore:
     return SqlOrganiseStore(catalog.read_session, catalog.write_session, "the test library")
+
+
+def test_port(catalog: SqlCatalog) -> None:
+    assert isinstance(_store(catalog), OrganiseStore)
 
 
 def test_collections_nest_one_level_and_keep_their_order(catalog: SqlCatalog) -> None:

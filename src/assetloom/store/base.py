@@ -9,7 +9,7 @@ an asset is never registered without its leaf, nor a leaf written for an asset t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -205,3 +205,66 @@ class CatalogStore(Protocol):
     def user_tag_rows(self) -> list[Any]: ...
 
     def pending(self) -> list[Pending]: ...
+
+
+@runtime_checkable
+class OrganiseStore(Protocol):
+    """Collections, share links and the trash flag (store/organise.py). Each write is one
+    transaction however many ids it takes; an id that names nothing fails the whole call."""
+
+    def create_collection(
+        self,
+        name: str,
+        *,
+        by: str,
+        at: datetime,
+        parent: str | None = None,
+        query: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> Any: ...
+
+    def collection(self, name: str) -> Any: ...
+
+    def collections(self) -> list[Any]: ...
+
+    def update_collection(self, name: str, *, at: datetime, **change: Any) -> Any: ...
+
+    def delete_collection(self, name: str) -> Any: ...
+
+    def add_items(self, name: str, asset_ids: Sequence[str], *, at: datetime) -> tuple[int, int]:
+        """(added, already there)."""
+        ...
+
+    def remove_items(self, name: str, asset_ids: Sequence[str], *, at: datetime) -> int: ...
+
+    def reorder(self, name: str, asset_ids: Sequence[str], *, at: datetime) -> None: ...
+
+    def item_ids(self, name: str, *, limit: int | None = None, offset: int = 0) -> list[str]:
+        """Visible items, in order."""
+        ...
+
+    def holds(self, collection_id: int, asset_id: str) -> bool: ...
+
+    def create_share(
+        self, *, token_hash: bytes, prefix: str, by: str, at: datetime, **what: Any
+    ) -> Any: ...
+
+    def shares(self) -> list[Any]: ...
+
+    def share_of_hash(self, token_hash: bytes) -> Any | None: ...
+
+    def revoke_share(
+        self, *, at: datetime, share_id: int | None = None, token_hash: bytes | None = None
+    ) -> Any: ...
+
+    def count_use(self, share_id: int, at: datetime) -> None: ...
+
+    def trash(self, asset_ids: Sequence[str], *, at: datetime) -> list[Asset]: ...
+
+    def restore(self, asset_ids: Sequence[str]) -> list[Asset]: ...
+
+    def trashed(
+        self, *, limit: int | None = None, offset: int = 0, before: datetime | None = None
+    ) -> tuple[int, list[tuple[Asset, datetime]]]: ...
+
+    def trashed_among(self, asset_ids: Iterable[str]) -> set[str]: ...
