@@ -420,6 +420,8 @@ class Library:
 
     def filter_tags(self, labels: Sequence[str]) -> list[str]:
         """Tag keys for labels (key, en or zh name); UnknownTagError suggests close ones."""
+        if not labels:
+            return []  # `list` without --tag imports no tagging (tests/test_cli_startup.py)
         from assetloom.app.metadata import filter_tags
 
         return filter_tags(self, labels)
