@@ -191,3 +191,15 @@ def test_a_visitor_sees_the_shared_collection_only(site: Site, page, browser) ->
         else:
             assert response.status == 404
     visitor_context.close()
+
+
+def test_the_asset_page_moves_to_the_trash_with_undo(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    pier = site.ids["pier.jpg"]
+    page.goto(f"{site.url}/assets/{pier}")
+    page.once("dialog", lambda d: d.accept())
+    page.click("#trash-asset")
+    page.locator(".toast").wait_for()
+    assert _trashed(site, pier)
+    page.click(".toast button.undo")
+    page.locator(".toast", has_text="Restored").wait_for()
+    assert not _trashed(site, pier)
