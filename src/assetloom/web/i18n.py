@@ -93,6 +93,12 @@ def current_locale(context: Context) -> str:
     return locale_of(request) if isinstance(request, Request) else DEFAULT
 
 
+@pass_context
+def js_catalog(context: Context) -> dict[str, str]:
+    """The locale's catalog for the page's script (static/app.js `t()`); English needs none."""
+    return catalog(current_locale(context))
+
+
 def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -124,4 +130,5 @@ def install(env: Any) -> None:
     env.globals["_"] = gettext
     env.globals["locale"] = current_locale
     env.globals["locale_names"] = NAMES
+    env.globals["js_catalog"] = js_catalog
     env.filters["localdate"] = localdate

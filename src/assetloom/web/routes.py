@@ -31,12 +31,21 @@ from assetloom.api.auth import (
 )
 from assetloom.api.context import Services, Svc
 from assetloom.api.jobs import project_json, studio_jobs
-from assetloom.api.views import SearchParams, asset_doc, asset_list, search_doc, tag_filters
+from assetloom.api.views import MAX_CURSOR, asset_doc, asset_list, search_doc, tag_filters
+from assetloom.app.browse import timeline
 from assetloom.app.results import clock
 from assetloom.app.search import SearchQuery
 from assetloom.app.tags import used_tags
 from assetloom.core.assets import MediaType
-from assetloom.core.listing import ListQuery, date_bound
+from assetloom.core.listing import (
+    SORT_KEYS,
+    STATUSES,
+    ListQuery,
+    date_bound,
+    month_bounds,
+    sort_key,
+    status_filter,
+)
 from assetloom.core.lookups import is_lookup
 from assetloom.create.generators.registry import registered
 from assetloom.create.plan import FORMATS, OUTPUT_KINDS
@@ -53,6 +62,10 @@ router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "assetloom_login_csrf"
 PAGE_SIZE = 60
+SNIPPET = 280
+"""Characters of a text asset's start shown on its tile."""
+MAX_SELECT = 10_000
+"""Ids "select all results" takes at most: what one bulk call accepts."""
 
 
 class SignInRequired(Exception):
@@ -215,27 +228,93 @@ def _grid_query(
     since: Annotated[str, Query(max_length=10)] = "",
     until: Annotated[str, Query(max_length=10)] = "",
     order: Annotated[Literal["oldest", "newest"], Query()] = "oldest",
-    cursor: Annotated[str, Query(max_length=200)] = "",
+    sort: Annotated[str, Query(max_length=16)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    month: Annotated[str, Query(max_length=7)] = "",
+    cursor: Annotated[str, Query(max_length=MAX_CURSOR)] = "",
 ) -> ListQuery:
     """The grid's filter form: its empty fields (type "all", no name, no date) mean no filter.
-    Dates are whole days (the form's date fields), in UTC."""
-    try:
-        media_type = MediaType(type) if type else None
-    except ValueError as exc:
-        raise BadInputError(f"no media type {type!r}") from exc
+    Dates are whole days (the form's date fields), in UTC; `month` is a capture month (the
+    timeline's links)."""
+    captured = month_bounds(month)
     return ListQuery(
-        media_type=media_type,
+        media_type=_media_type(type),
         tags=tag_filters([t for t in tag if t]),
         since=date_bound(since, "since", end=False),
         until=date_bound(until, "until", end=True),
         name=name.strip() or None,
         newest_first=order == "newest",
+        sort=sort_key(sort),
+        status=status_filter(status),
+        captured_since=captured[0],
+        captured_until=captured[1],
         limit=PAGE_SIZE,
         cursor=cursor or None,
     )
 
 
+def _media_type(value: str) -> MediaType | None:
+    try:
+        return MediaType(value) if value else None
+    except ValueError as exc:
+        raise BadInputError(f"no media type {value!r}") from exc
+
+
 GridQuery = Annotated[ListQuery, Depends(_grid_query)]
+
+
+def _filters(q: ListQuery) -> dict[str, Any]:
+    """The grid's filters as query parameters (its links keep them); defaults left out."""
+    keep = {
+        "type": q.media_type.value if q.media_type else None,
+        "tag": q.tags,
+        "name": q.name,
+        "since": q.since.date().isoformat() if q.since else None,
+        "until": q.until.date().isoformat() if q.until else None,
+        "order": "newest" if q.newest_first else None,
+        "sort": None if q.sort == "registered" else q.sort,
+        "status": q.status,
+        "month": q.captured_since.strftime("%Y-%m") if q.captured_since else None,
+    }
+    return {k: v for k, v in keep.items() if v}
+
+
+def _form(svc: Services, q: ListQuery) -> dict[str, Any]:
+    """What the filter bar of the library, timeline and map pages shows."""
+    return {
+        "media_type": q.media_type.value if q.media_type else "",
+        "media_types": [m.value for m in MediaType],
+        "name_filter": q.name or "",
+        "newest": q.newest_first,
+        "used_tags": used_tags(svc.lib),
+        "tag_filter": q.tags[0] if q.tags else "",
+        "since": q.since.date().isoformat() if q.since else "",
+        "until": q.until.date().isoformat() if q.until else "",
+        "sort": q.sort,
+        "sort_keys": list(SORT_KEYS),
+        "status_value": q.status or "",
+        "statuses": list(STATUSES),
+        "month": q.captured_since.strftime("%Y-%m") if q.captured_since else "",
+        "filtered": bool(
+            q.media_type or q.name or q.tags or q.since or q.until or q.status or q.captured_since
+        ),
+        "query_string": urlencode(
+            {k: v for k, v in _filters(q).items() if k != "month"}, doseq=True
+        ),
+    }
+
+
+def _with_snippets(svc: Services, assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Text assets carry the start of their text, so their tile shows words, not a blank."""
+    texts = [a["asset_id"] for a in assets if a["media_type"] == "text"]
+    if not texts:
+        return assets
+    found = svc.lib.get_many(texts)
+    for a in assets:
+        if a["asset_id"] in found:
+            excerpt = found[a["asset_id"]].metadata.get("excerpt")
+            a["snippet"] = excerpt[:SNIPPET] if isinstance(excerpt, str) else None
+    return assets
 
 
 @router.get("/")
@@ -246,18 +325,11 @@ def library_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response
         "library.html",
         who,
         page="library",
-        assets=doc["assets"],
+        view="grid",
+        assets=_with_snippets(svc, doc["assets"]),
         total=doc["total"],
         next_url=_next_tiles(doc, q),
-        media_type=q.media_type.value if q.media_type else "",
-        media_types=[m.value for m in MediaType],
-        name_filter=q.name or "",
-        newest=q.newest_first,
-        used_tags=used_tags(svc.lib),
-        tag_filter=q.tags[0] if q.tags else "",
-        since=q.since.date().isoformat() if q.since else "",
-        until=q.until.date().isoformat() if q.until else "",
-        filtered=bool(q.media_type or q.name or q.tags or q.since or q.until),
+        **_form(svc, q),
     )
 
 
@@ -265,44 +337,111 @@ def library_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response
 def tiles(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
     """One more page of the library grid (infinite scroll): the page after `cursor`."""
     doc = asset_list(svc.lib, q)
-    return render(request, "_tiles.html", who, assets=doc["assets"], next_url=_next_tiles(doc, q))
+    return render(
+        request,
+        "_tiles.html",
+        who,
+        assets=_with_snippets(svc, doc["assets"]),
+        next_url=_next_tiles(doc, q),
+    )
+
+
+@router.get("/ui/ids")
+def all_ids(svc: Svc, who: Who, q: GridQuery) -> dict[str, Any]:
+    """Every asset id the grid's filters pass ("select all results"), at most MAX_SELECT."""
+    ids: list[str] = []
+    q.limit, q.cursor = 1000, None
+    while len(ids) < MAX_SELECT:
+        page = svc.lib.list(q)
+        ids.extend(a.asset_id for a in page.assets)
+        if page.next_cursor is None:
+            break
+        q.cursor = page.next_cursor
+    return {"ids": ids[:MAX_SELECT], "truncated": len(ids) > MAX_SELECT}
 
 
 def _next_tiles(doc: dict[str, Any], q: ListQuery) -> str | None:
     if doc["next_cursor"] is None:
         return None
-    keep = {
-        "type": q.media_type.value if q.media_type else None,
-        "tag": q.tags,
-        "name": q.name,
-        "since": q.since.date().isoformat() if q.since else None,
-        "until": q.until.date().isoformat() if q.until else None,
-        "order": "newest" if q.newest_first else None,
-        "cursor": doc["next_cursor"],
-    }
-    return "/ui/tiles?" + urlencode({k: v for k, v in keep.items() if v}, doseq=True)
+    keep = {**_filters(q), "cursor": doc["next_cursor"]}
+    return "/ui/tiles?" + urlencode(keep, doseq=True)
+
+
+@router.get("/timeline")
+def timeline_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
+    """Capture months with their counts; a month links to the grid of that month."""
+    months = timeline(svc.lib, q)
+    years: dict[str, list[Any]] = {}
+    for m in months:
+        years.setdefault(m.month[:4], []).append(m)
+    return render(
+        request,
+        "timeline.html",
+        who,
+        page="library",
+        view="timeline",
+        years=years,
+        most=max((m.assets for m in months), default=0),
+        **_form(svc, q),
+    )
+
+
+@router.get("/map")
+def map_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
+    """Assets with a GPS position as points on a world outline (no tiles: all offline); the
+    page's script reads /api/v1/map with the same filters."""
+    return render(request, "map.html", who, page="library", view="map", **_form(svc, q))
 
 
 @router.get("/search")
-async def search_page(
-    request: Request, svc: Svc, who: Who, params: Annotated[SearchParams, Depends()]
-) -> Response:
+async def search_page(request: Request, svc: Svc, who: Who) -> Response:
+    params = request.query_params
     results: list[dict[str, Any]] = []
     error = None
-    if params.query.text and params.query.text.strip():
-        try:
-            results = (await svc.compute(_search, svc, params.query))["results"]
-        except AssetLoomError as exc:
-            error = exc.message
+    text = params.get("q", "")[:1000]
+    form = {
+        "media_type": params.get("type", ""),
+        "tag_filter": params.get("tag", ""),
+        "since": params.get("since", ""),
+        "until": params.get("until", ""),
+        "status_value": params.get("status", ""),
+    }
+    try:
+        query = SearchQuery(
+            text=text,
+            media_type=_media_type(form["media_type"]),
+            tags=svc.lib.filter_tags([form["tag_filter"]]) if form["tag_filter"] else [],
+            since=date_bound(form["since"][:40], "since", end=False),
+            until=date_bound(form["until"][:40], "until", end=True),
+            status=status_filter(form["status_value"]),
+            limit=_limit(params.get("limit", "")),
+        )
+        if text.strip():
+            results = (await svc.compute(_search, svc, query))["results"]
+            results = _with_snippets(svc, results)
+    except AssetLoomError as exc:
+        error = exc.message + (f" ({exc.hint})" if exc.hint and "--" not in exc.hint else "")
     return render(
         request,
         "search.html",
         who,
         page="search",
-        q=params.query.text or "",
+        q=text,
         results=results,
         error=error,
+        media_types=[m.value for m in MediaType],
+        statuses=list(STATUSES),
+        used_tags=used_tags(svc.lib),
+        filtered=any(form.values()),
+        **form,
     )
+
+
+def _limit(value: str) -> int:
+    try:
+        return min(max(int(value), 1), 1000) if value else 20
+    except ValueError as exc:
+        raise BadInputError(f"limit {value[:20]!r} is not a number") from exc
 
 
 def _search(svc: Services, query: SearchQuery) -> dict[str, Any]:

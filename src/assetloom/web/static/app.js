@@ -5,6 +5,17 @@
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
 const $ = (sel, root = document) => root.querySelector(sel);
 
+// The page's language: the server puts the locale's catalog on <body data-i18n> (English
+// needs none); t("English text", {n: 3}) fills {n} as the templates' _() does.
+let catalog = null;
+function t(text, values = {}) {
+  if (catalog === null) {
+    try { catalog = JSON.parse(document.body?.dataset.i18n || "{}"); } catch (_) { catalog = {}; }
+  }
+  const out = catalog[text] || text;
+  return out.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -165,8 +176,12 @@ function proofBox(box, proof) {
 function libraryPage() {
   document.querySelectorAll("[data-autosubmit]")
     .forEach((s) => s.addEventListener("change", (e) => e.target.form.submit()));
+  if ($("#map")) return worldMap($("#map"));
   const grid = $("#grid");
-  if (!grid || !("IntersectionObserver" in window)) return;
+  if (!grid) return;
+  const selection = selectionBar(grid);
+  lightbox(grid);
+  if (!("IntersectionObserver" in window)) return;
   let busy = false;
   const observer = new IntersectionObserver(async (entries) => {
     const sentinel = entries.find((e) => e.isIntersecting)?.target;
@@ -177,6 +192,7 @@ function libraryPage() {
     const tpl = document.createElement("template");
     tpl.innerHTML = await res.text();
     sentinel.replaceWith(tpl.content);
+    selection.mark();
     const next = $(".sentinel", grid);
     if (next) observer.observe(next);
     busy = false;
@@ -185,8 +201,254 @@ function libraryPage() {
   if (first) observer.observe(first);
 }
 
+// ------------------------------------------------------------------ selection and bulk actions
+// "Select" turns clicks on tiles into picks (shift-click picks the range from the last one);
+// the check mark of a tile picks it at any time. The bar acts on the picked ids, which may be
+// every result of the filters ("select all"), not only the tiles loaded so far.
+function selectionBar(grid) {
+  const bar = $("#bulk"), toggle = $("#select-mode"), message = $("#bulk-message");
+  const picked = new Set();
+  let last = null;
+  const tiles = () => [...grid.querySelectorAll(".tile")];
+  const mark = () => {
+    for (const tl of tiles()) tl.classList.toggle("selected", picked.has(tl.dataset.asset));
+    bar.hidden = picked.size === 0;
+    $("#bulk-count").textContent = t("{n} selected", { n: picked.size });
+  };
+  const selecting = (on) => {
+    document.body.classList.toggle("selecting", on);
+    toggle?.setAttribute("aria-pressed", String(on));
+  };
+  toggle?.addEventListener("click", () => selecting(!document.body.classList.contains("selecting")));
+  grid.addEventListener("click", (e) => {
+    const tl = e.target.closest(".tile");
+    if (!tl || e.target.closest(".zoom")) return;
+    if (!document.body.classList.contains("selecting") && !e.target.closest(".pick")) return;
+    e.preventDefault();
+    selecting(true);
+    const all = tiles(), at = all.indexOf(tl);
+    if (e.shiftKey && last !== null && all[last]) {
+      const [from, to] = [Math.min(last, at), Math.max(last, at)];
+      for (const x of all.slice(from, to + 1)) picked.add(x.dataset.asset);
+    } else if (picked.has(tl.dataset.asset)) {
+      picked.delete(tl.dataset.asset);
+    } else {
+      picked.add(tl.dataset.asset);
+    }
+    last = at;
+    mark();
+  });
+  const ids = () => [...picked];
+  const say = (text) => { message.textContent = text; };
+  const run = async (label, work) => {
+    bar.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    say(t("{action}…", { action: label }));
+    try { await work(); } catch (e) { say(t("Failed: {error}", { error: e.message })); } finally {
+      bar.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+    }
+  };
+  const value = (sel, what) => {
+    const v = $(sel)?.value.trim();
+    if (!v) { say(t("Type a {what} first.", { what: t(what) })); $(sel)?.focus(); }
+    return v;
+  };
+  const actions = {
+    all: () => run(t("Selecting"), async () => {
+      const doc = await api("GET", grid.dataset.select);
+      doc.ids.forEach((i) => picked.add(i));
+      mark();
+      say(doc.truncated ? t("The first {n} results are selected.", { n: doc.ids.length }) : "");
+    }),
+    none: () => { picked.clear(); last = null; mark(); say(""); },
+    zip: () => run(t("Making the zip"), async () => {
+      const res = await fetch("/api/v1/assets/zip", {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/json", Accept: "application/zip" },
+        body: JSON.stringify({ ids: ids() }),
+      });
+      if (!res.ok) { const doc = await res.json().catch(() => ({})); throw new Error(doc.message || res.statusText); }
+      const blob = await res.blob();
+      const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "")?.[1] || "assets.zip";
+      const link = el("a", { href: URL.createObjectURL(blob), download: name });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+      say(t("Downloaded {name}.", { name }));
+    }),
+    tag: () => { const tag = value("#bulk-tag", "tag"); if (tag) run(t("Tagging"), async () => {
+      const doc = await api("POST", "/api/v1/assets/tags", { ids: ids(), add: [tag] });
+      say(t("Tagged {n} assets “{tag}”.", { n: doc.updated, tag }));
+    }); },
+    untag: () => { const tag = value("#bulk-tag", "tag"); if (tag) run(t("Untagging"), async () => {
+      const doc = await api("POST", "/api/v1/assets/tags", { ids: ids(), remove: [tag] });
+      say(t("Removed “{tag}” from {n} assets.", { n: doc.updated, tag }));
+    }); },
+    status: () => run(t("Setting the status"), async () => {
+      const status = $("#bulk-status").value;
+      const doc = await api("POST", "/api/v1/assets/meta", { ids: ids(), set: { status } });
+      say(t("{n} assets are now “{status}”.", { n: doc.updated, status: $("#bulk-status").selectedOptions[0].text }));
+    }),
+    collect: () => { const name = value("#bulk-collection", "collection name"); if (name) run(t("Adding"), async () => {
+      const url = `/api/v1/collections/${encodeURIComponent(name)}`;
+      try { await api("POST", `${url}/items`, { ids: ids() }); } catch (e) {
+        if (!/no collection/i.test(e.message)) throw e;
+        await api("POST", "/api/v1/collections", { name });  // a new name makes the collection
+        await api("POST", `${url}/items`, { ids: ids() });
+      }
+      say(t("Added {n} assets to “{name}”.", { n: picked.size, name }));
+    }); },
+    trash: () => {
+      const moving = ids();
+      if (!confirm(t("Move {n} assets to the trash? They are hidden everywhere until restored.", { n: moving.length }))) return;
+      run(t("Moving to the trash"), async () => {
+        await api("POST", "/api/v1/trash", { ids: moving });
+        for (const tl of tiles()) if (picked.has(tl.dataset.asset)) tl.remove();
+        picked.clear();
+        mark();
+        bar.hidden = false;
+        const undo = el("button", { type: "button", text: t("Undo") });
+        undo.addEventListener("click", () => run(t("Restoring"), async () => {
+          await api("POST", "/api/v1/trash/restore", { ids: moving });
+          location.reload();
+        }));
+        message.replaceChildren(t("Moved {n} assets to the trash.", { n: moving.length }), " ", undo);
+      });
+    },
+  };
+  bar.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-bulk]");
+    if (b) actions[b.dataset.bulk]?.();
+  });
+  if (bar.dataset.canEdit === "true") {
+    api("GET", "/api/v1/collections").then((doc) => {
+      $("#bulk-collections").replaceChildren(...(doc.collections || []).map((c) => el("option", { value: c.name })));
+    }).catch(() => {});
+  }
+  mark();
+  return { mark };
+}
+
+// ------------------------------------------------------------------ lightbox
+// A larger look at the tiles of a grid without leaving it: ⤢ on a tile (or space on a
+// focused one) opens it; ← → step through the grid's tiles, Esc closes, the link opens the page.
+function lightbox(grid) {
+  const box = $("#lightbox");
+  if (!box || !grid) return;
+  let items = [], at = 0, opener = null;
+  const media = $("#lb-media");
+  const show = () => {
+    const tl = items[at], id = tl.dataset.asset, kind = tl.dataset.kind, name = tl.dataset.name;
+    const original = `/api/v1/assets/${id}/original`, thumb = `/api/v1/assets/${id}/thumbnail`;
+    let node;
+    if (kind === "image") {
+      node = el("img", { src: original, alt: name });
+      node.addEventListener("error", () => { if (node.src.endsWith("/original")) node.src = thumb; }, { once: true });
+    } else if (kind === "video") node = el("video", { src: original, controls: true, poster: thumb, preload: "metadata" });
+    else if (kind === "audio") node = el("audio", { src: original, controls: true, preload: "metadata" });
+    else if (kind === "text") node = el("pre", { class: "excerpt", text: tl.querySelector(".snippet")?.textContent || name });
+    else node = el("img", { src: thumb, alt: name });
+    media.replaceChildren(node);
+    $("#lb-link").href = tl.getAttribute("href");
+    $("#lb-name").textContent = name;
+    $("#lb-pos").textContent = `${at + 1} / ${items.length}`;
+    box.dataset.asset = id;
+  };
+  const open = (tl) => {
+    items = [...tl.closest(".grid").querySelectorAll(".tile")];
+    at = Math.max(0, items.indexOf(tl));
+    opener = tl;
+    box.hidden = false;
+    document.body.classList.add("lightbox-open");
+    show();
+    $(".lb-close", box).focus();
+  };
+  const close = () => {
+    box.hidden = true;
+    media.replaceChildren();
+    document.body.classList.remove("lightbox-open");
+    opener?.focus();
+  };
+  const step = (d) => { if (items.length) { at = (at + d + items.length) % items.length; show(); } };
+  document.addEventListener("click", (e) => {
+    const zoom = e.target.closest(".tile .zoom");
+    if (zoom && zoom.closest(".grid")) { e.preventDefault(); open(zoom.closest(".tile")); }
+  });
+  box.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-lb]");
+    if (b) ({ close, prev: () => step(-1), next: () => step(1) })[b.dataset.lb]();
+    else if (e.target === box) close();
+  });
+  document.addEventListener("keydown", (e) => {
+    if (!box.hidden) {
+      if (e.key === "Escape") { e.preventDefault(); close(); }
+      else if (e.key === "ArrowLeft") { e.preventDefault(); step(-1); }
+      else if (e.key === "ArrowRight") { e.preventDefault(); step(1); }
+      return;
+    }
+    const tl = document.activeElement?.closest?.(".tile");
+    if (e.key === " " && tl && tl.closest(".grid")) { e.preventDefault(); open(tl); }
+  });
+}
+
+// ------------------------------------------------------------------ map
+// Points on a world outline (Natural Earth land, 110m, vendored): equirectangular, no tiles.
+const SVG = "http://www.w3.org/2000/svg";
+function worldMap(figure) {
+  const W = 720, H = 360;
+  const xy = ([lon, lat]) => [((lon + 180) / 360 * W).toFixed(1), ((90 - lat) / 180 * H).toFixed(1)];
+  const svgEl = (tag, attrs) => { const n = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v); return n; };
+  fetch(figure.dataset.outline).then((r) => r.json()).then((topo) => {
+    const land = window.topojson.feature(topo, topo.objects.land);
+    const rings = [];
+    for (const f of land.features || [land]) {
+      const g = f.geometry;
+      const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+      for (const poly of polys) for (const ring of poly) rings.push("M" + ring.map((p) => xy(p).join(",")).join("L") + "Z");
+    }
+    $("#map-land").append(svgEl("path", { class: "land", d: rings.join("") }));
+  }).catch(() => {});
+  api("GET", figure.dataset.points).then((doc) => {
+    const layer = $("#map-points");
+    for (const p of doc.points) {
+      const [x, y] = xy([p.longitude, p.latitude]);
+      const link = svgEl("a", { href: `/assets/${p.asset_id}`, "data-asset": p.asset_id });
+      const dot = svgEl("circle", { cx: x, cy: y, r: "3.5", class: "point" });
+      const title = svgEl("title", {});
+      title.textContent = `${p.original_name} (${p.latitude.toFixed(4)}, ${p.longitude.toFixed(4)})`;
+      dot.append(title);
+      link.append(dot);
+      layer.append(link);
+    }
+    $("#map-count").textContent = doc.points.length
+      ? figure.dataset.count.replace("{n}", doc.points.length) + (doc.truncated ? " " + figure.dataset.truncated.replace("{n}", doc.points.length) : "")
+      : figure.dataset.none;
+  }).catch((e) => { $("#map-count").textContent = e.message; });
+}
+
+// ------------------------------------------------------------------ theme
+// Light or dark as the system says, until the toggle picks one (a cookie, so the server
+// renders the page in it and nothing flashes).
+function themeToggle() {
+  const button = $("#theme-toggle");
+  if (!button) return;
+  const root = document.documentElement;
+  const current = () => root.dataset.theme || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+  const label = () => button.setAttribute("aria-pressed", String(current() === "dark"));
+  label();
+  button.addEventListener("click", () => {
+    const next = current() === "dark" ? "light" : "dark";
+    root.dataset.theme = next;
+    document.cookie = `assetloom_theme=${next}; path=/; max-age=31536000; samesite=lax`;
+    label();
+  });
+}
+
 function searchPage() {
   const status = $("#search-status"), results = $("#results");
+  document.querySelectorAll("[data-autosubmit]")
+    .forEach((s) => s.addEventListener("change", (e) => e.target.form.submit()));
+  lightbox(results);
   dropZone($("#image-drop"), $("#image-input"), async ([file]) => {
     const q = $("#search-form input[name=q]").value.trim();
     status.textContent = `Searching like ${file.name}…`;
@@ -538,6 +800,7 @@ function accountPage() {
 
 const pages = { library: libraryPage, search: searchPage, upload: uploadPage, verify: verifyPage, duplicates: duplicatesPage, admin: adminPage, account: accountPage, studio: studioPage };
 document.addEventListener("DOMContentLoaded", () => {
+  themeToggle();
   if ($(".asset")) assetPage();
   else pages[document.body.dataset.page]?.();
 });
