@@ -173,3 +173,24 @@ def test_visitor_pages_in_chinese_and_the_password_form(env: Env) -> None:
     assert "下载原文件" not in visitor.get(f"/s/{link['token']}/a/{one}").text
     missing = visitor.get("/s/als_not-a-real-token")
     assert missing.status_code == 404 and "<html" in missing.text
+
+
+def test_password_guesses_are_limited_and_audited(env: Env) -> None:
+    (one,) = [a["asset_id"] for a in upload(env, ("v2.jpg", photo_bytes(731)))["added"]]
+    link = env.client.post(
+        "/api/v1/shares",
+        headers=env.auth("editor"),
+        json={"asset_id": one, "password": "right one!"},
+    ).json()
+    visitor = TestClient(env.app, headers={"Accept": "text/html"})
+    for _ in range(5):
+        assert visitor.post(f"/s/{link['token']}", data={"password": "guess"}).status_code == 401
+    limited = visitor.post(f"/s/{link['token']}", data={"password": "right one!"})
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    log = env.client.get("/api/v1/audit?limit=500", headers=env.auth("admin")).json()["entries"]
+    wrong = [
+        e for e in log if e["action"] == "share.unlock" and e["actor"] == f"share:{link['prefix']}"
+    ]
+    assert len(wrong) == 5 and {e["outcome"] for e in wrong} == {"unauthenticated"}
+    listed = env.client.get("/api/v1/shares", headers=env.auth("editor")).json()["shares"]
+    assert next(s for s in listed if s["id"] == link["id"])["uses"] == 0, "guesses are no uses"

@@ -219,15 +219,26 @@ def title_of(record: ShareRecord, assets: list[Asset]) -> str:
     return assets[0].original_name if assets else ""
 
 
-def count_use(lib: Library, record: ShareRecord, action: str, target: str, client: str) -> None:
-    """One visit or download: counted on the link and written to the audit log."""
+def count_use(
+    lib: Library,
+    record: ShareRecord,
+    action: str,
+    target: str,
+    client: str,
+    *,
+    counted: bool = True,
+) -> None:
+    """One visit or download: counted on the link (unless not `counted`: a wrong password)
+    and written to the audit log."""
     from assetloom.accounts import AccountService
 
-    lib.organise.count_use(record.id, _now())
+    if counted:
+        lib.organise.count_use(record.id, _now())
     AccountService.of(lib).record(
         f"share:{record.prefix}",
         action,
         target,
+        outcome="ok" if counted else "unauthenticated",
         client=client,
         detail={"share": record.id, "collection": record.collection, "asset": record.asset_id},
     )

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assetloom.accounts import Role
+from assetloom.accounts.errors import RateLimitedError
 from assetloom.api.auth import audited, check_csrf, client_address
 from assetloom.api.context import Services, Svc
 from assetloom.api.routers.assets import file_response
@@ -275,9 +276,21 @@ def unlock(
 ) -> Response:
     """A password-protected link: the right password sets a cookie for this link's pages."""
     link = shares.open_link(svc.lib, token)
+    client, key = client_address(request), f"share:{link.id}"
+    try:  # guesses are limited as sign-ins are: per address and per link
+        svc.limiter.check(client, key)
+    except RateLimitedError as exc:
+        page = render(
+            request, "share_password.html", None, status=429, token=token, retry=exc.retry_after_s
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return _visitor(page)
     if not shares.password_ok(link, password):
+        svc.limiter.failed(client, key)
+        shares.count_use(svc.lib, link, "share.unlock", "wrong password", client, counted=False)
         page = render(request, "share_password.html", None, status=401, token=token, wrong=True)
         return _visitor(page)
+    svc.limiter.succeeded(client, key)
     response = RedirectResponse(f"/s/{token}", status_code=303)
     response.set_cookie(
         SHARE_COOKIE,
