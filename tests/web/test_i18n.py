@@ -132,3 +132,12 @@ def test_every_page_renders_in_chinese(env: Env) -> None:
     assert "assetloom " not in missing.text.split("<main>")[1], "no command-line hints"
     login = TestClient(env.app, headers={"Accept-Language": "zh-CN"}).get("/login")
     assert "用户名" in login.text
+
+
+def test_every_script_string_has_a_chinese_translation() -> None:
+    """The page script's `t("...")` strings, as the templates' `_()` ones."""
+    merged = i18n.catalog("zh-CN")
+    script = (i18n.LOCALES_DIR.parent / "static" / "app.js").read_text(encoding="utf-8")
+    strings = re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script)
+    assert len(strings) > 50
+    assert [s for s in strings if s not in merged and s != "English text"] == []

@@ -113,6 +113,10 @@ def test_locale_switch(site: Site, page) -> None:  # type: ignore[no-untyped-def
     page.wait_for_url(site.url + "/")
     assert page.locator("h1").inner_text().startswith("资料库")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    page.click("#select-mode")
+    page.locator("#grid .tile").first.click()
+    assert page.locator("#bulk-count").inner_text() == "已选 1 个", "the script speaks Chinese too"
+    assert "打包下载" in page.locator("[data-bulk=zip]").inner_text()
     page.goto(site.url + "/search")
     assert "搜索" in page.locator("h1").inner_text()
     page.click("a.lang[hreflang=en]")
@@ -224,6 +228,33 @@ def test_bulk_tag_status_and_trash_with_undo(site: Site, page) -> None:  # type:
     page.goto(site.url + "/trash")
     with Library.open(site.root) as lib:
         assert lib.get(site.ids["p0.jpg"]).asset_id == site.ids["p0.jpg"]
+
+
+def test_add_to_a_new_collection(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(site.url + "/?sort=name")
+    page.click("#select-mode")
+    page.locator("#grid .tile", has_text="lima.jpg").click()
+    page.locator("#grid .tile", has_text="oslo.jpg").click(modifiers=["Shift"])
+    picked = page.locator("#grid .tile.selected .name").all_inner_texts()
+    assert picked[0] == "lima.jpg" and picked[-1] == "oslo.jpg"
+    page.fill("#bulk-collection", "Spring 2024")
+    page.click("[data-bulk=collect]")
+    page.locator("#bulk-message", has_text="to “Spring 2024”").wait_for()
+    doc = page.goto(site.url + "/api/v1/collections/Spring%202024").json()
+    assert doc["name"] == "Spring 2024"
+    assert sorted(a["original_name"] for a in doc["assets"]) == sorted(picked)
+
+
+def test_phone_layout(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(site.url + "/")
+        header = page.locator("header.top").bounding_box()
+        assert header["height"] < 130, header
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, "nothing wider than the phone"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_dark_mode_toggle(site: Site, page) -> None:  # type: ignore[no-untyped-def]

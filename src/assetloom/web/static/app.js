@@ -55,7 +55,7 @@ function upload(url, formData, onProgress) {
       if (xhr.status >= 200 && xhr.status < 300) resolve(doc);
       else reject(new Error(doc.message || `${xhr.status} ${xhr.statusText}`));
     };
-    xhr.onerror = () => reject(new Error("network error"));
+    xhr.onerror = () => reject(new Error(t("network error")));
     xhr.send(formData);
   });
 }
@@ -93,7 +93,7 @@ document.addEventListener("error", (e) => {
   if (img.tagName === "IMG" && img.closest(".tile") && !img.dataset.failed) {
     img.dataset.failed = "1";
     const kind = img.dataset.kind;
-    img.replaceWith(el("span", { class: "doc", text: kind && kind !== "image" ? kind : "no preview" }));
+    img.replaceWith(el("span", { class: "doc", text: kind && kind !== "image" ? t(kind) : t("no preview") }));
   }
 }, true);
 
@@ -157,7 +157,7 @@ async function verifySignature(note, publicKey) {
 function proofBox(box, proof) {
   if (!proof || proof.verified === false) {
     box.className = "proof bad";
-    box.textContent = `Proof not available: ${proof?.error || "unknown"}`;
+    box.textContent = t("Proof not available: {error}", { error: proof?.error || t("unknown") });
     return;
   }
   verifyProof(proof).then((v) => {
@@ -165,11 +165,11 @@ function proofBox(box, proof) {
     const signedAt = JSON.parse(proof.leaf).registered_at;
     box.className = "proof ok";
     box.replaceChildren(
-      el("strong", { text: "✓ proof verified" }),
-      ` — registered ${signedAt} per registration leaf ${proof.leaf_index} of ${proof.tree_size} in the ledger; ${v.signature}.`,
-      el("small", { text: `root ${v.root}` }),
+      el("strong", { text: t("✓ proof verified") }),
+      t(" — registered {when} per registration leaf {leaf} of {size} in the ledger; {signature}.", { when: signedAt, leaf: proof.leaf_index, size: proof.tree_size, signature: t(v.signature) }),
+      el("small", { text: t("root {root}", { root: v.root }) }),
     );
-  }).catch((e) => { box.className = "proof bad"; box.textContent = `✗ proof failed: ${e.message}`; });
+  }).catch((e) => { box.className = "proof bad"; box.textContent = t("✗ proof failed: {error}", { error: e.message }); });
 }
 
 // ------------------------------------------------------------------ pages
@@ -451,16 +451,19 @@ function searchPage() {
   lightbox(results);
   dropZone($("#image-drop"), $("#image-input"), async ([file]) => {
     const q = $("#search-form input[name=q]").value.trim();
-    status.textContent = `Searching like ${file.name}…`;
+    status.textContent = t("Searching like {name}…", { name: file.name });
     const form = new FormData();
     form.append("image", file, file.name);
     const url = `/api/v1/search?limit=40${q ? `&q=${encodeURIComponent(q)}` : ""}`;
     try {
       const doc = await upload(url, form);
       results.replaceChildren(...doc.results.map((h) => tile(h, el("span", { class: "score", text: h.score.toFixed(3) }))));
-      status.textContent = `${doc.results.length} result${doc.results.length === 1 ? "" : "s"} like ${file.name}${q ? ` and “${q}”` : ""}`;
+      const n = doc.results.length;
+      status.textContent = q
+        ? t(n === 1 ? "{n} result like {name} and “{q}”" : "{n} results like {name} and “{q}”", { n, name: file.name, q })
+        : t(n === 1 ? "{n} result like {name}" : "{n} results like {name}", { n, name: file.name });
     } catch (e) {
-      status.textContent = `Search failed: ${e.message}`;
+      status.textContent = t("Search failed: {error}", { error: e.message });
     }
   });
 }
@@ -476,13 +479,13 @@ function assetPage() {
   ]) {
     const box = $(sel);
     api("GET", box.dataset.src)
-      .then((d) => { const items = render(d); box.replaceChildren(...(items.length ? items : [el("p", { class: "status", text: "None found." })])); })
+      .then((d) => { const items = render(d); box.replaceChildren(...(items.length ? items : [el("p", { class: "status", text: t("None found.") })])); })
       .catch((e) => box.replaceChildren(el("p", { class: "status", text: e.message })));
   }
   mediaPlayer();
   lineageBox($("#lineage"), id);
   $("[data-delete]")?.addEventListener("click", async () => {
-    if (!confirm("Delete this asset? Its original goes too, once no other asset uses it.")) return;
+    if (!confirm(t("Delete this asset? Its original goes too, once no other asset uses it."))) return;
     try { await api("DELETE", `/api/v1/assets/${id}`); location.href = "/"; } catch (e) { alert(e.message); }
   });
 }
@@ -495,19 +498,19 @@ async function lineageBox(box, id) {
   if (!doc.up.length && !doc.down.length) return;
   const link = (assetId, name) => name
     ? el("a", { href: `/assets/${assetId}`, text: name })
-    : el("span", { class: "status", text: `${assetId.slice(0, 12)} (no longer in the library)` });
+    : el("span", { class: "status", text: t("{id} (no longer in the library)", { id: assetId.slice(0, 12) }) });
   const list = (title, edges, key) => {
     if (!edges.length) return null;
     const other = key === "parent" ? "child" : "parent";
     return [el("h3", { text: title }), el("ul", { class: "lineage", "data-direction": key === "parent" ? "up" : "down" },
       edges.map((e) => el("li", { "data-role": e.role }, el("span", { class: "role", text: e.role }), " ", link(e[`${key}_id`], e[`${key}_name`]),
-        e[`${other}_id`] === id ? "" : el("span", { class: "status", text: ` (of ${e[`${other}_name`] || e[`${other}_id`].slice(0, 12)})` }))))];
+        e[`${other}_id`] === id ? "" : el("span", { class: "status", text: t(" (of {name})", { name: e[`${other}_name`] || e[`${other}_id`].slice(0, 12) }) }))))];
   };
   const made = doc.creation
-    ? el("p", { class: "status" }, `Made by ${doc.creation.backend} in `, el("a", { href: `/studio/projects/${doc.creation.project_id}`, text: `project ${doc.creation.project_id.slice(0, 8)}` }), ".")
+    ? el("p", { class: "status" }, t("Made by {backend} in ", { backend: doc.creation.backend }), el("a", { href: `/studio/projects/${doc.creation.project_id}`, text: t("project {id}", { id: doc.creation.project_id.slice(0, 8) }) }), ".")
     : null;
-  box.append(...[made, list("Made from", doc.up, "parent"), list("Made into", doc.down, "child")].flat().filter(Boolean));
-  if (doc.truncated) box.append(el("p", { class: "status", text: "The chain goes on further." }));
+  box.append(...[made, list(t("Made from"), doc.up, "parent"), list(t("Made into"), doc.down, "child")].flat().filter(Boolean));
+  if (doc.truncated) box.append(el("p", { class: "status", text: t("The chain goes on further.") }));
   box.hidden = false;
 }
 
@@ -539,7 +542,7 @@ function uploadPage() {
   let counts = { added: 0, present: 0, skipped: 0, error: 0 };
   const queue = [];
   let running = 0;
-  const show = () => { status.textContent = `${counts.added} added, ${counts.present} already present, ${counts.skipped + counts.error} not added`; };
+  const show = () => { status.textContent = t("{added} added, {present} already present, {not} not added", { added: counts.added, present: counts.present, not: counts.skipped + counts.error }); };
   const pump = () => {
     while (running < 3 && queue.length) {
       const job = queue.shift();
@@ -550,11 +553,11 @@ function uploadPage() {
   dropZone($("#upload-drop"), $("#upload-input"), (files) => {
     for (const file of files) {
       const bar = el("progress", { max: "1", value: "0" });
-      const outcome = el("span", { class: "outcome", text: "waiting" });
+      const outcome = el("span", { class: "outcome", text: t("waiting") });
       const row = el("li", { "data-file": file.name }, el("span", { class: "fname", text: file.name }), outcome, bar);
       list.prepend(row);
       queue.push(async () => {
-        outcome.textContent = "uploading";
+        outcome.textContent = t("uploading");
         const form = new FormData();
         form.append("files", file, file.name);
         try {
@@ -564,11 +567,11 @@ function uploadPage() {
           counts[kind]++;
           const item = doc.added[0] || doc.present[0];
           outcome.className = `outcome outcome-${kind}`;
-          outcome.replaceChildren(item ? el("a", { href: `/assets/${item.asset_id}`, text: kind }) : `skipped: ${doc.skipped[0]?.reason || ""}`);
+          outcome.replaceChildren(item ? el("a", { href: `/assets/${item.asset_id}`, text: t(kind) }) : t("skipped: {reason}", { reason: doc.skipped[0]?.reason || "" }));
         } catch (e) {
           counts.error++;
           outcome.className = "outcome outcome-error";
-          outcome.textContent = `failed: ${e.message}`;
+          outcome.textContent = t("failed: {error}", { error: e.message });
         }
       });
     }
@@ -579,7 +582,7 @@ function uploadPage() {
 function verifyPage() {
   const out = $("#verdicts"), status = $("#verify-status");
   dropZone($("#verify-drop"), $("#verify-input"), async (files) => {
-    status.textContent = `Checking ${files.length} file(s)…`;
+    status.textContent = t("Checking {n} file(s)…", { n: files.length });
     const form = new FormData();
     files.forEach((f) => form.append("files", f, f.name));
     try {
@@ -587,27 +590,27 @@ function verifyPage() {
       status.textContent = "";
       for (const r of doc.results) out.prepend(verdict(r));
     } catch (e) {
-      status.textContent = `Verify failed: ${e.message}`;
+      status.textContent = t("Verify failed: {error}", { error: e.message });
     }
   });
 }
 
 function verdict(r) {
-  const label = r.tier === "none" ? "no match" : r.tier;
+  const label = r.tier === "none" ? t("no match") : r.tier;
   const box = el("section", { class: "verdict", "data-tier": r.tier },
     el("h2", {}, el("span", { class: `tier tier-${r.tier}`, text: label }), " ", r.file));
   if (r.error) box.append(el("p", { class: "error", text: r.error }));
   const origin = provenanceLine(r);
   if (origin) box.append(origin);
-  if (r.tier === "none" && !r.error) box.append(el("p", { class: "status", text: "Not in this library, and no edited copy of anything in it." }));
+  if (r.tier === "none" && !r.error) box.append(el("p", { class: "status", text: t("Not in this library, and no edited copy of anything in it.") }));
   for (const m of r.matches.slice(0, 5)) {
-    const proof = el("div", { class: "proof", text: "checking proof…" });
+    const proof = el("div", { class: "proof", text: t("checking proof…") });
     box.append(el("div", { class: "match" },
       el("a", { href: `/assets/${m.asset_id}` }, el("img", { src: `/api/v1/assets/${m.asset_id}/thumbnail`, alt: "" })),
       el("div", {},
         el("div", {}, el("span", { class: `tier tier-${m.tier}`, text: m.tier }), " ",
           el("a", { href: `/assets/${m.asset_id}`, text: m.original_name })),
-        el("div", { class: "status", text: `registered ${m.registered_at} · distance ${m.distance}` }),
+        el("div", { class: "status", text: t("registered {when} · distance {distance}", { when: m.registered_at, distance: m.distance }) }),
         proof)));
     proofBox(proof, m.ledger);
   }
@@ -691,7 +694,7 @@ const running = (job) => job.state === "queued" || job.state === "running";
 
 function jobSteps(list, job) {
   const items = job.steps.map((s) => el("li", {}, el("span", { class: "at", text: `${s.elapsed_s.toFixed(1)} s` }), " ", s.step));
-  if (running(job)) items.push(el("li", { class: "status", text: job.state === "queued" ? "waiting for the studio…" : "…" }));
+  if (running(job)) items.push(el("li", { class: "status", text: job.state === "queued" ? t("waiting for the studio…") : "…" }));
   list.replaceChildren(...items);
 }
 
@@ -699,12 +702,12 @@ function jobSteps(list, job) {
 async function followJob(job, list, status) {
   while (running(job)) {
     jobSteps(list, job);
-    status.textContent = job.state === "queued" ? "Queued." : "Working…";
+    status.textContent = job.state === "queued" ? t("Queued.") : t("Working…");
     await sleep(1000);
     job = await api("GET", job.job_url);
   }
   jobSteps(list, job);
-  status.textContent = job.error ? `${job.state}: ${job.error.message}` : `Project ${job.job_id.slice(0, 8)}: ${job.state}.`;
+  status.textContent = job.error ? `${t(job.state)}: ${job.error.message}` : t("Project {id}: {state}.", { id: job.job_id.slice(0, 8), state: t(job.state) });
   return job;
 }
 
@@ -729,7 +732,7 @@ function studioPage() {
   dropZone($("#style-drop"), $("#style-input"), ([file]) => { style = file; $("#style-name").textContent = file.name; });
   cancel.addEventListener("click", async () => {
     if (!current) return;
-    try { await api("DELETE", current.job_url); status.textContent = "Cancelling…"; } catch (e) { status.textContent = e.message; }
+    try { await api("DELETE", current.job_url); status.textContent = t("Cancelling…"); } catch (e) { status.textContent = e.message; }
   });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -737,14 +740,14 @@ function studioPage() {
     if (style) data.append("style_ref", style, style.name);
     run.disabled = true;
     $("#studio-result").hidden = true;
-    status.textContent = "Sending the brief…";
+    status.textContent = t("Sending the brief…");
     try {
       current = await upload("/api/v1/create", data);
       cancel.hidden = false;
       const job = await followJob(current, steps, status);
       showResult(job);
     } catch (err) {
-      status.textContent = `Failed: ${err.message}`;
+      status.textContent = t("Failed: {error}", { error: err.message });
     } finally {
       run.disabled = false;
       cancel.hidden = true;
@@ -776,7 +779,7 @@ function adminPage() {
   for (const row of document.querySelectorAll("#users tr[data-user]")) {
     const name = row.dataset.user;
     const patch = (body) => api("PATCH", `/api/v1/users/${encodeURIComponent(name)}`, body)
-      .then(() => { status.textContent = `updated ${name}`; }).catch((err) => { status.textContent = err.message; });
+      .then(() => { status.textContent = t("updated {name}", { name }); }).catch((err) => { status.textContent = err.message; });
     $("[data-role]", row).addEventListener("change", (e) => patch({ role: e.target.value }));
     $("[data-disabled]", row).addEventListener("change", (e) => patch({ disabled: e.target.checked }));
   }
@@ -788,12 +791,12 @@ function accountPage() {
     e.preventDefault();
     try {
       const doc = await api("POST", "/api/v1/tokens", { label: new FormData(e.target).get("label") || "" });
-      status.replaceChildren("New token (copy it now, it is not shown again): ", el("code", { class: "wrap", text: doc.token }));
+      status.replaceChildren(t("New token (copy it now, it is not shown again): "), el("code", { class: "wrap", text: doc.token }));
     } catch (err) { status.textContent = err.message; }
   });
   for (const b of document.querySelectorAll("[data-revoke]")) {
     b.addEventListener("click", async () => {
-      try { await api("DELETE", `/api/v1/tokens/${b.dataset.revoke}`); b.replaceWith("revoked"); } catch (err) { status.textContent = err.message; }
+      try { await api("DELETE", `/api/v1/tokens/${b.dataset.revoke}`); b.replaceWith(t("revoked")); } catch (err) { status.textContent = err.message; }
     });
   }
 }
