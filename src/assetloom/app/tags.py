@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -118,9 +119,15 @@ def apply_tag(lib: Library, key: str) -> int:
 
 def vocabulary(catalog: SqlCatalog) -> list[TagDefinition]:
     """Built-in and user-defined tags without the tagger (no text encoder to load)."""
+    return list(_builtin()) + user_definitions(catalog)
+
+
+@functools.cache
+def _builtin() -> tuple[TagDefinition, ...]:
+    """The shipped vocabulary, read once per process (every asset page resolves names)."""
     from assetloom.tagging import load_builtin_definitions
 
-    return load_builtin_definitions() + user_definitions(catalog)
+    return tuple(load_builtin_definitions())
 
 
 def tag_names(definitions: Iterable[TagDefinition], keys: Iterable[str]) -> list[str]:
