@@ -129,6 +129,7 @@ class SeenFileRow(Base):
 
 
 from assetloom.store import account_tables as _account_tables  # noqa: E402,F401
+from assetloom.store import duplicates_tables as _duplicates_tables  # noqa: E402,F401
 from assetloom.store import ledger_tables as _ledger_tables  # noqa: E402,F401
 from assetloom.store import meta_tables as _meta_tables  # noqa: E402,F401
 from assetloom.store import organise_tables as _organise_tables  # noqa: E402,F401
