@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assetloom.app import geometric
 from assetloom.app.audio_copies import audio_candidates
 from assetloom.app.provenance import ProvenanceCheck
-from assetloom.app.results import CopiesOut, DuplicateGroup, VerifyResult
+from assetloom.app.results import CopiesOut, VerifyResult
 from assetloom.app.video_copies import frame_grab_candidates, video_candidates
 from assetloom.blobs.files import local_files
 from assetloom.core import copy_rules
-from assetloom.core.assets import Asset, Family, Fingerprint, Match, MediaType, Segment, Space, Tier
-from assetloom.core.duplicates import choose_keeper, group_pairs
-from assetloom.core.listing import ListQuery
+from assetloom.core.assets import Family, Fingerprint, Match, MediaType, Segment, Space, Tier
 from assetloom.core.similarity import CANDIDATES, is_similar
 from assetloom.core.text_match import hamming, is_near_duplicate, jaccard_estimate
 from assetloom.core.video_match import has_frames
@@ -136,15 +135,18 @@ class CopyFinder:
     def __init__(self, lib: Library) -> None:
         self.lib = lib
         self.index = lib.fingerprint_index()
+        self.verifier = geometric.Verifier(lib.blobs, lib.derived)
 
     def matches(self, rec: Prepared, *, exclude: str | None = None) -> list[Match]:
         found: dict[str, tuple[Tier, float]] = {}
         moments: dict[str, Segment] = {}
+        near: dict[str, float] = {}
+        inliers: dict[str, int] = {}
         exact = self.lib.catalog.asset_of_sha(rec.sha256)
         if exact:
             found[exact] = (Tier.EXACT, 0.0)
         if rec.media_type is MediaType.IMAGE:
-            found.update(self._image_candidates(rec.fingerprints, skip=set(found), moments=moments))
+            found.update(self._image_candidates(rec.fingerprints, set(found), moments, near))
         elif rec.media_type is MediaType.TEXT:
             found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
         elif rec.media_type is MediaType.VIDEO:
@@ -157,7 +159,11 @@ class CopyFinder:
                 found.update(self._text_candidates(rec.fingerprints, skip=set(found)))
             else:
                 found.update(self._image_candidates(rec.fingerprints, set(found), moments))
-        found.update(self._similar_candidates(rec, skip=set(found)))
+        neighbours = self.neighbours(rec)
+        if rec.media_type is MediaType.IMAGE:
+            skip = {*found, exclude or ""}
+            found.update(self._geometric_candidates(rec, near, neighbours, skip, inliers))
+        found.update(self._similar_candidates(rec, neighbours, skip=set(found)))
         found.pop(exclude or "", None)
         assets = self.lib.get_many(found)
         for trashed in self.lib.organise.trashed_among(assets):  # hidden until restored
@@ -170,6 +176,7 @@ class CopyFinder:
                 assets[aid].registered_at,
                 assets[aid].original_name,
                 moments.get(aid),
+                inliers.get(aid),
             )
             for aid, (tier, dist) in found.items()
             if aid in assets
@@ -178,10 +185,16 @@ class CopyFinder:
         return matches
 
     def _image_candidates(
-        self, query: list[Fingerprint], skip: set[str], moments: dict[str, Segment]
+        self,
+        query: list[Fingerprint],
+        skip: set[str],
+        moments: dict[str, Segment],
+        near: dict[str, float] | None = None,
     ) -> dict[str, tuple[Tier, float]]:
         """Images the still copies (`copy_rules`), and videos it is a frame grab of (their
-        key frames share the "pdq" index), with the frame's moment in `moments`."""
+        key frames share the "pdq" index), with the frame's moment in `moments`. Images the
+        index found that the rule turned down go to `near` with their closest PDQ distance:
+        geometric verification looks at the closest of them."""
         row_ids: set[int] = set()
         for family, radius in copy_rules.SEARCH_RADIUS.items():
             codes = [f.value for f in query if f.kind.startswith(family)]
@@ -197,6 +210,43 @@ class CopyFinder:
             verdict = copy_rules.image_match(query, fps)
             if verdict is not None:
                 out[asset_id] = verdict
+            elif near is not None:
+                near[asset_id] = float(copy_rules.closest_pdq(query, fps))
+        return out
+
+    def _geometric_candidates(
+        self,
+        rec: Prepared,
+        near: dict[str, float],
+        neighbours: list[tuple[str, float]],
+        skip: set[str],
+        inliers: dict[str, int],
+    ) -> dict[str, tuple[Tier, float]]:
+        """Near misses and look-alikes whose local features map onto the query's
+        (`copy_rules.geometric_match`): near-identical, with the PDQ distance as the distance
+        and the inlier count, the evidence, in `inliers`."""
+        query = geometric.query_keypoints(rec.derived)
+        if query is None:
+            return {}
+        ids = geometric.candidates(
+            {a: d for a, d in near.items() if a not in skip},
+            [(a, c) for a, c in neighbours if a not in skip],
+        )
+        if not ids:
+            return {}
+        assets = self.lib.catalog.get_many(ids, fingerprints=True)
+        out: dict[str, tuple[Tier, float]] = {}
+        for asset_id in ids:
+            asset = assets.get(asset_id)
+            if asset is None:
+                continue
+            evidence = self.verifier.evidence(query, asset)
+            if evidence is not None and copy_rules.geometric_match(evidence):
+                dist = near.get(asset_id)
+                if dist is None:
+                    dist = float(copy_rules.closest_pdq(rec.fingerprints, asset.fingerprints))
+                out[asset_id] = (Tier.NEAR_IDENTICAL, dist)
+                inliers[asset_id] = evidence.inliers
         return out
 
     def _text_candidates(
@@ -223,19 +273,25 @@ class CopyFinder:
                 out[asset_id] = (Tier.NEAR_IDENTICAL, round(1.0 - jac, 4))
         return out
 
-    def _similar_candidates(self, rec: Prepared, skip: set[str]) -> dict[str, tuple[Tier, float]]:
-        """Same subject or scene, by embeddings: the tier below near-identical copies."""
-        image = rec.media_type is MediaType.IMAGE
-        space = Space.BACKBONE if image else Space.TEXT
+    def neighbours(self, rec: Prepared) -> list[tuple[str, float]]:
+        """Nearest assets by embedding (backbone for pictures, text space otherwise) with
+        their cosine, best first."""
+        space = Space.BACKBONE if rec.media_type is MediaType.IMAGE else Space.TEXT
         vector = rec.embeddings.get(space)
         if vector is None:
-            return {}
+            return []
         hits = self.lib.vector_spaces().search_assets(
             space, np.frombuffer(vector, dtype=np.float32), CANDIDATES
         )
+        return [(asset_id, float(detail["similarity"])) for asset_id, detail in hits]
+
+    def _similar_candidates(
+        self, rec: Prepared, neighbours: list[tuple[str, float]], skip: set[str]
+    ) -> dict[str, tuple[Tier, float]]:
+        """Same subject or scene, by embeddings: the tier below near-identical copies."""
+        image = rec.media_type is MediaType.IMAGE
         out: dict[str, tuple[Tier, float]] = {}
-        for asset_id, detail in hits:
-            cosine = float(detail["similarity"])
+        for asset_id, cosine in neighbours:
             if asset_id not in skip and asset_id not in out and is_similar(cosine, image=image):
                 out[asset_id] = (Tier.SIMILAR, round(1.0 - cosine, 4))
         return out
@@ -243,58 +299,6 @@ class CopyFinder:
     def _fingerprints_of_rows(self, row_ids: Iterable[int]) -> dict[str, list[Fingerprint]]:
         """All stored fingerprints of the assets owning these fingerprint rows."""
         return self.lib.catalog.fingerprints_of_rows(row_ids)
-
-
-def find_duplicates(
-    lib: Library, *, similar: bool = False, progress: Progress | None = None
-) -> list[DuplicateGroup]:
-    """Group copies (and, with `similar`, look-alikes in groups of their own), using each
-    asset's stored original as the query.
-
-    Originals are probed through exactly the rule `verify` uses, so `duplicates` and
-    `verify` never disagree about whether two assets are copies.
-    """
-    finder = CopyFinder(lib)
-    s = lib.settings
-    opts = Options.from_settings(s, embed=False)
-    assets: dict[str, Asset] = {}
-    cursor: str | None = None
-    while True:
-        page = lib.list(ListQuery(limit=1000, cursor=cursor))
-        assets.update((a.asset_id, a) for a in page.assets)
-        if (cursor := page.next_cursor) is None:
-            break
-    pairs: list[tuple[str, str, Tier, float]] = []
-    executor = lib.ports.executor()
-    with local_files(lib.blobs, [a.sha256 for a in assets.values()]) as files:
-        probes = [files[a.sha256] for a in assets.values() if a.sha256 in files]
-        probe_owner = {
-            display_path(files[a.sha256]): a.asset_id for a in assets.values() if a.sha256 in files
-        }
-        for done, rec in enumerate(parallel_prepare(prepare_queries, probes, opts, executor), 1):
-            if isinstance(rec, Prepared):
-                owner = probe_owner[display_path(rec.path)]
-                if similar:
-                    rec.embeddings = stored_vectors(lib, owner)
-                for m in finder.matches(rec, exclude=owner):
-                    pairs.append((owner, m.asset_id, m.tier, m.distance))
-            if progress:
-                progress(done, len(probes))
-    copies = [p for p in pairs if p[2] is not Tier.SIMILAR]
-    copy_groups = group_pairs(copies)
-    group_of = {a: i for i, (members, _, _) in enumerate(copy_groups) for a in members}
-    look_alikes = [
-        p
-        for p in pairs
-        if p[2] is Tier.SIMILAR and group_of.get(p[0], -1) != group_of.get(p[1], -2)
-    ]
-    groups = []
-    for members, tier, distances in copy_groups + group_pairs(look_alikes):
-        group_assets = [assets[a] for a in members if a in assets]
-        keeper, reason = choose_keeper(group_assets)
-        group_assets.sort(key=lambda a: (a.asset_id != keeper.asset_id, a.registered_at))
-        groups.append(DuplicateGroup(tier, keeper.asset_id, reason, group_assets, distances))
-    return groups
 
 
 def stored_vectors(lib: Library, asset_id: str) -> dict[str, bytes]:

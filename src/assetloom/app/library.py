@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from assetloom.app.results import (
         AddReport,
         CopiesOut,
+        DismissOut,
         DuplicateGroup,
         TagOut,
         VerifyResult,
@@ -580,10 +581,18 @@ class Library:
     def duplicates(
         self, *, similar: bool = False, progress: Progress | None = None
     ) -> list[DuplicateGroup]:
-        from assetloom.app.copies import find_duplicates
+        from assetloom.app.duplicates import find_duplicates
 
         with self.index_lock.reading():
             return find_duplicates(self, similar=similar, progress=progress)
+
+    def dismiss_duplicates(
+        self, asset_ids: Sequence[str], *, by: str, undo: bool = False
+    ) -> DismissOut:
+        """Remember (`undo`: forget) that these assets are not duplicates of each other."""
+        from assetloom.app.duplicates import dismiss
+
+        return dismiss(self, asset_ids, by=by, undo=undo)
 
     def copies(self, asset_id: str) -> CopiesOut:
         """Copies and look-alikes of one asset (id or unique prefix), as verify sees them."""

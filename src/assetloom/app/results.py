@@ -235,6 +235,12 @@ class MatchOut(OpenShape):
         description='Where in the asset the file matched, e.g. {"source": "audio", "start": '
         '12.4, "end": 22.4} (seconds); absent when it matched the whole asset',
     )
+    inliers: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="Local-feature matches one similarity transform explains, when geometric "
+        "verification (not the hashes) made the match near-identical; absent otherwise",
+    )
 
     @classmethod
     def of(cls, m: Match, ledger: dict[str, Any] | None = None) -> Self:
@@ -246,6 +252,7 @@ class MatchOut(OpenShape):
             original_name=m.original_name,
             ledger=ledger,
             segment=m.segment.to_json() if m.segment else None,
+            inliers=m.inliers,
         )
 
 
@@ -370,6 +377,20 @@ class DuplicatesOut(Shape):
     """`duplicates --json` and `GET /api/v1/duplicates`."""
 
     groups: list[DuplicateGroupOut]
+
+
+class DismissOut(Shape):
+    """`duplicates dismiss|restore --json` and `POST /api/v1/duplicates/dismiss|restore`."""
+
+    asset_ids: list[str] = Field(description="The assets named, full ids")
+    pairs: int = Field(description="Pairs among them")
+    changed: int = Field(
+        description="Pairs newly remembered as not duplicates (restore: forgotten); the "
+        "others were so already"
+    )
+    decision: Literal["distinct", "none"] = Field(
+        description="What the pairs are now: distinct (dismissed) or none (restored)"
+    )
 
 
 @dataclass(slots=True)

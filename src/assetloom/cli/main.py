@@ -381,12 +381,29 @@ def verify(
 
 @app.command()
 def duplicates(
+    action: str | None = typer.Argument(
+        None,
+        help="dismiss ID ID...: remember that these are not duplicates; restore ID ID...: "
+        "forget it. Without an action: list the groups.",
+        show_default=False,
+    ),
+    asset_ids: list[str] | None = typer.Argument(
+        None, help="Asset ids (or unique prefixes) for dismiss/restore.", show_default=False
+    ),
     similar: bool = typer.Option(
         False, "--similar", help="Also list groups of look-alikes (same subject, not copies)."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Groups of exact and near-identical assets, each with a suggested keeper."""
+    """Groups of exact and near-identical assets, each with a suggested keeper.
+
+    Only assets added since the last run are compared; `duplicates dismiss ID ID` keeps
+    two assets out of each other's groups from then on."""
+    if action is not None:
+        from assetloom.cli.duplicates import decide
+
+        decide(action, asset_ids or [], as_json)
+        return
 
     def body() -> None:
         from assetloom.app.results import DuplicatesOut

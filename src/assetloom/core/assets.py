@@ -127,3 +127,6 @@ class Match:
     segment: Segment | None = None
     """Where in the library asset the file matched (an audio excerpt's offset and length);
     None when the match is of the whole asset."""
+    inliers: int | None = None
+    """Local-feature matches one transform explains, when geometric verification made the
+    match (`core.copy_rules.geometric_match`); None otherwise."""

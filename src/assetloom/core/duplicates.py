@@ -7,6 +7,11 @@ from collections.abc import Iterable
 
 from assetloom.core.assets import Asset, Tier
 
+RULES_VERSION = "2026-12-geometric"
+"""Names the copy rules a remembered comparison was made under (`duplicates` is incremental):
+change it when `core.copy_rules` or the probes change, and the next run compares everything
+again."""
+
 
 def group_pairs(
     pairs: Iterable[tuple[str, str, Tier, float]],

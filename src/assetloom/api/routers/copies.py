@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from assetloom.accounts import Principal
 from assetloom.api import uploads
-from assetloom.api.auth import Viewer
+from assetloom.api.auth import Editor, Viewer, audited
 from assetloom.api.context import Services, Svc
 from assetloom.api.schemas import errors
 from assetloom.api.uploads import multipart_body
 from assetloom.api.views import verify_for_client
-from assetloom.app.results import DuplicatesOut, VerifyOut
+from assetloom.app.results import DismissOut, DuplicatesOut, VerifyOut
 from assetloom.errors import BadInputError
 
 # json.dumps, as `--json` prints (see routers/assets.py).
@@ -60,3 +62,39 @@ def _duplicates(svc: Services, similar: bool) -> DuplicatesOut:
     with svc.metrics.operation.labels("duplicates").time():
         groups = svc.lib.duplicates(similar=similar)
     return DuplicatesOut(groups=[g.out() for g in groups])
+
+
+class DismissIn(BaseModel):
+    asset_ids: list[str] = Field(
+        min_length=2, max_length=100, description="Asset ids (or unique prefixes); every pair"
+    )
+
+
+@router.post(
+    "/duplicates/dismiss",
+    summary="Remember that these assets are not duplicates (like `duplicates dismiss`)",
+    response_model=DismissOut,
+    responses=errors(400, 401, 403, 404, 422),
+)
+def dismiss(request: Request, svc: Svc, who: Editor, body: DismissIn) -> DismissOut:
+    return _decide(request, svc, who, body, undo=False)
+
+
+@router.post(
+    "/duplicates/restore",
+    summary="Forget that these assets are not duplicates (like `duplicates restore`)",
+    response_model=DismissOut,
+    responses=errors(400, 401, 403, 404, 422),
+)
+def restore(request: Request, svc: Svc, who: Editor, body: DismissIn) -> DismissOut:
+    return _decide(request, svc, who, body, undo=True)
+
+
+def _decide(
+    request: Request, svc: Svc, who: Principal, body: DismissIn, *, undo: bool
+) -> DismissOut:
+    action = "duplicates.restore" if undo else "duplicates.dismiss"
+    with audited(request, svc, who, action, " ".join(body.asset_ids)) as detail:
+        result = svc.lib.dismiss_duplicates(body.asset_ids, by=who.name, undo=undo)
+        detail.update(pairs=result.pairs, changed=result.changed)
+    return result

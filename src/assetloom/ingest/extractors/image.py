@@ -61,6 +61,7 @@ def _decode(path: Path, record: Prepared, limits: Options, query: bool) -> Image
         query_fingerprints,
         stored_fingerprints,
     )
+    from assetloom.ingest.keypoints import KEYPOINTS, keypoints_of_image
 
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
@@ -90,6 +91,9 @@ def _decode(path: Path, record: Prepared, limits: Options, query: bool) -> Image
     else:
         record.fingerprints = stored_fingerprints(upright)
         record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
+    # Local features for geometric verification: stored beside the thumbnail for a library
+    # image, carried to the matcher for a query.
+    record.derived[KEYPOINTS] = keypoints_of_image(upright).pack()
     return upright
 
 
