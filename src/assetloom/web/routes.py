@@ -395,6 +395,9 @@ def map_page(request: Request, svc: Svc, who: Who, q: GridQuery) -> Response:
 
 @router.get("/search")
 async def search_page(request: Request, svc: Svc, who: Who) -> Response:
+    """Words with the filter form's fields. Read by hand rather than through the API's
+    SearchParams: the form sends empty fields for "any", which typed parameters refuse, and a
+    bad field belongs on the page beside the form, not on an error page."""
     params = request.query_params
     results: list[dict[str, Any]] = []
     error = None
@@ -414,6 +417,9 @@ async def search_page(request: Request, svc: Svc, who: Who) -> Response:
             since=date_bound(form["since"][:40], "since", end=False),
             until=date_bound(form["until"][:40], "until", end=True),
             status=status_filter(form["status_value"]),
+            min_width=_number(params.get("min_width", ""), "min_width", int) or None,
+            min_height=_number(params.get("min_height", ""), "min_height", int) or None,
+            min_score=_number(params.get("min_score", ""), "min_score", float) or 0.0,
             limit=_limit(params.get("limit", "")),
         )
         if text.strip():
@@ -438,10 +444,20 @@ async def search_page(request: Request, svc: Svc, who: Who) -> Response:
 
 
 def _limit(value: str) -> int:
+    return min(max(_number(value, "limit", int), 1), 1000) if value else 20
+
+
+def _number(value: str, name: str, kind: type[int] | type[float]) -> Any:
+    """A number field of the search page's URL (the API's SearchParams has the same ones)."""
+    if not value:
+        return 0
     try:
-        return min(max(int(value), 1), 1000) if value else 20
+        number = kind(value)
     except ValueError as exc:
-        raise BadInputError(f"limit {value[:20]!r} is not a number") from exc
+        raise BadInputError(f"{name} {value[:20]!r} is not a number") from exc
+    if number < 0:
+        raise BadInputError(f"{name} must not be negative")
+    return number
 
 
 def _search(svc: Services, query: SearchQuery) -> dict[str, Any]:

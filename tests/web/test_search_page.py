@@ -1,0 +1,27 @@
+"""The search page's filter form: empty fields mean any; a bad field is said on the page."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.conftest import Env, upload
+from tests.web.test_i18n import _signed_in
+
+
+def test_search_page_filters(env: Env) -> None:
+    upload(
+        env, ("memo-a.txt", b"quarterly memo about boats\n"), ("memo-b.txt", b"memo on trains\n")
+    )
+    client = _signed_in(env, "viewer")
+    names = lambda page: re.findall(r'<span class="name">([^<]+)</span>', page.text)  # noqa: E731
+    every = client.get("/search", params={"q": "memo", "type": "", "status": "", "since": ""})
+    assert every.status_code == 200 and sorted(names(every)) == ["memo-a.txt", "memo-b.txt"]
+    assert 'class="doc snippet"' in every.text, "text hits show their words"
+    images = client.get("/search", params={"q": "memo", "type": "image"})
+    assert names(images) == []
+    approved = client.get("/search", params={"q": "memo", "status": "approved"})
+    assert names(approved) == [] and 'value="approved" selected' in approved.text
+    bad = client.get("/search", params={"q": "memo", "since": "soon", "min_width": "x"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.text and "not a date" in bad.text
+    wrong = client.get("/search", params={"q": "memo", "status": "lost"})
+    assert "no status" in wrong.text
