@@ -72,3 +72,7 @@ def test_links_and_decisions_go_with_their_asset(catalog: SqlCatalog) -> None:
     assert store.links() == []
     assert store.dismissed() == set()
     assert store.scanned("r1") == {_id(1)}
+    # A scan that names an asset removed meanwhile keeps what still exists.
+    store.record_scan([_id(2), _id(3)], [LinkRecord(_id(2), _id(3), "exact", 0.0)], "r1", T0)
+    assert store.scanned("r1") == {_id(1), _id(3)}
+    assert store.links() == []

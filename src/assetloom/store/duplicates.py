@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assetloom.store.duplicates_tables import (
@@ -20,6 +21,7 @@ from assetloom.store.duplicates_tables import (
     DuplicateLinkRow,
     DuplicateScanRow,
 )
+from assetloom.store.schema import AssetRow
 
 _IN_CHUNK = 500
 DISTINCT = "distinct"
@@ -73,7 +75,8 @@ class SqlDuplicateStore:
     ) -> None:
         """Mark the assets compared and keep their links (a pair already linked keeps the
         stronger tier and smaller distance). Another process scanning the same assets at
-        the same time adds nothing twice."""
+        the same time adds nothing twice: if its rows land between our read and our insert
+        (PostgreSQL's read committed), the write is tried once more and then sees them."""
         ids = list(dict.fromkeys(asset_ids))
         merged: dict[tuple[str, str], LinkRecord] = {}
         for link in links:
@@ -81,7 +84,29 @@ class SqlDuplicateStore:
             link = LinkRecord(*key, link.tier, link.distance, link.inliers)
             if key not in merged or _stronger(link, merged[key]):
                 merged[key] = link
+        try:
+            self._record(ids, merged, rules, at)
+        except SqlIntegrityError:
+            self._record(ids, merged, rules, at)
+
+    def _record(
+        self,
+        ids: list[str],
+        merged: dict[tuple[str, str], LinkRecord],
+        rules: str,
+        at: datetime,
+    ) -> None:
         with self._writing() as s:
+            # An asset removed since the run listed it is left out, not a foreign-key error.
+            named = list({*ids, *(a for pair in merged for a in pair)})
+            alive: set[str] = set()
+            for i in range(0, len(named), _IN_CHUNK):
+                chunk = named[i : i + _IN_CHUNK]
+                alive.update(
+                    s.scalars(select(AssetRow.asset_id).where(AssetRow.asset_id.in_(chunk)))
+                )
+            ids = [a for a in ids if a in alive]
+            merged = {k: v for k, v in merged.items() if k[0] in alive and k[1] in alive}
             done = set()
             for i in range(0, len(ids), _IN_CHUNK):
                 chunk = ids[i : i + _IN_CHUNK]
