@@ -69,6 +69,17 @@ function dropZone(zone, input, onFiles) {
   zone.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
 }
 
+// A catalog time as the pages' localdate filter shows it: to the minute, in UTC.
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function localDate(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso || "";
+  const hm = `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+  return document.documentElement.lang === "zh-CN"
+    ? `${d.getUTCFullYear()}年${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${hm}`
+    : `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${hm}`;
+}
+
 // m:ss.s, as the CLI prints times.
 function clock(seconds) {
   const m = Math.floor(seconds / 60), s = (seconds - 60 * m).toFixed(1).padStart(4, "0");
@@ -484,10 +495,7 @@ function assetPage() {
   }
   mediaPlayer();
   lineageBox($("#lineage"), id);
-  $("[data-delete]")?.addEventListener("click", async () => {
-    if (!confirm(t("Delete this asset? Its original goes too, once no other asset uses it."))) return;
-    try { await api("DELETE", `/api/v1/assets/${id}`); location.href = "/"; } catch (e) { alert(e.message); }
-  });
+  // The trash button ([data-trash], static/organise.js) asks, moves and offers Undo.
 }
 
 // What the asset was made from and what was made from it (the studio's lineage), shown only
@@ -610,7 +618,7 @@ function verdict(r) {
       el("div", {},
         el("div", {}, el("span", { class: `tier tier-${m.tier}`, text: m.tier }), " ",
           el("a", { href: `/assets/${m.asset_id}`, text: m.original_name })),
-        el("div", { class: "status", text: t("registered {when} · distance {distance}", { when: m.registered_at, distance: m.distance }) }),
+        el("div", { class: "status", text: t("registered {when} · distance {distance}", { when: localDate(m.registered_at), distance: m.distance }) }),
         proof)));
     proofBox(proof, m.ledger);
   }
