@@ -125,6 +125,7 @@ def test_trash_hides_everywhere_and_restore_brings_back(env: Env) -> None:
     viewer = env.auth("viewer")
     assert env.client.get(f"/api/v1/assets/{gone}", headers=viewer).status_code == 404
     assert env.client.get(f"/api/v1/assets/{gone}/thumbnail", headers=viewer).status_code == 404
+    assert env.client.get(f"/api/v1/assets/{gone}/similar", headers=viewer).status_code == 404
     listed = env.client.get("/api/v1/assets?limit=1000", headers=viewer).json()["assets"]
     assert gone not in {a["asset_id"] for a in listed}
     hits = env.client.get("/api/v1/search?q=o312", headers=viewer).json()["results"]

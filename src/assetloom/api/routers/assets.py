@@ -242,6 +242,7 @@ async def similar(
 
 
 def _similar(svc: Services, asset_id: str, limit: int) -> SearchOut:
+    svc.lib.get_for(asset_id, reviewer=True)  # one in the trash has no neighbours to show
     with svc.metrics.operation.labels("similar").time():
         return search_results(svc.lib.search(SearchQuery(like=asset_id, limit=limit)))
 
