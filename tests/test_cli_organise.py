@@ -168,3 +168,24 @@ def test_every_cli_write_is_audited(tmp_path: Path) -> None:
     ]
     assert all(e["actor"].startswith("cli") and e["client"] == "local" for e in entries)
     assert entries[-1]["detail"]["added"] == ids
+
+
+def test_trash_empty_expired_takes_only_what_is_past_trash_days(tmp_path: Path) -> None:
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    lib, ids = _library(tmp_path, 2)
+    run(lib, "rm", *ids)
+    old = (datetime.now(UTC) - timedelta(days=31)).replace(tzinfo=None)
+    with sqlite3.connect(lib / "catalog.db") as db:  # trashed 31 days ago, as far as it knows
+        db.execute(
+            "UPDATE assets SET trashed_at = ? WHERE asset_id = ?", (old.isoformat(" "), ids[0])
+        )
+    emptied = run(lib, "trash", "empty", "--expired", "--json")
+    assert [a["asset_id"] for a in emptied["removed"]] == [ids[0]]
+    assert [a["asset_id"] for a in run(lib, "trash", "list", "--json")["assets"]] == [ids[1]]
+    (lib / "assetloom.toml").write_text(
+        (lib / "assetloom.toml").read_text() + "trash_days = 0\n", encoding="utf-8"
+    )
+    assert run(lib, "trash", "list", "--json")["assets"][0]["purge_after"] is None
+    assert run(lib, "trash", "empty", "--expired", "--json")["removed"] == []
