@@ -1,6 +1,6 @@
 """With the models on: an edited title is found by meaning (the shared text space), rejected
 auto-tags never come back on re-runs of the tagger (`tags define`, `index embed`), and
-re-embedding keeps what a person edited and tagged."""
+re-embedding keeps what a person edited and tagged (and embeds the edited title again)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,10 @@ def test_edits_search_and_rejections_survive_retagging(lib: Library, tmp_path: P
         keys = {k: source for k, _, source in lib.catalog.tags_of(a)}
         assert auto[0] not in keys and keys["sku-1234"] == "manual"
         assert lib.metadata([a])[0].rejected_tags == sorted({auto[0], "mine"})
+        # The edited title's vector is made again, so it is still found by meaning.
+        hits = lib.search(SearchQuery(text="lighthouse at night", limit=3))
+        assert hits and hits[0].asset.asset_id == a
+        assert any(m.get("source") == "metadata" for m in hits[0].matched)
         # Re-embedding rewrote the keyword row from the file, keeping the edits and tags.
         found = {h.asset.asset_id for h in lib.search(SearchQuery(text="灯塔"))}
         assert a in found

@@ -165,3 +165,41 @@ def test_export_download(env: Env, tmp_path: Path) -> None:
         assert sorted(z.namelist()) == ["notes.txt", "notes.xmp"]
         assert z.read("notes.txt") == b"Launch notes for the spring campaign.\n"
         assert b"Notes" in z.read("notes.xmp")
+
+
+def test_the_same_routes_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """PATCH, bulk tags, reject and history against a PostgreSQL catalog."""
+    from fastapi.testclient import TestClient
+
+    from assetloom.accounts import Role
+    from assetloom.server.app import create_app
+    from tests.backends.pg_database import fresh_database
+
+    with fresh_database(postgres_url) as url:
+        root = tmp_path / "lib"
+        with Library.create(root, catalog=url) as lib:
+            accounts = AccountService.of(lib)
+            accounts.add_user("ed", Role.EDITOR, "correct horse battery")
+            secret = accounts.create_token("ed", "tests")[1]
+        auth = {"Authorization": f"Bearer {secret}"}
+        with TestClient(create_app(root)) as client:
+            r = client.post(
+                "/api/v1/assets",
+                headers=auth,
+                files=[
+                    ("files", (f"g{i}.jpg", photo_bytes(950 + i), "image/jpeg")) for i in range(2)
+                ],
+            )
+            ids = [a["asset_id"] for a in r.json()["added"]]
+            r = client.patch(
+                f"/api/v1/assets/{ids[0]}", headers=auth, json={"title": "港口", "rating": 3}
+            )
+            assert r.status_code == 200 and r.json()["title"] == "港口"
+            r = client.post("/api/v1/assets/tags", headers=auth, json={"ids": ids, "add": ["狗"]})
+            assert r.json()["updated"] == 2
+            r = client.post(f"/api/v1/assets/{ids[0]}/tags/dog/reject", headers=auth)
+            assert r.json()["was_present"] is True
+            history = client.get(f"/api/v1/assets/{ids[0]}/history", headers=auth).json()
+            assert {e["field"] for e in history["entries"]} >= {"title", "rating", "tags"}
+            hits = client.get("/api/v1/search?q=港口", headers=auth).json()
+            assert hits["results"][0]["asset_id"] == ids[0]

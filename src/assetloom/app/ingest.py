@@ -267,6 +267,9 @@ def embed_missing(ports: Ports, models: set[str], progress: Progress | None = No
         if progress:
             progress(done, len(todo))
     if todo:
+        from assetloom.app.metadata import embed_edited
+
+        embed_edited(ports, [asset_id for asset_id, _ in todo])  # what people wrote, too
         with ports.indexes.lock.writing():
             ports.indexes.vectors().rebuild()
     return len(todo)

@@ -39,6 +39,8 @@ from assetloom.store.metadata import (
 
 if TYPE_CHECKING:
     from assetloom.app.library import Library
+    from assetloom.app.wiring import Ports
+    from assetloom.settings import Settings
     from assetloom.tagging import TagDefinition
 
 __all__ = ["UnknownTagError"]
@@ -606,13 +608,51 @@ def _embed(lib: Library, texts: set[str]) -> dict[str, tuple[bytes, str]]:
     understanding is off (no encoder is loaded)."""
     if not texts or not lib.settings.understanding:
         return {}
-    encoder = lib.text_encoder()
+    return _encode(lib.settings, texts)
+
+
+def _encode(settings: Settings, texts: set[str]) -> dict[str, tuple[bytes, str]]:
+    from assetloom.models.registry import get_text_encoder
+
+    encoder = get_text_encoder(settings.model, settings.model_cache)
     ordered = sorted(texts)
     vectors = encoder.encode_passages(ordered)
     return {
         t: (np.asarray(vectors[i], dtype=np.float32).tobytes(), encoder.name)
         for i, t in enumerate(ordered)
     }
+
+
+def embed_edited(ports: Ports, asset_ids: Sequence[str]) -> int:
+    """The text-space vectors of edited titles and descriptions again, after re-embedding
+    (`index embed`) replaced these assets' vectors; how many were made. The caller rebuilds
+    the vector index, as `index embed` does."""
+    store = SqlMetadataStore(ports.catalog.read_session)
+    states, briefs = store.states(asset_ids), store.briefs(asset_ids)
+    texts = {
+        aid: _search_text(briefs[aid], state.values)
+        for aid, state in states.items()
+        if aid in briefs
+        and (state.values["title"] is not None or state.values["description"] is not None)
+    }
+    texts = {aid: t for aid, t in texts.items() if t}
+    if not texts:
+        return 0
+    vectors = _encode(ports.settings, set(texts.values()))
+    with ports.catalog.unit_of_work() as uow:
+        writes = MetadataWrites(uow.session)
+        writes.delete_vectors(r for r, _ in writes.metadata_vector_rows(texts, METADATA_SOURCE))
+        uow.add_vectors(
+            NewVector(
+                aid,
+                Space.TEXT.value,
+                model=vectors[text][1],
+                vector=vectors[text][0],
+                segment=Segment(METADATA_SOURCE, text=text),
+            )
+            for aid, text in texts.items()
+        )
+    return len(texts)
 
 
 def _reindex(lib: Library, old: list[tuple[int, str]], new: list[tuple[int, str, bytes]]) -> None:
