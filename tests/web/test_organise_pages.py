@@ -22,6 +22,7 @@ ORGANISE_TEMPLATES = [
     "share_asset.html",
     "_save_search.html",
     "_trash_button.html",
+    "shares.html",
 ]
 
 
@@ -194,3 +195,21 @@ def test_password_guesses_are_limited_and_audited(env: Env) -> None:
     assert len(wrong) == 5 and {e["outcome"] for e in wrong} == {"unauthenticated"}
     listed = env.client.get("/api/v1/shares", headers=env.auth("editor")).json()["shares"]
     assert next(s for s in listed if s["id"] == link["id"])["uses"] == 0, "guesses are no uses"
+
+
+def test_the_share_links_page_lists_and_revokes(env: Env) -> None:
+    (one,) = [a["asset_id"] for a in upload(env, ("v3.jpg", photo_bytes(732)))["added"]]
+    link = env.client.post(
+        "/api/v1/shares", headers=env.auth("editor"), json={"asset_id": one}
+    ).json()
+    assert (
+        _signed_in(env, "viewer").get("/shares", headers={"Accept": "text/html"}).status_code == 403
+    )
+    editor = _signed_in(env, "editor", **{"Accept-Language": "zh-CN"})
+    page = editor.get("/shares")
+    assert page.status_code == 200 and "分享链接" in page.text
+    assert f'data-share="{link["id"]}"' in page.text and link["token"] not in page.text
+    editor.post(
+        f"/shares/{link['id']}/revoke", data={"csrf_token": _csrf(page.text), "back": "/shares"}
+    )
+    assert TestClient(env.app).get(f"/s/{link['token']}").status_code == 404

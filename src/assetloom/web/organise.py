@@ -178,6 +178,17 @@ def share_collection(
     return render(request, "share_made.html", who, page="collections", link=made.to_json())
 
 
+@router.get("/shares")
+def shares_page(request: Request, svc: Svc, who: Who) -> Response:
+    """Every link (of collections and of single assets), with its state, uses and revoke."""
+    if not who.can(Role.EDITOR):
+        return _forbidden(request, "only editors can see the share links")
+    listed = shares.list_all(svc.lib).shares
+    return render(
+        request, "shares.html", who, page="collections", shares=[s.to_json() for s in listed]
+    )
+
+
 @router.post("/shares/{share_id}/revoke")
 def revoke_share(
     request: Request,
