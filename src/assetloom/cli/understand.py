@@ -172,6 +172,17 @@ def eval_retrieval_cmd(
     data: Path = typer.Option(..., "--data", help="JSONL: {image, captions_en, captions_zh}."),
     lang: str = typer.Option("en", "--lang", help="Caption language: en or zh."),
     depth: int = typer.Option(100, "--depth", min=10, help="Ranked-list depth (MRR@depth)."),
+    mode: str = typer.Option(
+        "images",
+        "--mode",
+        help="images: text→image on a library of the images alone (as users have it), next to "
+        "it with the captions as documents too; captions: only the latter (the old report).",
+    ),
+    library: Path | None = typer.Option(
+        None,
+        "--library",
+        help="Keep the built libraries in this folder and reuse them on later runs.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """text→image and image→text Recall@1/5/10 and MRR, through the `search` code path."""
@@ -179,19 +190,26 @@ def eval_retrieval_cmd(
     def body() -> None:
         from rich.table import Table
 
-        from assetloom.app.evaluation import eval_retrieval
+        from assetloom.app.evaluation import MODES, eval_retrieval
 
         if lang not in ("en", "zh"):
             raise BadInputError(f"--lang {lang!r}: use en or zh")
+        if mode not in MODES:
+            raise BadInputError(f"--mode {mode!r}: use {' or '.join(MODES)}")
         with progress_bar("Evaluating", not as_json) as progress:
-            result = eval_retrieval(data, lang, depth=depth, progress=progress)
+            result = eval_retrieval(
+                data, lang, depth=depth, mode=mode, library=library, progress=progress
+            )
         if as_json:
             emit_json(result)
             return
-        table = Table("direction", "R@1", "R@5", "R@10", f"MRR@{depth}")
-        for direction in ("text_to_image", "image_to_text"):
-            m = result[direction]
-            table.add_row(direction, *(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")))
+        table = Table("direction", "library", "R@1", "R@5", "R@10", f"MRR@{depth}")
+        rows = [("text_to_image", mode, result["text_to_image"])]
+        if "with_captions" in result:
+            rows.append(("text_to_image", "captions", result["with_captions"]["text_to_image"]))
+        rows.append(("image_to_text", "captions", result["image_to_text"]))
+        for direction, held, m in rows:
+            table.add_row(direction, held, *(f"{m[k]:.3f}" for k in ("R@1", "R@5", "R@10", "MRR")))
         out.print(table)
         out.print(f"{result['images']} images, {result['queries']} captions ({lang})")
 
