@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
+
 from tests.api.conftest import Env, upload
 from tests.web.test_i18n import _signed_in
 
@@ -25,3 +27,9 @@ def test_search_page_filters(env: Env) -> None:
     assert bad.status_code == 200 and 'role="alert"' in bad.text and "not a date" in bad.text
     wrong = client.get("/search", params={"q": "memo", "status": "lost"})
     assert "no status" in wrong.text
+
+
+def test_favicon(env: Env) -> None:
+    icon = TestClient(env.app).get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in icon.content

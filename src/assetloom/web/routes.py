@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from assetloom.accounts import Principal, Role
@@ -206,6 +206,17 @@ def _local(url: str) -> str:
     if not url.startswith("/") or url.startswith("//") or "\\" in url:
         return "/"
     return url
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page links (a page without a link, like
+    the API docs, or a bookmark): the same icon, so none of them logs a 404."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/ui/lang/{locale}")
