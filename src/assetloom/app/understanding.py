@@ -36,7 +36,8 @@ def record_understanding(
         vectors = np.stack(
             [np.frombuffer(rec.embeddings[Space.VISUAL], np.float32) for _, rec in visual]
         )
-        for (asset, _), assigned in zip(visual, tagger().assign(vectors), strict=True):
+        features = _trunk_features(visual)
+        for (asset, _), assigned in zip(visual, tagger().assign(vectors, features), strict=True):
             tags[asset.asset_id] = assigned
     written = uow.add_vectors(
         [
@@ -67,6 +68,18 @@ def record_understanding(
             doc["tags"] = " ".join(dict.fromkeys([*tag_names, *held_names]))
         uow.upsert_keywords(asset.asset_id, doc, new=new)
     return written
+
+
+def _trunk_features(visual: list[tuple[Asset, Prepared]]) -> np.ndarray | None:
+    """The backbone features of the pictures when all are the Lite2 trunk's: the tagger's
+    ImageNet classifier reads them so object and people tags need its agreement (#14)."""
+    from assetloom.tagging.imagenet import accepts
+
+    if not all(accepts(rec.embedding_model.get(Space.BACKBONE, "")) for _, rec in visual):
+        return None
+    return np.stack(
+        [np.frombuffer(rec.embeddings[Space.BACKBONE], np.float32) for _, rec in visual]
+    )
 
 
 def _kept_by_people(

@@ -42,6 +42,8 @@ import numpy as np
 from assetloom.errors import BadInputError
 from assetloom.models.base import TextEncoder, l2_normalise
 from assetloom.models.errors import ModelNotInstalledError
+from assetloom.tagging.agreement import combine
+from assetloom.tagging.imagenet import ImageNetView, load_view
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,12 @@ class Tagger:
     `example_vectors` resolves asset ids in `TagDefinition.examples`; `cache_dir` (the library's
     model cache) keeps prompt embeddings across processes, since embedding the ~1,800 built-in
     prompts takes 10-40 s on two cores.
+
+    Given the trunk's features as well (`features=`), built-in tags go through the agreement
+    rule (tagging.agreement): object tags need the backbone's ImageNet classifier to agree,
+    people tags its person support, and the rest a picture within the head's domain;
+    `imagenet` defaults to the shipped view, loaded on first such call. Without features, or
+    where the classifier's weights cannot be read, tags come from the head alone.
     """
 
     def __init__(
@@ -230,6 +238,7 @@ class Tagger:
         example_vectors: ExampleResolver | None = None,
         cache_dir: Path | None = None,
         max_tags: int = MAX_TAGS,
+        imagenet: ImageNetView | None = None,
     ) -> None:
         self._definitions = list(definitions)
         self._by_key = {d.key: d for d in self._definitions}
@@ -242,6 +251,7 @@ class Tagger:
                 extra={"calibrated": self.calibration.text_encoder, "used": text_encoder.name},
             )
         self._prompts = PromptCache(text_encoder, cache_dir)
+        self._cache_dir = cache_dir
         self._resolve = example_vectors
         self.max_tags = max_tags
         self.thresholds = np.array(
@@ -254,6 +264,8 @@ class Tagger:
         self._lock = threading.Lock()
         self._vectors: np.ndarray | None = None
         self._gain = self._offset = np.zeros(0, np.float32)
+        self._imagenet = imagenet
+        self._imagenet_tried = imagenet is not None
 
     @property
     def definitions(self) -> list[TagDefinition]:
@@ -322,14 +334,39 @@ class Tagger:
         v = np.asarray(visual_vectors, np.float32).reshape(-1, u.shape[1])
         return (v @ u.T) * self._gain + self._offset
 
-    def scores(self, visual_vectors: np.ndarray) -> np.ndarray:
-        """(n, n_tags) scores in 0..1; 0.5 is each tag's threshold."""
+    def scores(self, visual_vectors: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """(n, n_tags) scores in 0..1; 0.5 is each tag's threshold. With the trunk's features
+        (n, 1280), built-in tags also go through the agreement rule."""
         margin = self.cosines(visual_vectors) - self.thresholds
-        return (1.0 / (1.0 + np.exp(-self.calibration.scale * margin))).astype(np.float32)
+        head = (1.0 / (1.0 + np.exp(-self.calibration.scale * margin))).astype(np.float32)
+        view = self._view() if features is not None else None
+        if view is None or features is None:
+            return head
+        probabilities = view.probabilities(features)
+        roles = view.roles(
+            self.keys,
+            [d.group == "people" for d in self._definitions],
+            [d.builtin for d in self._definitions],  # user tags keep their own definition
+        )
+        support = view.support(probabilities, self.keys)
+        person, familiar = view.person(probabilities), view.familiarity(features)
+        return combine(head, support, person, familiar, roles, view.rule)
 
-    def assign(self, visual_vectors: np.ndarray) -> list[list[tuple[str, float]]]:
+    def _view(self) -> ImageNetView | None:
+        with self._lock:
+            if not self._imagenet_tried:
+                self._imagenet_tried = True
+                try:
+                    self._imagenet = load_view(self._cache_dir)
+                except ModelNotInstalledError as exc:
+                    log.warning("tags from the alignment head alone: %s", exc)
+            return self._imagenet
+
+    def assign(
+        self, visual_vectors: np.ndarray, features: np.ndarray | None = None
+    ) -> list[list[tuple[str, float]]]:
         """Per image: (key, score) for tags at or above their threshold, best first."""
-        scores = self.scores(visual_vectors)
+        scores = self.scores(visual_vectors, features)
         keys = self.keys
         out: list[list[tuple[str, float]]] = []
         for row in scores:
