@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from assetloom.app.library import Library
-from assetloom.app.metadata import MetadataValueError, UnknownFieldError, UnknownTagError
+from assetloom.app.metadata import MetadataValueError, UnknownFieldError
 from assetloom.app.search import SearchQuery
+from assetloom.app.tags import UnknownTagError
 from assetloom.core.listing import ListQuery
 from assetloom.errors import AssetNotFoundError, BadInputError
 from tests.media import make_photo

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from assetloom.app.results import AssetTagOut, Shape, iso
-from assetloom.app.tags import UnknownTagError, manual_tag_key, resolve_tags, tag_names, vocabulary
+from assetloom.app.tags import manual_tag_key, resolve_tags, tag_names, vocabulary
 from assetloom.core.assets import Asset, Segment, Space
 from assetloom.errors import BadInputError
 from assetloom.store.base import NewVector
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from assetloom.app.wiring import Ports
     from assetloom.settings import Settings
     from assetloom.tagging import TagDefinition
-
-__all__ = ["UnknownTagError"]
 
 STATUSES = ("draft", "in_review", "approved", "archived")
 FIELD_KINDS = ("text", "number", "date", "choice")
