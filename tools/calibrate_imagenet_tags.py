@@ -2,8 +2,8 @@
 
     nice -n 10 .venv/bin/python tools/calibrate_imagenet_tags.py [--cache-dir DIR] [--dry-run]
 
-Needs src/assetloom/tagging/imagenet_tags.json's "tags" (tools/imagenet_tags.py). Writes its
-"rule" and "person_context" blocks:
+Needs src/assetloom/tagging/imagenet_tags.json's "tags" and "no_alone" (tools/imagenet_tags.py).
+Writes its "rule", "no_veto" and "person_context" blocks and tagging/flickr_centroids.npz:
 
 1. feature_scale: the median norm of the trunk's pooled features (mirror-averaged) on 300 dev
    images, run exactly through torch; with it the stored unit features give back the
