@@ -22,6 +22,9 @@ from assetloom.server.app import create_app
 from assetloom.store.schema import AssetRow
 from tests.api.conftest import PASSWORD, photo_bytes
 from tests.api.test_api_browse import gps_jpeg
+from tests.conftest import REPO
+
+SHOTS = REPO / "test-artifacts" / "browser"
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -102,6 +105,11 @@ def page(site: Site) -> Iterator[object]:
         browser.close()
 
 
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"webui-{name}.png"), full_page=True)
+
+
 def _names(page) -> list[str]:  # type: ignore[no-untyped-def]
     return page.locator("#grid .tile .name").all_inner_texts()
 
@@ -113,6 +121,7 @@ def test_locale_switch(site: Site, page) -> None:  # type: ignore[no-untyped-def
     page.wait_for_url(site.url + "/")
     assert page.locator("h1").inner_text().startswith("资料库")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    _shot(page, "zh")
     page.click("#select-mode")
     page.locator("#grid .tile").first.click()
     assert page.locator("#bulk-count").inner_text() == "已选 1 个", "the script speaks Chinese too"
@@ -160,6 +169,7 @@ def test_lightbox_keys(site: Site, page) -> None:  # type: ignore[no-untyped-def
     box = page.locator("#lightbox")
     box.wait_for(state="visible")
     assert page.locator("#lb-name").inner_text() == names[0]
+    _shot(page, "lightbox")
     page.keyboard.press("ArrowRight")
     assert page.locator("#lb-name").inner_text() == names[1]
     page.keyboard.press("ArrowLeft")
@@ -184,6 +194,7 @@ def test_selection_shift_click_and_zip(site: Site, page) -> None:  # type: ignor
     tiles.nth(3).click(modifiers=["Shift"])
     assert page.locator("#grid .tile.selected").count() == 4
     assert page.locator("#bulk-count").inner_text() == "4 selected"
+    _shot(page, "selection")
     assert page.url == site.url + "/", "picking is not opening"
     with page.expect_download() as got:
         page.click("[data-bulk=zip]")
@@ -253,6 +264,7 @@ def test_phone_layout(site: Site, page) -> None:  # type: ignore[no-untyped-def]
         assert header["height"] < 130, header
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, "nothing wider than the phone"
+        _shot(page, "phone")
     finally:
         page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -265,6 +277,7 @@ def test_dark_mode_toggle(site: Site, page) -> None:  # type: ignore[no-untyped-
     assert html.get_attribute("data-theme") == "dark"
     dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert dark != light and dark == "rgb(20, 24, 29)"
+    _shot(page, "dark")
     page.reload()
     assert html.get_attribute("data-theme") == "dark", "the server renders the choice"
     page.click("#theme-toggle")
@@ -275,6 +288,7 @@ def test_timeline_and_map(site: Site, page) -> None:  # type: ignore[no-untyped-
     page.goto(site.url + "/timeline")
     months = page.locator("#timeline a").all_inner_texts()
     assert len(months) == 2 and "2024-01" in months[0] and "2023-05" in months[1]
+    _shot(page, "timeline")
     page.click("#timeline a[data-month='2023-05']")
     page.wait_for_url("**month=2023-05*")
     assert sorted(_names(page)) == ["lima.jpg", "shanghai.jpg"]
@@ -283,6 +297,7 @@ def test_timeline_and_map(site: Site, page) -> None:  # type: ignore[no-untyped-
     assert page.locator("#map-points circle").count() == 3
     page.locator("#map-land path").wait_for(state="attached")
     assert len(page.locator("#map-land path").get_attribute("d")) > 1000, "the world outline"
+    _shot(page, "map")
 
 
 def test_error_pages_are_for_people(site: Site, page) -> None:  # type: ignore[no-untyped-def]
