@@ -210,6 +210,9 @@ class SearchHitOut(OpenShape):
     original_name: str
     media_type: str
     matched: list[dict[str, Any]] = Field(description="Which retrievers found it, and why")
+    explanation: str = Field(
+        default="", description="Why it matched, in words: picture matches 'dog on grass'; ..."
+    )
 
 
 class SearchOut(Shape):

@@ -1,11 +1,13 @@
 """Search over the library: text (zh/en), an example image, `like` an asset, or a mix.
 
-Each query runs several retrievers and fuses their ranked lists (core.ranking):
+Each query runs several retrievers and combines their ranked lists (core.ranking):
   visual    images whose shared-space vector is near the query vector
   text      text documents whose shared-space vector is near the query vector
-  keyword   FTS5 BM25 over names, titles, descriptions, keywords, tags and text content
+  keyword   BM25 over what people wrote: names, titles, descriptions, keywords, hand-added
+            tags, OCR / transcript and document text (never the model's own tags)
   backbone  images near an example image in the backbone's own visual space
-Filters apply after fusion on an over-fetched candidate set.
+Words queries are ranked by calibrated relevance (core.relevance), example-image queries by
+rank fusion. Filters apply afterwards on an over-fetched candidate set.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from PIL import Image
 from assetloom.app.results import SearchHitOut
 from assetloom.core.assets import Asset, MediaType, Segment, Space
 from assetloom.core.passages import best_passage
-from assetloom.core.ranking import Fused, fuse
+from assetloom.core.ranking import Fused, explain, fuse, rank_by_relevance
+from assetloom.core.relevance import query_language
 from assetloom.errors import BadInputError
 from assetloom.ingest.paths import display_path
 
@@ -80,6 +83,7 @@ class SearchHit:
     asset: Asset
     score: float
     matched: list[dict[str, Any]]
+    explanation: str = ""
 
     def out(self) -> SearchHitOut:
         return SearchHitOut(
@@ -88,6 +92,7 @@ class SearchHit:
             original_name=self.asset.original_name,
             media_type=self.asset.media_type.value,
             matched=self.matched,
+            explanation=self.explanation,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -104,6 +109,18 @@ class Searcher:
                 "nothing to search for", hint="give words, --image FILE or --like ASSET_ID"
             )
         k = max(q.limit * OVERFETCH, 50) if q.filtered else max(q.limit, FUSION_DEPTH)
+        lists = self.lists(q, k)
+        if _calibrated(q, lists):
+            fused = rank_by_relevance(lists, query_language(q.text or ""))
+        else:
+            fused = fuse(lists, SOURCE_WEIGHTS)
+        if q.like:
+            fused = [f for f in fused if f.asset_id != q.like]
+        return self._filter(fused, q)
+
+    def lists(self, q: SearchQuery, k: int) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """Each retriever's ranked list for this query, best first, `k` deep (keywords at most
+        KEYWORD_DEPTH): what the ranking reads, and what tools/fit_relevance.py fits on."""
         lists: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         shared_query, visual_query = self._query_vectors(q)
         spaces = self.lib.vector_spaces()
@@ -114,13 +131,14 @@ class Searcher:
             lists[Space.BACKBONE] = spaces.search_assets(Space.BACKBONE, visual_query, k)
         if q.text and q.text.strip():
             lists["keyword"] = [
-                (h.asset_id, {"bm25": round(-h.bm25, 4), "fields": list(h.fields)})
+                (
+                    h.asset_id,
+                    {"bm25": round(-h.bm25, 4), "fields": list(h.fields)}
+                    | ({"partial": True} if h.partial else {}),
+                )
                 for h in self.lib.catalog.keyword_search(q.text, min(k, KEYWORD_DEPTH))
             ]
-        fused = fuse(lists, SOURCE_WEIGHTS)
-        if q.like:
-            fused = [f for f in fused if f.asset_id != q.like]
-        return self._filter(fused, q)
+        return lists
 
     def _query_vectors(self, q: SearchQuery) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(vector in the shared space, vector in the backbone space) for this query."""
@@ -184,7 +202,8 @@ class Searcher:
                     continue
                 matched = [{"source": m.source, "rank": m.rank, **m.detail} for m in f.matched]
                 moments = _moments(matched, q.text or "", passages.get(a.asset_id, []))
-                hits.append(SearchHit(a, f.score, moments + matched))
+                why = explain(moments + matched, q.text, _written_fields(a))
+                hits.append(SearchHit(a, f.score, moments + matched, why))
                 if len(hits) >= q.limit:
                     return hits
         return hits
@@ -246,6 +265,28 @@ def _moments(
         ):
             moments.append({**found.to_json(), "via": "keyword"})
     return moments
+
+
+def _calibrated(q: SearchQuery, lists: dict[str, list[tuple[str, dict[str, Any]]]]) -> bool:
+    """Words alone, with vectors to compare them to: the case core.relevance was fitted on."""
+    return (
+        bool(q.text and q.text.strip())
+        and q.image is None
+        and q.like is None
+        and (Space.VISUAL in lists or Space.TEXT in lists)
+    )
+
+
+def _written_fields(a: Asset) -> dict[str, str]:
+    """The fields of the keyword document at hand without reading it, to name the words."""
+    meta: dict[str, Any] = a.metadata or {}
+    keywords = meta.get("keywords") or []
+    return {
+        "name": a.original_name,
+        "title": str(meta.get("title") or ""),
+        "description": str(meta.get("description") or ""),
+        "keywords": " ".join(str(k) for k in keywords) if isinstance(keywords, list) else "",
+    }
 
 
 def _passes(a: Asset, q: SearchQuery) -> bool:

@@ -38,7 +38,7 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
 
     table = Table("score", "id", "type", "name", "why")
     for h in hits:
-        why = ", ".join(_why(m) for m in h.matched)
+        why = "; ".join([*(_moment(m) for m in h.matched if "rank" not in m), h.explanation])
         table.add_row(
             f"{h.score:.3f}",
             h.asset.asset_id[:12],
@@ -49,19 +49,13 @@ def _render_hits(hits: list[SearchHit], as_json: bool) -> None:
     out.print(table)
 
 
-def _why(m: dict[str, Any]) -> str:
-    """One reason a hit matched: a retriever's rank, or the moment/page it matched at."""
-    if "rank" not in m:  # a moment: where inside the asset
-        from assetloom.app.results import clock
+def _moment(m: dict[str, Any]) -> str:
+    """Where inside the asset it matched, with the words there; the explanation says why."""
+    from assetloom.app.results import clock
 
-        place = clock(m["start"]) if m.get("start") is not None else f"p. {m.get('page', '?')}"
-        text = f' "{m["text"][:40]}"' if m.get("text") else ""
-        return f"{m['source']} at {place}{text}"
-    return (
-        f"{m['source']} #{m['rank']}"
-        + (f" ({m['similarity']:.2f})" if "similarity" in m else "")
-        + (f" [{'/'.join(m['fields'])}]" if m.get("fields") else "")
-    )
+    place = clock(m["start"]) if m.get("start") is not None else f"p. {m.get('page', '?')}"
+    text = f' "{m["text"][:40]}"' if m.get("text") else ""
+    return f"{m['source']} at {place}{text}"
 
 
 def search(

@@ -8,7 +8,7 @@ search it as a phrase: the standard unigram approach for Chinese in FTS engines.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -28,6 +28,8 @@ class KeywordHit:
     asset_id: str
     bm25: float
     fields: tuple[str, ...]
+    partial: bool = False
+    """Found by the any-term fallback: some of the words ("the", "on") are no evidence."""
 
 
 def segment(value: str) -> str:
@@ -119,7 +121,7 @@ def search(s: Session, query: str, limit: int) -> list[KeywordHit]:
         return []
     hits = _run(s, expr, limit)
     if not hits and " AND " in expr:
-        hits = _run(s, expr.replace(" AND ", " OR "), limit)
+        hits = [replace(h, partial=True) for h in _run(s, expr.replace(" AND ", " OR "), limit)]
     return hits
 
 

@@ -22,7 +22,7 @@ import math
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -210,7 +210,8 @@ def search(s: Session, query: str, limit: int) -> list[KeywordHit]:
     if fallback == expr:
         return []
     weights = None if any(t.cjk for t in parts) else _idf(s, parts)
-    return _run(s, fallback, limit, list(zip(parts, weights, strict=True)) if weights else None)
+    weighted = list(zip(parts, weights, strict=True)) if weights else None
+    return [replace(h, partial=True) for h in _run(s, fallback, limit, weighted)]
 
 
 # --- IDF from the planner's statistics -----------------------------------------------------------

@@ -468,7 +468,7 @@ function searchPage() {
     const url = `/api/v1/search?limit=40${q ? `&q=${encodeURIComponent(q)}` : ""}`;
     try {
       const doc = await upload(url, form);
-      results.replaceChildren(...doc.results.map((h) => tile(h, el("span", { class: "score", text: h.score.toFixed(3) }))));
+      results.replaceChildren(...doc.results.map((h) => tile(h, el("span", { class: "score", title: h.explanation || "", text: h.score.toFixed(3) }))));
       const n = doc.results.length;
       status.textContent = q
         ? t(n === 1 ? "{n} result like {name} and “{q}”" : "{n} results like {name} and “{q}”", { n, name: file.name, q })
