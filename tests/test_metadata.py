@@ -188,8 +188,10 @@ def test_manual_tags_filters_by_label_and_rejection(lib: Library, tmp_path: Path
     with pytest.raises(UnknownTagError, match="no tag 'dgo'") as info:
         lib.filter_tags(["dgo"])
     assert info.value.hint and "dog" in info.value.hint
-    # The keyword index knows a tag put on by hand.
+    # The keyword index knows a tag put on by hand, never the model's own (revision 0016).
     assert {h.asset.asset_id for h in lib.search(SearchQuery(text="sku"))} == {a, b}
+    assert {h.asset.asset_id for h in lib.search(SearchQuery(text="狗"))} == {a, b}
+    assert lib.search(SearchQuery(text="sky")) == []
 
     rejected = lib.reject_tag(a, "天空", actor="alice")  # sky, by its Chinese name
     assert rejected.tag == "sky" and rejected.was_present

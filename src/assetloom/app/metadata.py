@@ -29,6 +29,7 @@ from assetloom.app.tags import manual_tag_key, resolve_tags, tag_names, vocabula
 from assetloom.core.assets import Asset, Segment, Space
 from assetloom.errors import BadInputError
 from assetloom.store.base import NewVector
+from assetloom.store.catalog import MANUAL
 from assetloom.store.metadata import (
     AssetBrief,
     FieldDefinition,
@@ -338,7 +339,7 @@ def change_tags(
     with lib.catalog.unit_of_work() as uow:
         writes = MetadataWrites(uow.session)
         held = writes.tags_of(ids)
-        adds = [(a, k) for a in ids for k in add_keys if held[a].get(k) != "manual"]
+        adds = [(a, k) for a in ids for k in add_keys if held[a].get(k) != MANUAL]
         removes = [(a, k) for a in ids for k in remove_keys if k in held[a]]
         writes.add_manual_tags(adds, held=held)
         writes.remove_tags(removes)
@@ -349,8 +350,12 @@ def change_tags(
         writes.add_history(
             [(a, "tags", sorted(held[a]), sorted(after[a])) for a in touched], actor, now
         )
+        # Only a person's tags are keyword evidence (revision 0016, docs/search.md).
+        manual = {
+            a: [k for k in after[a] if k in add_keys or held[a].get(k) == MANUAL] for a in touched
+        }
         uow.set_keyword_fields(
-            {a: {"tags": " ".join(tag_names(definitions, after[a]))} for a in touched}
+            {a: {"tags": " ".join(tag_names(definitions, sorted(manual[a])))} for a in touched}
         )
         updated = touched
     return UpdatedOut(updated=len(updated), asset_ids=updated)
@@ -370,7 +375,8 @@ def reject_tag(lib: Library, asset_id: str, label: str, actor: str) -> RejectedO
         writes.reject_tags([(asset.asset_id, key)], actor, now)
         after = writes.tags_of([asset.asset_id])[asset.asset_id]
         writes.add_history([(asset.asset_id, "tags.rejected", None, key)], actor, now)
-        uow.set_keyword_fields({asset.asset_id: {"tags": " ".join(tag_names(definitions, after))}})
+        manual = sorted(k for k, source in after.items() if source == MANUAL)
+        uow.set_keyword_fields({asset.asset_id: {"tags": " ".join(tag_names(definitions, manual))}})
     return RejectedOut(asset_id=asset.asset_id, tag=key, was_present=key in held)
 
 

@@ -85,7 +85,8 @@ def _trunk_features(visual: list[tuple[Asset, Prepared]]) -> np.ndarray | None:
 def _kept_by_people(
     tagger: Callable[[], Tagger], uow: SqlUnitOfWork, asset_ids: list[str]
 ) -> dict[str, tuple[list[str], set[str], dict[str, str]]]:
-    """Per asset: the names of the tags it keeps, the rejected auto-tags and the edited
+    """Per asset: the names of the tags a person added (the only tags that are keyword
+    evidence), the tags the tagger must not add (rejected, or held already) and the edited
     keyword fields (app/metadata.py), none of which re-embedding may undo."""
     from assetloom.app.metadata import edited_keyword_fields
     from assetloom.app.tags import tag_names
@@ -96,12 +97,16 @@ def _kept_by_people(
     edited = edited_keyword_fields(writes.states(asset_ids))
     return {
         aid: (
-            tag_names(tagger().definitions, held[aid]) if held[aid] else [],
+            tag_names(tagger().definitions, manual) if (manual := _manual(held[aid])) else [],
             rejected.get(aid, set()) | set(held[aid]),
             edited.get(aid, {}),
         )
         for aid in asset_ids
     }
+
+
+def _manual(held: dict[str, str]) -> list[str]:
+    return sorted(k for k, source in held.items() if source == "manual")
 
 
 def keyword_document(
