@@ -252,6 +252,34 @@ def test_asset_detail_shows_provenance_and_copies(site: Site, page) -> None:  # 
     _shot(page, "07-asset", phone=True)
 
 
+def test_duplicate_review_not_duplicates_and_undo(site: Site, page) -> None:  # type: ignore[no-untyped-def]
+    """ "Not duplicates" keeps the group's assets apart from the next run on; Undo forgets it."""
+    page.goto(site.url + "/duplicates")
+    page.click("#dup-run")
+    group = page.locator(".group").first
+    group.wait_for()
+    group.locator("button.dismiss").click()
+    page.locator(".group.dismissed").wait_for()
+    page.click("#dup-run")
+    page.locator("#dup-status", has_text="No duplicates found.").wait_for()
+    with Library.open(site.root) as lib:
+        assert lib.duplicates() == []
+    page.reload()
+    page.click("#dup-run")
+    page.locator("#dup-status", has_text="No duplicates found.").wait_for()
+    with Library.open(site.root) as lib:
+        ids = [a.asset_id for a in lib.list().assets if a.original_name.startswith("flickr0")]
+        lib.dismiss_duplicates(ids, by="test", undo=True)
+    page.click("#dup-run")
+    page.locator(".group").first.wait_for()
+    page.locator(".group").first.locator("button.dismiss").click()
+    page.locator(".group.dismissed").wait_for()
+    page.locator(".group.dismissed button.dismiss", has_text="Undo").click()
+    page.locator(".group:not(.dismissed)").wait_for()
+    page.click("#dup-run")
+    page.locator(".group").first.wait_for()
+
+
 def test_duplicate_review_keep_and_delete(site: Site, page) -> None:  # type: ignore[no-untyped-def]
     page.goto(site.url + "/duplicates")
     page.click("#dup-run")
