@@ -122,3 +122,30 @@ def test_explain_names_moments_and_example_images() -> None:
         None,
     )
     assert like == "picture matches the example; looks like the example picture"
+
+
+def test_a_document_below_the_bar_yields_to_every_picture_unless_its_words_match() -> None:
+    """DOCUMENT_BAR: a README near the words only by e5's text baseline (p about 0.02) comes
+    after the pictures, even the weak ones; a hit of all the words keeps it in its place, and
+    the any-term fallback (which matches "the", "on") does not count."""
+    pictures = _vec(("p1", 0.22), ("p2", 0.12), ("p3", 0.10))
+    readme = _vec(("README", 0.80))
+    partial = [("README", {"bm25": 0.1, "fields": ["content"], "partial": True})]
+    for keyword in ([], partial):
+        lists = {"visual": pictures, "text": readme, "keyword": keyword}
+        order = [f.asset_id for f in rank_by_relevance(lists, "en")]
+        assert order == ["p1", "p2", "p3", "README"], keyword
+    hit = [("README", {"bm25": 3.0, "fields": ["content"]})]
+    lists = {"visual": pictures, "text": readme, "keyword": hit}
+    order = [f.asset_id for f in rank_by_relevance(lists, "en")]
+    assert order.index("README") < order.index("p3")
+    paraphrase = {"visual": pictures, "text": _vec(("notes", 0.93)), "keyword": []}
+    assert rank_by_relevance(paraphrase, "en")[0].asset_id == "notes"
+
+
+def test_explain_quotes_the_query_when_a_field_holds_all_its_words() -> None:
+    matched = [{"source": "keyword", "rank": 1, "fields": ["title", "content"], "partial": False}]
+    why = explain(matched, "a dog on the grass", {"title": "A dog on the grass, running"})
+    assert why == "title contains 'a dog on the grass'; text contains 'a dog on the grass'"
+    partial = [{"source": "keyword", "rank": 4, "fields": ["content"], "partial": True}]
+    assert explain(partial, "children on the beach") == "text contains some of the words"

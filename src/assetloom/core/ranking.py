@@ -208,7 +208,8 @@ def _place(m: Mapping[str, Any]) -> str:
 
 def _found_or_query(query: str | None, text: str, *, partial: bool = False) -> str:
     """The query's words that `text` holds (words of three letters on as prefixes, as the
-    keyword index matches them), quoted; the whole query when the text is not at hand."""
+    keyword index matches them), quoted; the whole query when it holds them all or the text
+    is not at hand."""
     words = _WORDS.findall((query or "").casefold())
     held = _WORDS.findall(text.casefold())
     found = [
@@ -221,7 +222,10 @@ def _found_or_query(query: str | None, text: str, *, partial: bool = False) -> s
     ]
     if not found:
         return "some of the words" if partial else f"'{_shorten(query or '')}'"
-    return ", ".join(f"'{w}'" for w in found)
+    if len(found) == len(set(words)):
+        return f"'{_shorten(query or '')}'"
+    telling = [w for w in found if not (w.isascii() and len(w) < 3)]  # not "a", "on"
+    return ", ".join(f"'{w}'" for w in telling or found)
 
 
 def _shorten(text: str) -> str:
