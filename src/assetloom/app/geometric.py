@@ -3,9 +3,11 @@ hashes missed (PDQ near misses, backbone neighbours) are checked with local feat
 promoted to near-identical when `core.copy_rules.geometric_match` says the pictures map onto
 each other.
 
-A library image's keypoints are the derived file `<sha256>/keypoints.orb` written at `add`;
-an asset added before it existed has its original decoded instead (a few ms for a thumbnail,
-~30 ms for a 12 MP JPEG at its reduced DCT scale), and nothing is written: verify stays a read.
+A library image's keypoints are read from the derived file `<sha256>/keypoints.orb` when
+one exists (`duplicates` writes it at an asset's first comparison); otherwise the candidate's
+original is decoded (a few ms for a thumbnail-sized photo, tens for a 12 MP JPEG at its
+reduced DCT scale) and nothing is written: verify stays a read, and `add` keeps its cost and
+its derived files.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ original had them, up to one similarity transform. ORB finds that transform: the
 (inliers, the share of the query they explain, residual, scale) goes to the pure rule
 `core.copy_rules.geometric_match`. Measured figures are in docs/copy-detection.md.
 
-A library image's keypoints are computed at `add` (about 3 ms at WORK_SIZE) and stored as the
-derived file `<sha256>/keypoints.orb`; a library from before keeps working, the candidate's
-original is decoded instead (`keypoints_of_image`).
+A query's keypoints are computed with its other probes (about 10 ms at WORK_SIZE on a quiet
+core); a library image's when a check first needs them, from its original, and kept as the
+derived file `<sha256>/keypoints.orb` by `duplicates` (`app/geometric.py`).
 """
 
 from __future__ import annotations

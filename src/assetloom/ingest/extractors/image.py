@@ -91,9 +91,10 @@ def _decode(path: Path, record: Prepared, limits: Options, query: bool) -> Image
     else:
         record.fingerprints = stored_fingerprints(upright)
         record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
-    # Local features for geometric verification: stored beside the thumbnail for a library
-    # image, carried to the matcher for a query.
-    record.derived[KEYPOINTS] = keypoints_of_image(upright).pack()
+    if query:
+        # Local features for geometric verification, carried to the matcher. A library
+        # image's are computed when a check first needs them (app/geometric.py).
+        record.derived[KEYPOINTS] = keypoints_of_image(upright).pack()
     return upright
 
 
