@@ -7,8 +7,8 @@ links it found (`store/duplicates.py`). A later run compares only the assets add
 a run on an unchanged library decodes nothing and reads three tables.
 
 What a probe needs is kept so that it is never decoded twice: the query-side fingerprints of
-a picture (`<sha256>/probes.json`, a derived file written at its first comparison) and its
-keypoints (`<sha256>/keypoints.orb`, written at `add`). A new asset is compared both ways
+a picture (`<sha256>/probes.json`) and its keypoints (`<sha256>/keypoints.orb`), derived
+files written at its first comparison. A new asset is compared both ways
 with the older ones the index, its embedding or its hashes put near it: its probes against
 their stored fingerprints (as `verify` would) and their stored probes against its stored
 fingerprints, so whichever of two copies came first, the pair is found.
