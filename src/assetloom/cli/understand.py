@@ -96,6 +96,7 @@ def search(
             min_score=min_score,
         )
         with open_library() as lib:
+            q.tags = lib.filter_tags(q.tags)  # zh or en names too; unknown: close ones
             hits = lib.search(q)
         _render_hits(hits, as_json)
 

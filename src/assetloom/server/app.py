@@ -29,8 +29,8 @@ from assetloom.api.context import Services
 from assetloom.api.index_keeper import IndexKeeper
 from assetloom.api.middleware import RequestMiddleware
 from assetloom.api.routers import accounts, assets, copies, ledger, review, search, system, tags
-from assetloom.api.routers import collections as collections_api
 from assetloom.api.routers import browse as browse_api
+from assetloom.api.routers import collections as collections_api
 from assetloom.api.routers import metadata as metadata_api
 from assetloom.api.routers import shares as shares_api
 from assetloom.api.routers import studio as studio_api
@@ -103,9 +103,9 @@ def create_app(library_path: Path, settings: ServerSettings | None = None) -> Fa
     for module in (assets, search, copies, tags, ledger, accounts, review, system):
         app.include_router(module.router)
     app.include_router(studio_api.router)
+    app.include_router(browse_api.router)
     for organise_router in (collections_api, shares_api, trash_api, web_organise):
         app.include_router(organise_router.router)
-    app.include_router(browse_api.router)
     app.include_router(metadata_api.router)
     app.include_router(web.router)
     app.include_router(web_review.router)
