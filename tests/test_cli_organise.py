@@ -156,6 +156,7 @@ def test_every_cli_write_is_audited(tmp_path: Path) -> None:
     run(lib, "rm", ids[0])
     run(lib, "trash", "restore", ids[0])
     run(lib, "share", "create", "--asset", ids[0])
+    run(lib, "index", "embed")
     entries = run(lib, "audit-log", "--json")["entries"]
     seen = [(e["action"], e["outcome"]) for e in reversed(entries)]
     assert seen == [
@@ -165,6 +166,7 @@ def test_every_cli_write_is_audited(tmp_path: Path) -> None:
         ("asset.remove", "ok"),
         ("trash.restore", "ok"),
         ("share.create", "ok"),
+        ("index.embed", "ok"),
     ]
     assert all(e["actor"].startswith("cli") and e["client"] == "local" for e in entries)
     assert entries[-1]["detail"]["added"] == ids

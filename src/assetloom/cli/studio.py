@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from assetloom.cli.audit import audited
 from assetloom.cli.common import JsonOpt, emit_json, err, open_library, out, run
 
 OUTPUTS_HELP = "Comma-separated: text,image,speech,music,video (default: all for create)."
@@ -45,7 +46,7 @@ def create(
         backends=backend,
         seed=seed,
     )
-    _run(as_json, lambda studio: studio.create(req))
+    _run(as_json, "studio.create", brief[:200], lambda studio: studio.create(req))
 
 
 def repurpose(
@@ -61,7 +62,12 @@ def repurpose(
     from assetloom.app.studio import Request
 
     req = Request("", outputs=_split(outputs), formats=_split(formats), backends=backend, seed=seed)
-    _run(as_json, lambda studio: studio.repurpose(asset_id, instruction, req))
+    _run(
+        as_json,
+        "studio.repurpose",
+        asset_id,
+        lambda studio: studio.repurpose(asset_id, instruction, req),
+    )
 
 
 def lineage(
@@ -103,7 +109,7 @@ def lineage(
     run(as_json, body)
 
 
-def _run(as_json: bool, make: Any) -> None:
+def _run(as_json: bool, action: str, target: str, make: Any) -> None:
     def body() -> None:
         from assetloom.app.studio import Studio
 
@@ -111,8 +117,10 @@ def _run(as_json: bool, make: Any) -> None:
             if not as_json:
                 err.print(f"[dim]{escape(text)}…[/]")
 
-        with open_library() as lib:
+        with open_library() as lib, audited(lib, action, target) as detail:
             doc = make(Studio(lib, progress=step))
+            detail["project"] = doc.get("project_id")
+            detail["assets"] = [o["asset_id"] for o in doc.get("outputs", []) if o.get("asset_id")]
         if as_json:
             emit_json(doc)
         else:

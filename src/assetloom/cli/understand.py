@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
+from assetloom.cli.audit import audited
 from assetloom.cli.common import (
     JsonOpt,
     emit_json,
@@ -149,8 +150,12 @@ def embed_missing(as_json: bool = JsonOpt) -> None:
     switching the model backend)."""
 
     def body() -> None:
-        with open_library() as lib, progress_bar("Embedding", not as_json) as progress:
-            n = lib.embed_missing(progress=progress)
+        with (
+            open_library() as lib,
+            audited(lib, "index.embed", "library") as detail,
+            progress_bar("Embedding", not as_json) as progress,
+        ):
+            n = detail["embedded"] = lib.embed_missing(progress=progress)
         if as_json:
             emit_json({"embedded": n})
         else:
@@ -265,8 +270,8 @@ def tags_define(
     def body() -> None:
         from assetloom.app.results import TagDefinedOut
 
-        with open_library() as lib:
-            n = lib.define_tag(key, name_en, name_zh, examples, threshold)
+        with open_library() as lib, audited(lib, "tag.define", key) as detail:
+            n = detail["tagged"] = lib.define_tag(key, name_en, name_zh, examples, threshold)
         if as_json:
             emit_json(TagDefinedOut(key=key, tagged=n).to_json())
         else:
