@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import io
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -21,6 +17,7 @@ from assetloom.accounts import AccountService, Role
 from assetloom.api.config import ServerSettings
 from assetloom.app.library import Library
 from assetloom.server.app import create_app
+from tests.live_app import serving
 from tests.media import make_photo
 
 PASSWORD = "correct horse battery"
@@ -111,19 +108,5 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     root = tmp_path_factory.mktemp("live") / "lib"
     tokens = make_library(root)
     app = create_app(root, ServerSettings())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    url = f"http://127.0.0.1:{port}"
-    yield LiveServer(url, Env(root, app, TestClient(app, base_url=url), tokens))
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serving(app, lifespan="on") as url:
+        yield LiveServer(url, Env(root, app, TestClient(app, base_url=url), tokens))

@@ -12,15 +12,11 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 
 from assetloom.accounts import AccountService, Role
@@ -28,6 +24,7 @@ from assetloom.app.library import Library
 from assetloom.server.app import create_app
 from tests.api.conftest import PASSWORD, photo_bytes
 from tests.conftest import REPO, shared_dir
+from tests.live_app import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -85,25 +82,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = work / "lib"
     with Library.create(root) as lib:
         AccountService.of(lib).add_user("dana", Role.EDITOR, PASSWORD)
-    app = create_app(root)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     files = work / "files"
     files.mkdir()
     _make_files(files)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        yield Site(f"http://127.0.0.1:{port}", root, files, understanding)
+        with serving(create_app(root)) as url:
+            yield Site(url, root, files, understanding)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         if previous is None:
             os.environ.pop("ASSETLOOM_UNDERSTANDING", None)
         else:

@@ -10,14 +10,12 @@ import hashlib
 import os
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from assetloom.api.config import ServerSettings
@@ -26,6 +24,7 @@ from assetloom.server.app import create_app
 from assetloom.server.uvicorn import uvicorn_config
 from assetloom.store.schema import PendingBlobRow
 from tests.api.conftest import Env, make_library
+from tests.live_app import free_port, running
 
 HEADER_TIMEOUT_S = 0.5
 
@@ -35,21 +34,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Serv
     root = tmp_path_factory.mktemp("limits") / "lib"
     make_library(root)
     settings = ServerSettings(header_timeout_s=HEADER_TIMEOUT_S, max_header_bytes=8192)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = uvicorn_config(create_app(root, settings), "127.0.0.1", port, settings)
     config.log_config = None
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield port, settings
-    srv.should_exit = True
-    thread.join(timeout=15)
+    with running(config):
+        yield port, settings
 
 
 def _closed_by_server(sock: socket.socket) -> bool:

@@ -9,8 +9,6 @@ lifespan); runs take seconds each on loaded cores, so the tests poll without tim
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from assetloom.app.library import Library
@@ -27,6 +24,7 @@ from assetloom.server.app import create_app
 from assetloom.store.studio import lease_key
 from tests.api.conftest import PASSWORD, make_library, photo_bytes
 from tests.cli_run import cli
+from tests.live_app import serving
 from tests.media import make_photo
 
 BRIEF = "为一款新型环保水瓶创作社交媒体内容"
@@ -71,24 +69,8 @@ def _library(root: Path, photos: Path) -> dict[str, str]:
 @contextmanager
 def _serving(root: Path, tokens: dict[str, str]) -> Iterator[Site]:
     app = create_app(root)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(app, lifespan="on", start_s=60, stop_s=180) as url:
         yield Site(url, root, TestClient(app, base_url=url), tokens)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=180)
 
 
 @pytest.fixture

@@ -4,20 +4,17 @@ a viewer sees the values without a form. Screenshots go to test-artifacts/browse
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from assetloom.accounts import AccountService, Role
 from assetloom.app.library import Library
 from assetloom.server.app import create_app
 from tests.api.conftest import PASSWORD
 from tests.api.test_api_browser import ARGS, CHROMIUM, LAPTOP, SHOTS
+from tests.live_app import serving
 from tests.media import make_photo
 
 pytestmark = [
@@ -38,24 +35,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
         with lib.catalog.unit_of_work() as uow:  # an auto-tag, as the tagger writes it
             uow.add_tags(added.asset_id, [("sky", 0.8, "zero-shot")])
         lib.define_metadata_field("price", "number", [], "Price", actor="test")
-    server = uvicorn.Server(uvicorn.Config(create_app(root), host="127.0.0.1", port=_port()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}", root, added.asset_id
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with serving(create_app(root)) as url:
+        yield url, root, added.asset_id
 
 
 @pytest.fixture(scope="module")

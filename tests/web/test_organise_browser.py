@@ -4,15 +4,11 @@ test-artifacts/browser/organise-*.png."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from assetloom.accounts import AccountService, Role
 from assetloom.app import collections
@@ -20,6 +16,7 @@ from assetloom.app.library import Library
 from assetloom.server.app import create_app
 from tests.api.conftest import PASSWORD, photo_bytes
 from tests.api.test_api_browser import ARGS, CHROMIUM, LAPTOP, SHOTS
+from tests.live_app import serving
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,22 +48,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         collections.add(lib, "Harbour", [ids["pier.jpg"], ids["lighthouse.jpg"]])
         collections.create(lib, "Private", by="erin")
         collections.add(lib, "Private", [ids["secret-b.jpg"]])
-    app = create_app(root)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", root, ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving(create_app(root)) as url:
+        yield Site(url, root, ids)
 
 
 @pytest.fixture(scope="module")

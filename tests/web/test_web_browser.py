@@ -5,15 +5,11 @@ switch, filters and sorts, the lightbox's keys, selection with shift-click and t
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import update
 
 from assetloom.accounts import AccountService, Role
@@ -23,6 +19,7 @@ from assetloom.store.schema import AssetRow
 from tests.api.conftest import PASSWORD, photo_bytes
 from tests.api.test_api_browse import gps_jpeg
 from tests.conftest import REPO
+from tests.live_app import serving
 
 SHOTS = REPO / "test-artifacts" / "browser"
 
@@ -64,21 +61,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 s.execute(
                     update(AssetRow).where(AssetRow.asset_id == ids[name]).values(status="approved")
                 )
-    app = create_app(root)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", root, ids)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving(create_app(root)) as url:
+        yield Site(url, root, ids)
 
 
 @pytest.fixture(scope="module")
