@@ -28,7 +28,7 @@ from assetloom.app.results import AssetTagOut, Shape, iso
 from assetloom.app.tags import manual_tag_key, resolve_tags, tag_names, vocabulary
 from assetloom.core.assets import Asset, Segment, Space
 from assetloom.errors import BadInputError
-from assetloom.store.base import NewVector
+from assetloom.store.base import NewVector, UnitOfWork
 from assetloom.store.catalog import MANUAL
 from assetloom.store.metadata import (
     AssetBrief,
@@ -268,21 +268,9 @@ def set_metadata(
         writes.save(changed_states, rows, actor, now)
         uow.set_keyword_fields(keyword_docs)
         if embed and lib.settings.understanding:
-            old_rows = writes.metadata_vector_rows(embed, METADATA_SOURCE)
-            writes.delete_vectors(r for r, _ in old_rows)
             missing = {t for t in embed.values() if t and t not in vectors}
             vectors.update(_embed(lib, missing))
-            new_rows = uow.add_vectors(
-                NewVector(
-                    aid,
-                    Space.TEXT.value,
-                    model=vectors[text][1],
-                    vector=vectors[text][0],
-                    segment=Segment(METADATA_SOURCE, text=text),
-                )
-                for aid, text in embed.items()
-                if text
-            )
+            old_rows, new_rows = _replace_vectors(uow, writes, embed, vectors)
     _reindex(lib, old_rows, new_rows)
     return UpdatedOut(updated=len(updated), asset_ids=updated)
 
@@ -644,19 +632,32 @@ def embed_edited(ports: Ports, asset_ids: Sequence[str]) -> int:
         return 0
     vectors = _encode(ports.settings, set(texts.values()))
     with ports.catalog.unit_of_work() as uow:
-        writes = MetadataWrites(uow.session)
-        writes.delete_vectors(r for r, _ in writes.metadata_vector_rows(texts, METADATA_SOURCE))
-        uow.add_vectors(
-            NewVector(
-                aid,
-                Space.TEXT.value,
-                model=vectors[text][1],
-                vector=vectors[text][0],
-                segment=Segment(METADATA_SOURCE, text=text),
-            )
-            for aid, text in texts.items()
-        )
+        _replace_vectors(uow, MetadataWrites(uow.session), texts, vectors)
     return len(texts)
+
+
+def _replace_vectors(
+    uow: UnitOfWork,
+    writes: MetadataWrites,
+    texts: Mapping[str, str],
+    vectors: Mapping[str, tuple[bytes, str]],
+) -> tuple[list[tuple[int, str]], list[tuple[int, str, bytes]]]:
+    """Each asset's one `metadata` text-space vector replaced by its edited text's (none for
+    an empty text): the rows taken out and those put in, for the vector index."""
+    old_rows = writes.metadata_vector_rows(texts, METADATA_SOURCE)
+    writes.delete_vectors(r for r, _ in old_rows)
+    new_rows = uow.add_vectors(
+        NewVector(
+            aid,
+            Space.TEXT.value,
+            model=vectors[text][1],
+            vector=vectors[text][0],
+            segment=Segment(METADATA_SOURCE, text=text),
+        )
+        for aid, text in texts.items()
+        if text
+    )
+    return old_rows, new_rows
 
 
 def _reindex(lib: Library, old: list[tuple[int, str]], new: list[tuple[int, str, bytes]]) -> None:
