@@ -34,6 +34,7 @@ from assetloom.app.results import (
 )
 from assetloom.app.search import SearchQuery
 from assetloom.app.trash import TrashedOut, move_to_trash
+from assetloom.core.assets import Asset
 from assetloom.errors import BadInputError
 
 # JSONResponse renders with json.dumps, as `--json` prints; FastAPI's default for a response
@@ -152,7 +153,13 @@ def download_original(request: Request, svc: Svc, who: Viewer, asset_id: AssetId
     },
 )
 def download_thumbnail(request: Request, svc: Svc, who: Viewer, asset_id: AssetId) -> Response:
-    asset = svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
+    return thumbnail_response(
+        request, svc, svc.lib.get_for(asset_id, reviewer=who.role is Role.ADMIN)
+    )
+
+
+def thumbnail_response(request: Request, svc: Services, asset: Asset) -> Response:
+    """The asset's thumbnail: a signed redirect where the blob store has URLs, else the file."""
     where = svc.lib.thumbnail_download(asset, expires_s=LINK_TTL_S)
     if where is None:
         raise ThumbnailMissingError(f"asset {asset.asset_id} has no thumbnail")

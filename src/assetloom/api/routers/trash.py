@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from assetloom.api.auth import Admin, Editor, audited
 from assetloom.api.context import Svc
-from assetloom.api.errors import ThumbnailMissingError
-from assetloom.api.routers.assets import AssetId, file_response
+from assetloom.api.routers.assets import AssetId, thumbnail_response
 from assetloom.api.routers.collections import IdsIn
 from assetloom.api.schemas import errors
 from assetloom.app import trash
@@ -89,14 +88,7 @@ def empty_trash(
     responses={200: {"content": {"image/webp": {}}}, **errors(401, 403, 404)},
 )
 def trashed_thumbnail(request: Request, svc: Svc, who: Editor, asset_id: AssetId) -> Response:
-    asset = trash.trashed_asset(svc.lib, asset_id)
-    where = svc.lib.thumbnail_download(asset, expires_s=LINK_TTL_S)
-    if where is None:
-        raise ThumbnailMissingError(f"asset {asset.asset_id} has no thumbnail")
-    if where.url is not None:
-        return RedirectResponse(where.url, status_code=307, headers={"Cache-Control": "private"})
-    assert where.path is not None
-    return file_response(request, where.path, "image/webp", f'"{asset.sha256}.thumb"', None)
+    return thumbnail_response(request, svc, trash.trashed_asset(svc.lib, asset_id))
 
 
 def _target(ids: list[str]) -> str:
