@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,3 +111,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     app = create_app(root, ServerSettings())
     with serving(app, lifespan="on") as url:
         yield LiveServer(url, Env(root, app, TestClient(app, base_url=url), tokens))
+
+
+def signed_in(env: Env, user: str, **headers: str) -> TestClient:
+    """A web client signed in as `user` (a session cookie, as a browser has it)."""
+    client = TestClient(env.app, headers=headers)
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    r = client.post(
+        "/login",
+        data={"username": user, "password": PASSWORD, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return client

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import re
 
-from fastapi.testclient import TestClient
-
-from tests.api.conftest import PASSWORD, Env, photo_bytes
-
-
-def _signed_in(env: Env, user: str) -> TestClient:
-    client = TestClient(env.app)
-    form = client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    r = client.post(
-        "/login",
-        data={"username": user, "password": PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return client
+from tests.api.conftest import Env, photo_bytes, signed_in
 
 
 def test_library_grid_pages_and_filters(env: Env) -> None:
     files = [("files", (f"g{i}.jpg", photo_bytes(400 + i), "image/jpeg")) for i in range(65)]
     r = env.client.post("/api/v1/assets", headers=env.auth("editor"), files=files)
     assert len(r.json()["added"]) == 65
-    client = _signed_in(env, "viewer")
+    client = signed_in(env, "viewer")
     page = client.get("/")
     assert page.status_code == 200
     assert page.text.count('class="tile"') == 60
@@ -44,7 +29,7 @@ def test_asset_page_and_errors(env: Env) -> None:
         files=[("files", ("<img src=x onerror=alert(1)>.jpg", photo_bytes(480), "image/jpeg"))],
     )
     asset_id = r.json()["added"][0]["asset_id"]
-    client = _signed_in(env, "editor")
+    client = signed_in(env, "editor")
     page = client.get(f"/assets/{asset_id}")
     assert page.status_code == 200
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in page.text and "<img src=x" not in page.text
@@ -58,8 +43,8 @@ def test_asset_page_and_errors(env: Env) -> None:
 
 
 def test_admin_and_account_pages(env: Env) -> None:
-    assert _signed_in(env, "editor").get("/admin").status_code == 403
-    admin = _signed_in(env, "admin")
+    assert signed_in(env, "editor").get("/admin").status_code == 403
+    admin = signed_in(env, "admin")
     page = admin.get("/admin")
     assert page.status_code == 200 and "session.login" in page.text
     assert admin.get("/account").status_code == 200

@@ -11,21 +11,7 @@ from fastapi.testclient import TestClient
 
 from assetloom.web import i18n
 from assetloom.web.routes import templates
-from tests.api.conftest import PASSWORD, Env
-
-
-def _signed_in(env: Env, user: str, **headers: str) -> TestClient:
-    client = TestClient(env.app, headers=headers)
-    form = client.get("/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    r = client.post(
-        "/login",
-        data={"username": user, "password": PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
-    return client
-
+from tests.api.conftest import Env, signed_in
 
 CORE_TEMPLATES = [
     "_bulk.html",
@@ -93,11 +79,11 @@ def test_dates_in_the_locale() -> None:
 
 
 def test_pages_in_chinese_from_the_browser_and_the_switch(env: Env) -> None:
-    zh = _signed_in(env, "viewer", **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    zh = signed_in(env, "viewer", **{"Accept-Language": "zh-CN,zh;q=0.9"})
     page = zh.get("/")
     assert '<html lang="zh-CN">' in page.text and "资料库" in page.text
     assert 'href="/ui/lang/en?next=/"' in page.text
-    en = _signed_in(env, "viewer", **{"Accept-Language": "en-US"})
+    en = signed_in(env, "viewer", **{"Accept-Language": "en-US"})
     assert "资料库" not in en.get("/").text
     switched = en.get("/ui/lang/zh-CN?next=/search", follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == "/search"
@@ -113,7 +99,7 @@ def test_pages_in_chinese_from_the_browser_and_the_switch(env: Env) -> None:
 
 
 def test_every_page_renders_in_chinese(env: Env) -> None:
-    zh = _signed_in(env, "admin", **{"Accept-Language": "zh-CN"})
+    zh = signed_in(env, "admin", **{"Accept-Language": "zh-CN"})
     for path, words in [
         ("/", "资料库"),
         ("/search", "搜索"),
