@@ -92,10 +92,10 @@ def test_list_errors(env: Env) -> None:
 
 
 def test_grid_scrolls_by_cursor_with_filters(env: Env) -> None:
-    from tests.api.test_api_web import _signed_in
+    from tests.api.conftest import signed_in
 
     upload(env, *[(f"grid-{i}.jpg", photo_bytes(700 + i)) for i in range(61)])
-    client = _signed_in(env, "viewer")
+    client = signed_in(env, "viewer")
     page = client.get("/", params={"order": "newest", "name": "GRID-", "type": ""})
     assert page.status_code == 200, page.text
     assert 'value="newest" selected' in page.text and 'name="name" value="GRID-"' in page.text
@@ -110,11 +110,11 @@ def test_grid_scrolls_by_cursor_with_filters(env: Env) -> None:
 
 
 def test_grid_offers_used_tags_and_whole_day_dates(make_env) -> None:  # type: ignore[no-untyped-def]
-    from tests.api.test_api_web import _signed_in
+    from tests.api.conftest import signed_in
 
     env: Env = make_env()  # a library of its own: the module's shares _stock's files
     _stock(env)
-    client = _signed_in(env, "viewer")
+    client = signed_in(env, "viewer")
     names = lambda page: re.findall(r'<span class="name">([^<]+)</span>', page.text)  # noqa: E731
 
     page = client.get("/")
@@ -136,7 +136,7 @@ def test_until_a_day_means_the_same_in_cli_api_and_web(make_env) -> None:  # typ
     from typer.testing import CliRunner
 
     from assetloom.cli.main import app as cli
-    from tests.api.test_api_web import _signed_in
+    from tests.api.conftest import signed_in
 
     env: Env = make_env()
     ids = _stock(env)
@@ -153,7 +153,7 @@ def test_until_a_day_means_the_same_in_cli_api_and_web(make_env) -> None:  # typ
         ["-L", str(env.root), "list", "--since", "2024-01-04", "--until", "2024-01-04", "--json"],
     )
     assert [a["original_name"] for a in json.loads(run.stdout)["assets"]] == ["p2.jpg"]
-    page = _signed_in(env, "viewer").get("/", params=window)
+    page = signed_in(env, "viewer").get("/", params=window)
     assert re.findall(r'<span class="name">([^<]+)</span>', page.text) == ["p2.jpg"]
     bad = env.client.get(URL, params={"until": "4 Jan"}, headers=env.auth("viewer"))
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["hint"]

@@ -9,8 +9,7 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 
 from assetloom.web import i18n
-from tests.api.conftest import Env, photo_bytes, upload
-from tests.web.test_i18n import _signed_in
+from tests.api.conftest import Env, photo_bytes, signed_in, upload
 
 ORGANISE_TEMPLATES = [
     "collections.html",
@@ -49,7 +48,7 @@ def test_collection_pages_forms_and_roles(env: Env) -> None:
         a["asset_id"]
         for a in upload(env, *[(f"w{i}.jpg", photo_bytes(700 + i)) for i in range(3)])["added"]
     ]
-    editor = _signed_in(env, "editor")
+    editor = signed_in(env, "editor")
     page = editor.get("/collections")
     assert page.status_code == 200 and 'id="new-collection"' in page.text
     token = _csrf(page.text)
@@ -95,7 +94,7 @@ def test_collection_pages_forms_and_roles(env: Env) -> None:
         follow_redirects=False,
     )
     assert renamed.headers["location"] == "/collections/" + quote("Harbour 港口", safe="")
-    viewer = _signed_in(env, "viewer")
+    viewer = signed_in(env, "viewer")
     assert 'id="new-collection"' not in viewer.get("/collections").text
     assert "data-trash=" not in viewer.get("/collections/Harbour 港口").text
     denied = viewer.post(
@@ -114,7 +113,7 @@ def test_collection_pages_forms_and_roles(env: Env) -> None:
 
 def test_save_a_search_as_a_smart_collection(env: Env) -> None:
     upload(env, ("okapi-notes.txt", b"Okapi sightings for the spring campaign.\n"))
-    editor = _signed_in(env, "editor")
+    editor = signed_in(env, "editor")
     token = _csrf(editor.get("/collections").text)
     saved = editor.post(
         "/collections",
@@ -134,9 +133,9 @@ def test_trash_page_restores_and_empties(env: Env) -> None:
         for a in upload(env, ("t1.jpg", photo_bytes(720)), ("t2.jpg", photo_bytes(721)))["added"]
     ]
     env.client.post("/api/v1/trash", headers=env.auth("editor"), json={"ids": [one, two]})
-    viewer = _signed_in(env, "viewer")
+    viewer = signed_in(env, "viewer")
     assert viewer.get("/trash", headers={"Accept": "text/html"}).status_code == 403
-    editor = _signed_in(env, "editor", **{"Accept-Language": "zh-CN"})
+    editor = signed_in(env, "editor", **{"Accept-Language": "zh-CN"})
     page = editor.get("/trash")
     assert page.status_code == 200 and "回收站" in page.text
     assert f'data-asset="{one}"' in page.text and f"/api/v1/trash/{one}/thumbnail" in page.text
@@ -150,7 +149,7 @@ def test_trash_page_restores_and_empties(env: Env) -> None:
         "/trash/empty", data={"csrf_token": token}, headers={"Accept": "text/html"}
     )
     assert denied.status_code == 403
-    admin = _signed_in(env, "admin")
+    admin = signed_in(env, "admin")
     admin_page = admin.get("/trash")
     assert 'id="empty-form"' in admin_page.text
     admin.post("/trash/empty", data={"csrf_token": _csrf(admin_page.text)})
@@ -203,9 +202,9 @@ def test_the_share_links_page_lists_and_revokes(env: Env) -> None:
         "/api/v1/shares", headers=env.auth("editor"), json={"asset_id": one}
     ).json()
     assert (
-        _signed_in(env, "viewer").get("/shares", headers={"Accept": "text/html"}).status_code == 403
+        signed_in(env, "viewer").get("/shares", headers={"Accept": "text/html"}).status_code == 403
     )
-    editor = _signed_in(env, "editor", **{"Accept-Language": "zh-CN"})
+    editor = signed_in(env, "editor", **{"Accept-Language": "zh-CN"})
     page = editor.get("/shares")
     assert page.status_code == 200 and "分享链接" in page.text
     assert f'data-share="{link["id"]}"' in page.text and link["token"] not in page.text

@@ -6,15 +6,14 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Env, upload
-from tests.web.test_i18n import _signed_in
+from tests.api.conftest import Env, signed_in, upload
 
 
 def test_search_page_filters(env: Env) -> None:
     upload(
         env, ("memo-a.txt", b"quarterly memo about boats\n"), ("memo-b.txt", b"memo on trains\n")
     )
-    client = _signed_in(env, "viewer")
+    client = signed_in(env, "viewer")
     names = lambda page: re.findall(r'<span class="name">([^<]+)</span>', page.text)  # noqa: E731
     every = client.get("/search", params={"q": "memo", "type": "", "status": "", "since": ""})
     assert every.status_code == 200 and sorted(names(every)) == ["memo-a.txt", "memo-b.txt"]
