@@ -26,7 +26,7 @@ from assetloom.create.errors import GenerationError
 from assetloom.create.generators.base import TEXT, Generated, Parent, resolve_seed
 from assetloom.create.generators.registry import register
 from assetloom.create.generators.template_text import Copy
-from assetloom.create.generators.text_openai import check_copy
+from assetloom.create.generators.text_openai import check_copy, model_brief
 from assetloom.models.pool import Build
 from assetloom.models.registry import MODELS
 
@@ -198,9 +198,7 @@ class GemmaTextGenerator:
         parents: Sequence[Parent] = (),
     ) -> Generated:
         seed = resolve_seed(seed)
-        lang = _language(language)
-        if not prompt.strip():
-            raise GenerationError("the brief is empty", hint="describe what to promote")
+        lang = model_brief(prompt, language, "Gemma")
         if importlib.util.find_spec(PACKAGE) is None:
             raise GenerationError("the Gemma 3 270M model is not installed", hint=_INSTALL_HINT)
         copy, attempt = self._write(few_shot_prompt(prompt, lang), lang, seed)
@@ -237,16 +235,6 @@ class GemmaTextGenerator:
             hint="it is a small base model; reword the brief, try another seed, or use "
             "text=openai with a larger model",
         ) from failure
-
-
-def _language(language: str) -> str:
-    primary = re.split(r"[-_]", language.strip().lower())[0]
-    if primary not in LABELS:
-        raise GenerationError(
-            f"the Gemma copy writer writes zh or en, not {language!r}",
-            hint="use text=template for de, fr or es",
-        )
-    return primary
 
 
 @register(TEXT, "gemma")

@@ -103,9 +103,7 @@ class OpenAITextGenerator:
         parents: Sequence[Parent] = (),
     ) -> Generated:
         seed = resolve_seed(seed)
-        lang = _language(language)
-        if not prompt.strip():
-            raise GenerationError("the brief is empty", hint="describe what to promote")
+        lang = model_brief(prompt, language, "chat")
         content = self._ask(prompt, lang, seed)
         copy = check_copy(parse_reply(content), lang)
         return copy.generated(
@@ -230,13 +228,17 @@ def check_copy(data: Mapping[str, Any], lang: str) -> Copy:
     return Copy(headline, body, _hashtags(tags, lang))
 
 
-def _language(language: str) -> str:
+def model_brief(prompt: str, language: str, writer: str) -> str:
+    """The language ("zh" or "en") a language-model copy writer writes a brief in; an empty
+    brief, or another language, is refused before any model or server is asked."""
     primary = re.split(r"[-_]", language.strip().lower())[0]
     if primary not in SYSTEM_PROMPT:
         raise GenerationError(
-            f"the chat copy writer writes zh or en, not {language!r}",
+            f"the {writer} copy writer writes zh or en, not {language!r}",
             hint="use text=template for de, fr or es",
         )
+    if not prompt.strip():
+        raise GenerationError("the brief is empty", hint="describe what to promote")
     return primary
 
 
