@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -127,15 +128,7 @@ def run_audio(shared: Path, n: int, unrelated: int) -> dict[str, object]:
         cases = audio_cases(shared, Path(tmp) / "clips", n, unrelated)
         made = time.perf_counter() - t0
         with Library.create(Path(tmp) / "lib") as lib:
-            t0 = time.perf_counter()
-            report = lib.add(cases.originals)
-            added = time.perf_counter() - t0
-            ids = {Path(o.file).name: o.asset_id for o in report.added}
-            original_ids = [ids[p.name] for p in cases.originals]
-            t0 = time.perf_counter()
-            results = lib.verify([q.path for q in cases.queries])
-            foreign = lib.verify(cases.unrelated)
-            verified = time.perf_counter() - t0
+            original_ids, results, foreign, added, verified = _add_and_verify(lib, cases)
             stored = {
                 a.asset_id: words(next(f.value for f in a.fingerprints if f.kind == CHROMAPRINT))
                 for a in lib.get_many(original_ids, fingerprints=True).values()
@@ -173,11 +166,29 @@ def run_audio(shared: Path, n: int, unrelated: int) -> dict[str, object]:
         "transforms": rows,
         "false_matches_unrelated": false_matches,
         **margins,
-        "seconds": {
-            "make_clips": round(made, 1),
-            "add_per_original": round(added / max(1, n), 3),
-            "verify_per_file": round(verified / max(1, len(results) + len(foreign)), 3),
-        },
+        "seconds": _seconds(made, added, verified, n, len(results) + len(foreign)),
+    }
+
+
+def _add_and_verify(lib: Any, cases: Cases) -> tuple[list[str], list[Any], list[Any], float, float]:
+    """Register the originals and verify every copy and unrelated clip through the library:
+    (original ids in case order, copy results, unrelated results, add s, verify s)."""
+    t0 = time.perf_counter()
+    report = lib.add(cases.originals)
+    added = time.perf_counter() - t0
+    ids = {Path(o.file).name: o.asset_id for o in report.added}
+    original_ids = [ids[p.name] for p in cases.originals]
+    t0 = time.perf_counter()
+    results = lib.verify([q.path for q in cases.queries])
+    foreign = lib.verify(cases.unrelated)
+    return original_ids, results, foreign, added, time.perf_counter() - t0
+
+
+def _seconds(made: float, added: float, verified: float, n: int, files: int) -> dict[str, float]:
+    return {
+        "make_clips": round(made, 1),
+        "add_per_original": round(added / max(1, n), 3),
+        "verify_per_file": round(verified / max(1, files), 3),
     }
 
 
@@ -278,15 +289,7 @@ def run_video(shared: Path, n: int, unrelated: int) -> dict[str, object]:
         cases = video_cases(Path(tmp) / "clips", n, unrelated)
         made = time.perf_counter() - t0
         with Library.create(Path(tmp) / "lib") as lib:
-            t0 = time.perf_counter()
-            report = lib.add(cases.originals)
-            added = time.perf_counter() - t0
-            ids = {Path(o.file).name: o.asset_id for o in report.added}
-            original_ids = [ids[p.name] for p in cases.originals]
-            t0 = time.perf_counter()
-            results = lib.verify([q.path for q in cases.queries])
-            foreign = lib.verify(cases.unrelated)
-            verified = time.perf_counter() - t0
+            original_ids, results, foreign, added, verified = _add_and_verify(lib, cases)
             stored = [
                 a.fingerprints for a in lib.get_many(original_ids, fingerprints=True).values()
             ]
@@ -326,11 +329,7 @@ def run_video(shared: Path, n: int, unrelated: int) -> dict[str, object]:
         "transforms": rows,
         "false_matches_unrelated": false_matches,
         "closest_unrelated_frame_bits": closest,
-        "seconds": {
-            "make_clips": round(made, 1),
-            "add_per_original": round(added / max(1, n), 3),
-            "verify_per_file": round(verified / max(1, len(results) + len(foreign)), 3),
-        },
+        "seconds": _seconds(made, added, verified, n, len(results) + len(foreign)),
     }
 
 
