@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +26,7 @@ from assetloom.accounts.errors import (
 )
 from assetloom.accounts.passwords import hash_password, needs_rehash, verify_password
 from assetloom.accounts.roles import Principal, Role
-from assetloom.errors import BadInputError
+from assetloom.errors import AssetLoomError, BadInputError
 from assetloom.store.accounts import HasSessions, SqlAccountStore
 
 TOKEN_PREFIX = "alt_"
@@ -255,6 +257,34 @@ class AccountService:
             request_id=request_id[:64],
             detail=detail or {},
         )
+
+    @contextmanager
+    def audited(
+        self, actor: str, action: str, target: str, *, client: str = "", request_id: str = ""
+    ) -> Iterator[dict[str, Any]]:
+        """Record a write however it ends (every interface's writes go through this): the body
+        fills the yielded dict with details; a failure is recorded with its error code as the
+        outcome ("internal_error" for anything else) and re-raised."""
+        detail: dict[str, Any] = {}
+        outcome = "ok"
+        try:
+            yield detail
+        except AssetLoomError as exc:
+            outcome = exc.code
+            raise
+        except BaseException:
+            outcome = "internal_error"
+            raise
+        finally:
+            self.record(
+                actor,
+                action,
+                target,
+                outcome=outcome,
+                client=client,
+                request_id=request_id,
+                detail=detail,
+            )
 
     def audit_log(
         self, *, limit: int = 100, offset: int = 0, actor: str | None = None

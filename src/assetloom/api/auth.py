@@ -19,7 +19,6 @@ from assetloom.accounts import Principal, Role
 from assetloom.accounts.errors import AuthenticationError, CsrfError, PermissionDeniedError
 from assetloom.api.context import Services, Svc
 from assetloom.api.logs import request_id
-from assetloom.errors import AssetLoomError
 
 SESSION_COOKIE = "assetloom_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -107,18 +106,10 @@ def audited(
     The body fills the yielded dict with details (ids added, removed...); a failure is
     recorded with the error's code as its outcome and re-raised.
     """
-    detail: dict[str, Any] = {}
-    outcome = "ok"
-    try:
+    with svc.accounts.audited(
+        who.name, action, target, client=client_address(request), request_id=request_id()
+    ) as detail:
         yield detail
-    except AssetLoomError as exc:
-        outcome = exc.code
-        raise
-    except Exception:
-        outcome = "internal_error"
-        raise
-    finally:
-        record(request, svc, who.name, action, target, outcome=outcome, detail=detail)
 
 
 def record(

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from assetloom.errors import AssetLoomError
-
 if TYPE_CHECKING:
     from assetloom.app.library import Library
 
@@ -30,21 +28,8 @@ def cli_actor() -> str:
 
 @contextmanager
 def audited(lib: Library, action: str, target: str) -> Iterator[dict[str, Any]]:
-    """Record a CLI write however it ends: the body fills the yielded dict with details; a
-    failure is recorded with its error code as the outcome and re-raised."""
+    """Record a CLI write however it ends (AccountService.audited)."""
     from assetloom.accounts import AccountService
 
-    detail: dict[str, Any] = {}
-    outcome = "ok"
-    try:
+    with AccountService.of(lib).audited(cli_actor(), action, target, client=CLIENT) as detail:
         yield detail
-    except AssetLoomError as exc:
-        outcome = exc.code
-        raise
-    except BaseException:
-        outcome = "internal_error"
-        raise
-    finally:
-        AccountService.of(lib).record(
-            cli_actor(), action, target, outcome=outcome, client=CLIENT, detail=detail
-        )
