@@ -226,7 +226,7 @@ class CopyFinder:
         (`copy_rules.geometric_match`): near-identical, with the PDQ distance as the distance
         and the inlier count, the evidence, in `inliers`."""
         query = geometric.query_keypoints(rec.derived)
-        if query is None:
+        if not query:
             return {}
         ids = geometric.candidates(
             {a: d for a, d in near.items() if a not in skip},

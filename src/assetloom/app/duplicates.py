@@ -189,7 +189,8 @@ class Scan:
         )
         ids += [a for a in near if a in self.old and a not in linked and a not in ids]
         others = self.lib.catalog.get_many(ids, fingerprints=True)
-        query = geometric.query_keypoints(rec.derived)
+        mapped = geometric.query_keypoints(rec.derived)
+        query = mapped[0] if mapped else None  # the picture's own: it is the stored side here
         out: list[LinkRecord] = []
         checked = 0
         for other_id in ids:

@@ -12,7 +12,7 @@ its derived files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -22,7 +22,13 @@ from assetloom.core.assets import Asset, MediaType
 from assetloom.core.copy_rules import GeometricEvidence
 from assetloom.errors import AssetLoomError
 from assetloom.ingest.decode import DECODE_TARGET
-from assetloom.ingest.keypoints import KEYPOINTS, Keypoints, geometric_evidence, keypoints_of_image
+from assetloom.ingest.keypoints import (
+    KEYPOINTS,
+    KEYPOINTS_REGION,
+    Keypoints,
+    geometric_evidence,
+    keypoints_of_image,
+)
 
 
 def candidates(near_misses: dict[str, float], neighbours: Iterable[tuple[str, float]]) -> list[str]:
@@ -46,11 +52,12 @@ class Verifier:
         self.derived = derived
         self._cache: dict[str, Keypoints | None] = {}
 
-    def evidence(self, query: Keypoints, asset: Asset) -> GeometricEvidence | None:
+    def evidence(self, queries: Sequence[Keypoints], asset: Asset) -> GeometricEvidence | None:
+        """The best evidence of any of the query's keypoint sets (`query_keypoints`)."""
         stored = self.keypoints(asset)
         if stored is None:
             return None
-        return geometric_evidence(query, stored)
+        return best_evidence(geometric_evidence(q, stored) for q in queries)
 
     def keypoints(self, asset: Asset) -> Keypoints | None:
         """The asset's stored keypoints, or those of its decoded original; None when it is not
@@ -76,6 +83,22 @@ class Verifier:
             return None
 
 
-def query_keypoints(derived: dict[str, bytes]) -> Keypoints | None:
-    data = derived.get(KEYPOINTS)
-    return Keypoints.unpack(data) if data else None
+def query_keypoints(derived: dict[str, bytes]) -> list[Keypoints]:
+    """A prepared query's keypoint sets: the picture's, then its extracted region's (a
+    screenshot's or meme's picture, whose features the page does not dilute) when it has one."""
+    out = []
+    for key in (KEYPOINTS, KEYPOINTS_REGION):
+        data = derived.get(key)
+        found = Keypoints.unpack(data) if data else None
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def best_evidence(found: Iterable[GeometricEvidence | None]) -> GeometricEvidence | None:
+    """The evidence that passes `copy_rules.geometric_match` with the most inliers, else the
+    one with the most inliers (None when there is none)."""
+    ranked = [e for e in found if e is not None]
+    if not ranked:
+        return None
+    return max(ranked, key=lambda e: (copy_rules.geometric_match(e), e.inliers))

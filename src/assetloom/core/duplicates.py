@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from assetloom.core.assets import Asset, Tier
 
-RULES_VERSION = "2026-12-geometric"
+RULES_VERSION = "2026-12-geometric-region"
 """Names the copy rules a remembered comparison was made under (`duplicates` is incremental):
 change it when `core.copy_rules` or the probes change, and the next run compares everything
 again."""

@@ -69,6 +69,15 @@ def stored_fingerprints(img: Image.Image) -> list[Fingerprint]:
 
 def query_fingerprints(img: Image.Image, *, lossless: bool = False) -> list[Fingerprint]:
     """Fingerprints to probe the library with (kinds "pdq*" and "phash*"; see module docstring)."""
+    return query_probes(img, lossless=lossless)[0]
+
+
+def query_probes(
+    img: Image.Image, *, lossless: bool = False
+) -> tuple[list[Fingerprint], Image.Image | None]:
+    """`query_fingerprints` and the extracted picture region (screenshot, meme) they probed
+    with, or None: geometric verification looks at the region's own keypoints too, so the
+    region is found once (~6 ms) for both."""
     work = working_copy(img)
     whole = _rendition(work, _GEOMETRY_SIZE)
     bases = {"": work}
@@ -89,7 +98,7 @@ def query_fingerprints(img: Image.Image, *, lossless: bool = False) -> list[Fing
     for angle in QUERY_ROTATIONS:
         turned = small.rotate(angle, resample=Image.Resampling.BILINEAR)
         fps.extend(_pdq_and_mirror(_centre_crop(turned, ROTATION_CROP), f"pdq_r{angle:+g}"))
-    return fps
+    return fps, bases.get("_region")
 
 
 def working_copy(img: Image.Image, size: int = WORK_SIZE) -> Image.Image:

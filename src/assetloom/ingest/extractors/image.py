@@ -58,10 +58,10 @@ def _decode(path: Path, record: Prepared, limits: Options, query: bool) -> Image
     where = display_path(path)
     from assetloom.ingest.image_fingerprints import (
         LOSSLESS_FORMATS,
-        query_fingerprints,
+        query_probes,
         stored_fingerprints,
     )
-    from assetloom.ingest.keypoints import KEYPOINTS, keypoints_of_image
+    from assetloom.ingest.keypoints import KEYPOINTS, KEYPOINTS_REGION, keypoints_of_image
 
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
     try:
@@ -87,14 +87,17 @@ def _decode(path: Path, record: Prepared, limits: Options, query: bool) -> Image
         raise BadInputError(f"{where}: damaged image ({exc})") from exc
     if query:
         lossless = record.metadata.get("format") in LOSSLESS_FORMATS
-        record.fingerprints = query_fingerprints(upright, lossless=lossless)
+        record.fingerprints, region = query_probes(upright, lossless=lossless)
+        # Local features for geometric verification, carried to the matcher: the picture's,
+        # and a screenshot's or meme's extracted region's, whose features all lie on the
+        # picture. A library image's are computed when a check first needs them
+        # (app/geometric.py).
+        record.derived[KEYPOINTS] = keypoints_of_image(upright).pack()
+        if region is not None:
+            record.derived[KEYPOINTS_REGION] = keypoints_of_image(region).pack()
     else:
         record.fingerprints = stored_fingerprints(upright)
         record.thumbnail = make_thumbnail(upright, limits.thumbnail_size)
-    if query:
-        # Local features for geometric verification, carried to the matcher. A library
-        # image's are computed when a check first needs them (app/geometric.py).
-        record.derived[KEYPOINTS] = keypoints_of_image(upright).pack()
     return upright
 
 
