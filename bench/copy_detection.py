@@ -1,18 +1,20 @@
 """Copy detection: precision and recall per transform, and false matches among unrelated photos.
 
     nice -n 10 .venv/bin/python bench/copy_detection.py [--shared ../shared] [--originals 1000]
-        [--unrelated 1000] [--bursts 40] [--edits all|classic|real] [--no-understanding]
+        [--split dev|train] [--offset 0] [--unrelated 1000] [--bursts 40] [--burst-gap 30]
+        [--edits all|classic|real] [--transforms a,b,...] [--no-understanding]
         [--via library|rules] [--json]
 
-Registers the originals (default: the 1,000 Flickr8k dev images), makes twelve classic
+Registers the originals (default: the 1,000 Flickr8k dev images; `--split train --offset 1000`
+takes held-out ones, from a split no threshold was chosen on), makes twelve classic
 transformed copies of each and sixteen real edits (one-sided crops, corner logos, turns with
 the canvas expanded, caption bars, mixes), verifies every copy and every unrelated photo (the
-first N Flickr8k train images, disjoint from dev) and counts:
+first N Flickr8k train images outside the originals' range) and counts:
 - a copy is a true positive when its best near-identical/exact match (a copy tier) is its own
   original, a false positive when that match is another asset, a miss otherwise; "any tier"
   also counts the original found only as `similar`;
 - an unrelated photo with any copy-tier match is a false positive (a "false match");
-- distinct photos registered beside the originals (the dev originals themselves, UKBench
+- distinct photos registered beside the originals (the originals themselves, UKBench
   objects, burst-like Flickr pairs) must not match each other in a copy tier.
 Targets: copy-tier recall >= 0.97 per transform at 0 false matches (issue #14).
 
@@ -21,7 +23,8 @@ understanding (embeddings: the backbone candidates of geometric verification) on
 `--no-understanding`; `--via rules` (hashes only, no geometric verification) calls the
 fingerprint functions, the Hamming index and `core.copy_rules` directly, which is what the
 library does underneath and is faster when tuning thresholds. Figures from the dev split are
-development figures.
+development figures (the thresholds were chosen on it); `--split train --offset 1000` gives
+held-out ones. `--transforms` runs a subset (e.g. screenshot_jpeg) when checking one change.
 """
 
 from __future__ import annotations
@@ -252,18 +255,35 @@ TRANSFORMS: dict[str, Transform] = {
 JPEG_QUALITY = {"jpeg_q30": 30, "screenshot_jpeg": 70}
 
 
-def flickr_images(shared: Path, split: str, limit: int) -> list[Path]:
+def flickr_images(shared: Path, split: str, limit: int, offset: int = 0) -> list[Path]:
     lines = (shared / "data" / "flickr8k" / f"{split}.jsonl").read_text().splitlines()
-    return [shared / "data" / "flickr8k" / json.loads(x)["image"] for x in lines[:limit]]
+    return [
+        shared / "data" / "flickr8k" / json.loads(x)["image"]
+        for x in lines[offset : offset + limit]
+    ]
+
+
+def unrelated_images(shared: Path, limit: int, originals: list[Path]) -> list[Path]:
+    """The first `limit` Flickr8k train images that are not among `originals` (which may be
+    train images themselves: `--split train`), so the two sets never overlap."""
+    taken = set(originals)
+    every = flickr_images(shared, "train", 10**9)
+    return [p for p in every if p not in taken][:limit]
 
 
 def write_copies(
-    originals: list[Path], folder: Path, *, real_edits: bool = True, classic: bool = True
+    originals: list[Path],
+    folder: Path,
+    *,
+    real_edits: bool = True,
+    classic: bool = True,
+    only: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, list[Path]]:
     """Each transform's copies on disk, in original order: the classic transforms as PNG (JPEG
     for the JPEG ones), the real edits as JPEG q90 (q70 for the mix named so), as they are
-    shared."""
+    shared. `only`: just these transforms (all when empty)."""
     names = [*(TRANSFORMS if classic else ()), *(REAL_EDITS if real_edits else ())]
+    names = [n for n in names if not only or n in only]
     out: dict[str, list[Path]] = {name: [] for name in names}
     for i, path in enumerate(originals):
         with Image.open(path) as im:
@@ -283,10 +303,13 @@ def write_copies(
     return out
 
 
-def distinct_sets(shared: Path, taken: set[Path], bursts: int) -> dict[str, list[Path]]:
+def distinct_sets(
+    shared: Path, taken: set[Path], bursts: int, gap: int = 30
+) -> dict[str, list[Path]]:
     """Different photos that must not match each other in a copy tier: UKBench objects (the
     imagededup test set's base images, two of them licence plates) and burst-like pairs
-    (Flickr photo ids at most 30 apart: one photographer, seconds apart) not in `taken`."""
+    (Flickr photo ids at most `gap` apart: 30 is one photographer seconds apart, 300 one
+    upload session; 49 and 131 pairs in dev + train) not in `taken`."""
     base = shared / "data/nearduplicate/imagededup-tests/tests/data/base_images"
     ids = []
     for split in ("dev", "train"):
@@ -296,7 +319,7 @@ def distinct_sets(shared: Path, taken: set[Path], bursts: int) -> dict[str, list
     ids.sort()
     burst: list[Path] = []
     for (a, pa), (b, pb) in itertools.pairwise(ids):
-        if b - a <= 30 and len(burst) < 2 * bursts:
+        if b - a <= gap and len(burst) < 2 * bursts:
             burst.extend(p for p in (pa, pb) if p not in taken and p not in burst)
     return {"ukbench": sorted(base.glob("*.jpg")), "burst": burst}
 
@@ -412,9 +435,33 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     default_shared = os.environ.get("ASSETLOOM_SHARED", str(REPO.parent / "shared"))
     ap.add_argument("--shared", type=Path, default=Path(default_shared))
-    ap.add_argument("--originals", type=int, default=1000, help="first N Flickr8k dev images")
-    ap.add_argument("--unrelated", type=int, default=1000, help="first N Flickr8k train images")
+    ap.add_argument("--originals", type=int, default=1000, help="N Flickr8k images of --split")
+    ap.add_argument(
+        "--split",
+        choices=("dev", "train"),
+        default="dev",
+        help="where the originals come from: dev (the thresholds were chosen there) or train "
+        "(held out; use --offset past --unrelated)",
+    )
+    ap.add_argument("--offset", type=int, default=0, help="skip the split's first N images")
+    ap.add_argument(
+        "--unrelated",
+        type=int,
+        default=1000,
+        help="first N Flickr8k train images that are not originals",
+    )
     ap.add_argument("--bursts", type=int, default=40, help="burst-like pairs registered")
+    ap.add_argument(
+        "--burst-gap",
+        type=int,
+        default=30,
+        help="largest Flickr id gap of a burst-like pair (300: 131 pairs, one upload session)",
+    )
+    ap.add_argument(
+        "--transforms",
+        default="",
+        help="comma-separated transform names to run (default: all those --edits selects)",
+    )
     ap.add_argument("--via", choices=("library", "rules"), default="library")
     ap.add_argument(
         "--edits",
@@ -433,9 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.shared / "data" / "flickr8k").is_dir():
         print(f"no Flickr8k under {args.shared}/data (set --shared or ASSETLOOM_SHARED)")
         return 2
-    originals = flickr_images(args.shared, "dev", args.originals)
-    unrelated = flickr_images(args.shared, "train", args.unrelated)
-    distinct = distinct_sets(args.shared, {*originals, *unrelated}, args.bursts)
+    originals = flickr_images(args.shared, args.split, args.originals, args.offset)
+    unrelated = unrelated_images(args.shared, args.unrelated, originals)
+    distinct = distinct_sets(args.shared, {*originals, *unrelated}, args.bursts, args.burst_gap)
+    only = {t for t in args.transforms.split(",") if t}
+    if unknown := only - {*TRANSFORMS, *REAL_EDITS}:
+        print(f"unknown transforms: {', '.join(sorted(unknown))}")
+        return 2
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="copybench-") as tmp:
         root = Path(tmp)
@@ -445,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
             root / "copies",
             classic=args.edits != "real",
             real_edits=args.edits != "classic",
+            only=only,
         )
         t_make = time.perf_counter() - t0
         if args.via == "library":
@@ -464,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             tp, fp, n = rows[name]["tp"], rows[name]["fp"], rows[name]["n"]
             totals = [totals[0] + int(tp), totals[1] + int(fp), totals[2] + int(n)]
         unrelated_false = sum(g is not None for g in engine.best_matches(unrelated))
-        distinct_false = {"dev": false_matches(engine, originals, asset_ids)}
+        distinct_false = {args.split: false_matches(engine, originals, asset_ids)}
         for name, paths in distinct.items():
             distinct_false[name] = false_matches(engine, paths, distinct_ids[name])
         t_verify = time.perf_counter() - t0
@@ -481,11 +533,13 @@ def main(argv: list[str] | None = None) -> int:
         "via": args.via,
         "understanding": args.via == "library" and not args.no_understanding,
         "originals": len(originals),
+        "split": args.split,
+        "offset": args.offset,
         "unrelated": len(unrelated),
         "per_transform": rows,
         "overall": overall,
         "unrelated_false_matches": unrelated_false,
-        "distinct": {k: len(v) for k, v in {"dev": originals, **distinct}.items()},
+        "distinct": {k: len(v) for k, v in {args.split: originals, **distinct}.items()},
         "distinct_false_matches": distinct_false,
         "seconds": {
             "make_copies": round(t_make, 1),
@@ -501,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _from(offset: int) -> str:
+    return f" (from #{offset})" if offset else ""
+
+
 def _div(a: int, b: int) -> float:
     return a / b if b else 1.0
 
@@ -508,8 +566,9 @@ def _div(a: int, b: int) -> float:
 def _print(report: dict) -> None:
     print(
         f"copy detection via {report['via']} (understanding "
-        f"{'on' if report['understanding'] else 'off'}): {report['originals']} Flickr8k dev "
-        f"originals, {report['unrelated']} unrelated train photos"
+        f"{'on' if report['understanding'] else 'off'}): {report['originals']} Flickr8k "
+        f"{report['split']} originals{_from(report['offset'])}, {report['unrelated']} unrelated "
+        "train photos"
     )
     print(
         f"{'transform':22s} {'n':>5s} {'copy tier':>9s} {'any tier':>8s} {'precision':>9s} "
