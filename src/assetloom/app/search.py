@@ -122,10 +122,10 @@ class Searcher:
         """Each retriever's ranked list for this query, best first, `k` deep (keywords at most
         KEYWORD_DEPTH): what the ranking reads, and what tools/fit_relevance.py fits on."""
         lists: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        shared_query, visual_query = self._query_vectors(q)
+        shared_query, picture_query, visual_query = self._query_vectors(q)
         spaces = self.lib.vector_spaces()
-        if shared_query is not None:
-            lists[Space.VISUAL] = spaces.search_assets(Space.VISUAL, shared_query, k)
+        if shared_query is not None and picture_query is not None:
+            lists[Space.VISUAL] = spaces.search_assets(Space.VISUAL, picture_query, k)
             lists[Space.TEXT] = spaces.search_assets(Space.TEXT, shared_query, k)
         if visual_query is not None:
             lists[Space.BACKBONE] = spaces.search_assets(Space.BACKBONE, visual_query, k)
@@ -140,37 +140,44 @@ class Searcher:
             ]
         return lists
 
-    def _query_vectors(self, q: SearchQuery) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(vector in the shared space, vector in the backbone space) for this query."""
-        parts: list[tuple[np.ndarray, float]] = []
+    def _query_vectors(
+        self, q: SearchQuery
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """(vector in the shared space for documents, the same shaped for pictures, vector in
+        the backbone space) for this query. Words meet pictures through the image encoder's
+        query side (`ImageEncoder.picture_queries`); example images and stored vectors are
+        pictures already."""
+        parts: list[tuple[np.ndarray, np.ndarray, float]] = []  # (for documents, for pictures)
         visual: np.ndarray | None = None
-        if q.text and q.text.strip() and self._has_shared_vectors():
-            parts.append((encode_query(self.lib.text_encoder(), q.text.strip()), 1.0))
+        sizes = self.lib.vector_spaces().sizes()
+        # A library without embeddings (understanding off) answers words by keywords alone.
+        if q.text and q.text.strip() and any(sizes.get(s, 0) for s in (Space.VISUAL, Space.TEXT)):
+            words = encode_query(self.lib.text_encoder(), q.text.strip())
+            as_picture = words
+            if sizes.get(Space.VISUAL, 0):
+                as_picture = self.lib.image_encoder().picture_queries(
+                    words[None, :], [q.text.strip()]
+                )[0]
+            parts.append((words, as_picture, 1.0))
         if q.image is not None:
             image = _load_image(q.image)
             shared, feats = self.lib.image_encoder().encode_with_features([image])
-            parts.append((shared[0], IMAGE_WEIGHT if parts else 1.0))
+            parts.append((shared[0], shared[0], IMAGE_WEIGHT if parts else 1.0))
             visual = feats[0]
         if q.like is not None:
             asset = self.lib.get(q.like)
             q.like = asset.asset_id
             stored = self.vectors_of(asset.asset_id)
-            if Space.VISUAL in stored:
-                parts.append((stored[Space.VISUAL], IMAGE_WEIGHT if parts else 1.0))
-            elif Space.TEXT in stored:
-                parts.append((stored[Space.TEXT], IMAGE_WEIGHT if parts else 1.0))
+            like = stored.get(Space.VISUAL, stored.get(Space.TEXT))
+            if like is not None:
+                parts.append((like, like, IMAGE_WEIGHT if parts else 1.0))
             if Space.BACKBONE in stored and visual is None:
                 visual = stored[Space.BACKBONE]
         if not parts:
-            return None, visual
-        mixed = sum(w * v for v, w in parts)
-        return _normalise(np.asarray(mixed, dtype=np.float32)), visual
-
-    def _has_shared_vectors(self) -> bool:
-        """A library without embeddings (understanding off) answers words by keywords alone:
-        no reason to load the text encoder for vectors nothing can match."""
-        sizes = self.lib.vector_spaces().sizes()
-        return any(sizes.get(s, 0) for s in (Space.VISUAL, Space.TEXT))
+            return None, None, visual
+        documents = _normalise(np.asarray(sum(w * d for d, _, w in parts), dtype=np.float32))
+        pictures = _normalise(np.asarray(sum(w * p for _, p, w in parts), dtype=np.float32))
+        return documents, pictures, visual
 
     def vectors_of(self, asset_id: str) -> dict[str, np.ndarray]:
         from assetloom.app.copies import stored_vectors

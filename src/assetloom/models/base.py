@@ -51,6 +51,11 @@ class ImageEncoder(Protocol):
         """Both of the above from one forward pass: what `add` wants per image."""
         ...
 
+    def picture_queries(self, queries: np.ndarray, texts: list[str]) -> np.ndarray:
+        """The paired text encoder's query vectors for `texts`, shaped for matching this
+        encoder's pictures: the identity where both towers were trained together (CLIP)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class TranscriptSegment:

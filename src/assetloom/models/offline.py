@@ -21,9 +21,11 @@ import numpy as np
 from filelock import FileLock
 from PIL import Image
 
+from assetloom.core.relevance import query_language
 from assetloom.models import backbone
 from assetloom.models.base import l2_normalise
 from assetloom.models.errors import ModelError, ModelNotInstalledError
+from assetloom.models.query_adapter import NumpyQueryAdapter, default_adapter_path, load_adapter
 from assetloom.models.text_e5 import E5_DIM, E5_NAME
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class OfflineImageEncoder:
         head_path: Path | None = None,
         threads: int | None = None,
         batch_size: int = 16,
+        adapter_path: Path | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.head_path = head_path or default_head_path()
@@ -90,6 +93,8 @@ class OfflineImageEncoder:
         self._session: Any = None
         self._lock = threading.Lock()
         self._preprocess = backbone.Preprocessor(workers=threads)
+        self.adapter_path = adapter_path or default_adapter_path()
+        self._adapter: NumpyQueryAdapter | bool | None = False  # False: not read yet
 
     def _digest(self) -> str:
         h = hashlib.sha256(EXPORT_FORMAT.encode())
@@ -160,6 +165,27 @@ class OfflineImageEncoder:
 
     def encode(self, images: list[Image.Image]) -> np.ndarray:
         return self.encode_with_features(images)[0]
+
+    def picture_queries(self, queries: np.ndarray, texts: list[str]) -> np.ndarray:
+        """e5 was never trained on pictures: the query adapter trained against this head
+        reshapes each query for them, by its language (`models/query_adapter.py`)."""
+        adapter = self._query_adapter()
+        if adapter is None or not len(queries):
+            return queries
+        out = np.array(queries, dtype=np.float32, copy=True)
+        langs = [query_language(t) for t in texts]
+        for lang in set(langs):
+            rows = [i for i, x in enumerate(langs) if x == lang]
+            out[rows] = adapter(out[rows], lang)
+        return out
+
+    def _query_adapter(self) -> NumpyQueryAdapter | None:
+        """Only the shipped head has a trained adapter; a head of one's own uses plain queries."""
+        if self._adapter is False:
+            with self._lock:
+                shipped = self.head_path == default_head_path()
+                self._adapter = load_adapter(self.adapter_path) if shipped else None
+        return self._adapter  # type: ignore[return-value]
 
     def backbone_features(self, images: list[Image.Image]) -> np.ndarray:
         return self.encode_with_features(images)[1]

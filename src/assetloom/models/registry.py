@@ -244,6 +244,10 @@ class _TimedImage(Handle):
                 enc.name, timing.IMAGE, len(images), lambda: enc.encode_with_features(images)
             )
 
+    def picture_queries(self, queries: np.ndarray, texts: list[str]) -> np.ndarray:
+        with self.leased() as enc:
+            return enc.picture_queries(queries, texts)
+
 
 def get_text_encoder(setting: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> TextEncoder:
     """The text encoder that defines the shared space for `setting`."""
