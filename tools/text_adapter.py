@@ -24,14 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from train_alignment import DEFAULT_DATA, load_split  # the same data, read the same way
 
-DEFAULT_DATA = Path(os.environ.get("ASSETLOOM_SHARED", "../shared")) / "data" / "flickr8k"
 LANGS = ("en", "zh")
-
-
-def load_split(data: Path, split: str) -> list[dict]:
-    with open(data / f"{split}.jsonl", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 def cmd_features(args: argparse.Namespace) -> None:
